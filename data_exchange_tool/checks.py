@@ -1,0 +1,108 @@
+"""
+System checks: a misdeclared job type fails at start-up with a message naming the fix.
+
+- ``data_exchange_tool.E001``: a subclass of ImportJob that is not a proxy.
+- ``data_exchange_tool.E002``: the target model is missing or not an installed model.
+- ``data_exchange_tool.E003``: the serializer class is missing, cannot be imported or is not a
+  DRF serializer.
+- ``data_exchange_tool.E004``: a lookup field is not written by the serializer.
+- ``data_exchange_tool.E005``: the serializer writes a many-to-many field (not supported).
+- ``data_exchange_tool.W001``: the database cannot enforce the lock per target.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+from django.db import connections
+from rest_framework import serializers
+
+from data_exchange_tool.exceptions import ConfigurationError
+from data_exchange_tool.registry import job_types
+
+
+@checks.register(checks.Tags.models)
+def check_job_types(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Check every ImportJob subclass."""
+    from data_exchange_tool.models import ImportJob
+
+    messages: list[checks.CheckMessage] = []
+    for model in _import_job_subclasses(ImportJob):
+        if not model._meta.proxy:
+            messages.append(
+                checks.Error(
+                    f"{model.__name__} subclasses ImportJob but is not a proxy.",
+                    hint="Add `proxy = True` to its Meta: job types add no fields.",
+                    obj=model,
+                    id="data_exchange_tool.E001",
+                )
+            )
+    for model in job_types(ImportJob):
+        messages.extend(_check_job_type(model))
+    return messages
+
+
+def _import_job_subclasses(base: type) -> list[type]:
+    found = []
+    for sub in base.__subclasses__():
+        found.append(sub)
+        found.extend(_import_job_subclasses(sub))
+    return found
+
+
+def _check_job_type(model: Any) -> list[checks.CheckMessage]:
+    try:
+        model.get_target_model()
+    except ConfigurationError as exc:
+        return [checks.Error(str(exc), obj=model, id="data_exchange_tool.E002",
+                             hint="Set Meta.target_model to the model rows are written to.")]
+    try:
+        serializer_class = model.get_serializer_class()
+    except ConfigurationError as exc:
+        return [checks.Error(str(exc), obj=model, id="data_exchange_tool.E003",
+                             hint="Set Meta.serializer_class to a DRF serializer or its path.")]
+    if not (isinstance(serializer_class, type) and issubclass(serializer_class, serializers.Serializer)):
+        return [checks.Error(
+            f"{model.__name__}.serializer_class {serializer_class!r} is not a DRF Serializer.",
+            hint="Use a rest_framework.serializers.Serializer (or ModelSerializer) subclass.",
+            obj=model, id="data_exchange_tool.E003",
+        )]
+    return _check_serializer_fields(model, serializer_class())
+
+
+def _check_serializer_fields(model: Any, serializer: Any) -> list[checks.CheckMessage]:
+    messages = []
+    written = {f.source for f in serializer.fields.values() if not f.read_only}
+    missing = [name for name in model.get_lookup_fields() if name not in written]
+    if missing:
+        messages.append(checks.Error(
+            f"{model.__name__}.lookup_fields {missing} are not written by its serializer.",
+            hint="Name fields the serializer writes, or add them to the serializer.",
+            obj=model, id="data_exchange_tool.E004",
+        ))
+    many = [n for n, f in serializer.fields.items()
+            if isinstance(f, serializers.ManyRelatedField | serializers.ListSerializer)
+            and not f.read_only]
+    if many:
+        messages.append(checks.Error(
+            f"{model.__name__}'s serializer writes many-to-many or nested fields {many}.",
+            hint="Import them through a job type of the related model, or make them read-only.",
+            obj=model, id="data_exchange_tool.E005",
+        ))
+    return messages
+
+
+@checks.register(checks.Tags.database)
+def check_database(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """Warn when the database cannot enforce the partial unique constraint of the lock."""
+    messages = []
+    for alias in databases or ():
+        if not connections[alias].features.supports_partial_indexes:
+            messages.append(checks.Warning(
+                f"Database {alias!r} does not support partial unique constraints, so it cannot "
+                "enforce one running import per target.",
+                hint="Use PostgreSQL or SQLite for the data_exchange_tool tables.",
+                id="data_exchange_tool.W001",
+            ))
+    return messages

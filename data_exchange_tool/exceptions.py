@@ -1,0 +1,55 @@
+"""
+Errors raised by data_exchange_tool.
+
+One base, ``DataExchangeError``; every subclass passes all its arguments to ``super().__init__``
+so it pickles across Celery. A row that fails validation is data (a ``RowError``), never raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DataExchangeError(Exception):
+    """Base of every error of this library."""
+
+
+class ConfigurationError(DataExchangeError):
+    """A job type is declared wrongly (the system checks report these at start-up)."""
+
+
+class FileFormatError(DataExchangeError):
+    """The file cannot be read: unknown format, corrupt, empty, wrong encoding, missing columns.
+
+    Its message is meant for the person who uploaded the file.
+    """
+
+
+class TransitionRefusedError(DataExchangeError):
+    """A state change was asked for that the job's state or options do not allow."""
+
+    def __init__(self, message: str, state: str = "", code: str = "transition_not_allowed") -> None:
+        super().__init__(message, state, code)
+        self.message = message
+        self.state = state
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class JobLockedError(TransitionRefusedError):
+    """Another import into the same target model is running; ``holder`` names that job."""
+
+    def __init__(self, message: str, holder_pk: Any = None, state: str = "") -> None:
+        super().__init__(message, state, "locked")
+        self.args = (message, holder_pk, state)
+        self.holder_pk = holder_pk
+
+
+class ImportCancelledError(DataExchangeError):
+    """The job was cancelled while its task ran; the transaction is rolled back."""
+
+
+class ImportAbortedError(DataExchangeError):
+    """The import found invalid rows and is not forced: nothing is written."""

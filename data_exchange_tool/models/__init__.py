@@ -1,0 +1,15 @@
+"""The library's models: ``ImportJob`` and the tables of what its runs found."""
+
+from __future__ import annotations
+
+from data_exchange_tool.models.jobs import ImportJob, ImportJobManager, ImportJobQuerySet
+from data_exchange_tool.models.results import ImportJobPreviewRow, ImportJobRowError, Phase
+
+__all__ = [
+    "ImportJob",
+    "ImportJobManager",
+    "ImportJobPreviewRow",
+    "ImportJobQuerySet",
+    "ImportJobRowError",
+    "Phase",
+]

@@ -1,0 +1,440 @@
+"""
+``ImportJob``: one tracked import of one file into one target model.
+
+There is one concrete table; each target is a *job type*, a proxy subclass that names its target
+model and the DRF serializer that validates one row. The job's state is a protected django-fsm
+field: only transitions change it, and a stale concurrent transition is refused
+(``ConcurrentTransitionMixin``). See ``data_exchange_tool.states`` for the states.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import django_fsm as fsm
+from django.conf import settings  # noqa: TID251 - AUTH_USER_MODEL, as Django's own models
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.exceptions import ConfigurationError
+from data_exchange_tool.models.base import JobModelBase, resolve_class, resolve_model
+from data_exchange_tool.registry import get_job_type
+from data_exchange_tool.storage import get_storage, upload_to
+from data_exchange_tool.states import (
+    CANCELLABLE_STATES,
+    PREVIEW_DONE_STATES,
+    JobState,
+)
+
+if TYPE_CHECKING:
+    from rest_framework import serializers
+
+    from data_exchange_tool.pipeline import RunResult
+
+USER_MODEL = settings.AUTH_USER_MODEL
+
+class ImportJobQuerySet(models.QuerySet):
+    """Queries over import jobs."""
+
+    def running(self) -> ImportJobQuerySet:
+        """Return the jobs whose preview or import task is running."""
+        return self.filter(state__in=(JobState.PREVIEW_IN_PROGRESS, JobState.IMPORT_IN_PROGRESS))
+
+    def importing(self) -> ImportJobQuerySet:
+        """Return the jobs holding the import lock of their target."""
+        return self.filter(state=JobState.IMPORT_IN_PROGRESS)
+
+    def for_target(self, model: type[models.Model]) -> ImportJobQuerySet:
+        """Return the jobs of every type that write to ``model``."""
+        return self.filter(content_type=ContentType.objects.get_for_model(model))
+
+
+class ImportJobManager(models.Manager.from_queryset(ImportJobQuerySet)):  # type: ignore[misc]
+    """On a job type, see only the jobs of that type; on ``ImportJob``, see every job."""
+
+    def get_queryset(self) -> ImportJobQuerySet:
+        queryset = super().get_queryset()
+        if self.model._meta.proxy:
+            queryset = queryset.filter(job_type=self.model._meta.label_lower)
+        return queryset
+
+
+class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBase):
+    """
+    One tracked import of one file into one target model.
+
+    Declare a job type as a proxy with the target model and the serializer that validates one row::
+
+        class StockRecordImportJob(ImportJob):
+            class Meta:
+                proxy = True
+                target_model = StockRecord
+                serializer_class = "shop.serializers.ImportStockRecordSerializer"
+
+    Each option can also be a class attribute, and each has a ``get_<option>()`` hook to override.
+    Creating a job with a file starts its preview once the transaction commits; ``confirm()``
+    starts the import, ``cancel_job()`` stops the work.
+    """
+
+    #: Names a job type may declare in ``Meta`` (moved to class attributes by the metaclass).
+    job_options: ClassVar[tuple[str, ...]] = (
+        "target_model",
+        "serializer_class",
+        "lookup_fields",
+        "column_mapping",
+        "batch_size",
+        "preview_sample_size",
+    )
+    #: The model rows are written to: a model class or ``"app_label.ModelName"``.
+    target_model: ClassVar[Any] = None
+    #: The DRF serializer that validates one row: a class or a dotted path.
+    serializer_class: ClassVar[Any] = None
+    #: Fields that find the existing instance a row updates (a natural key). ``None``: the first
+    #: unique constraint of the target whose fields the serializer writes.
+    lookup_fields: ClassVar[tuple[str, ...] | None] = None
+    #: ``{"Column in the file": "serializer_field"}`` for headers that differ from field names.
+    column_mapping: ClassVar[dict[str, str] | None] = None
+    #: Rows per batch; ``None``: ``DATA_EXCHANGE_BATCH_SIZE``.
+    batch_size: ClassVar[int | None] = None
+    #: Sampled rows per planned action; ``None``: ``DATA_EXCHANGE_PREVIEW_SAMPLE_SIZE``.
+    preview_sample_size: ClassVar[int | None] = None
+    _is_job_model: ClassVar[bool] = True
+
+    job_type = models.CharField(_("job type"), max_length=200, db_index=True, editable=False)
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="+",
+        verbose_name=_("target"),
+    )
+    state = fsm.FSMField(
+        _("state"),
+        max_length=32,
+        choices=JobState.choices,
+        default=JobState.CREATED,
+        protected=True,
+        db_index=True,
+    )
+    file = models.FileField(
+        _("file"),
+        upload_to=upload_to,
+        storage=get_storage,
+        max_length=500,
+    )
+    file_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    file_size = models.BigIntegerField(_("file size"), null=True, blank=True)
+    file_sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    file_encoding = models.CharField(_("detected encoding"), max_length=32, blank=True)
+    force_import = models.BooleanField(
+        _("force import"), default=False, help_text=_("Skip invalid rows and import the others.")
+    )
+    options = models.JSONField(_("options"), default=dict, blank=True)
+
+    created_by = models.ForeignKey(
+        USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    confirmed_by = models.ForeignKey(
+        USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    preview_started_at = models.DateTimeField(null=True, blank=True)
+    preview_finished_at = models.DateTimeField(null=True, blank=True)
+    import_started_at = models.DateTimeField(null=True, blank=True)
+    import_finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    new_rows = models.PositiveIntegerField(_("new"), default=0)
+    updated_rows = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_rows = models.PositiveIntegerField(_("unchanged"), default=0)
+    invalid_rows = models.PositiveIntegerField(_("invalid"), default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+
+    preview_task_id = models.CharField(max_length=255, blank=True)
+    import_task_id = models.CharField(max_length=255, blank=True)
+    preview_queue = models.CharField(
+        max_length=255, blank=True, help_text=_("The queue the preview task ran from.")
+    )
+    import_queue = models.CharField(
+        max_length=255, blank=True, help_text=_("The queue the import task ran from.")
+    )
+    message = models.TextField(_("message"), blank=True)
+
+    objects = ImportJobManager()
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ("-created_at", "-id")
+        permissions = (("confirm_importjob", "Can confirm import jobs"),)
+        constraints = (
+            # The lock per target: at most one running import for each target model.
+            models.UniqueConstraint(
+                fields=("content_type",),
+                condition=models.Q(state="IMPORT_IN_PROGRESS"),
+                name="data_exchange_tool_one_import_per_target",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk} ({self.file_name or self.file.name})"
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> ImportJob:
+        """Load a row as its job type, so ``ImportJob.objects.get()`` returns the proxy."""
+        if not cls._meta.proxy and "job_type" in field_names:
+            job_type = get_job_type(values[list(field_names).index("job_type")])
+            if job_type is not None and issubclass(job_type, cls):
+                cls = job_type
+        return super().from_db(db, field_names, values)  # type: ignore[misc]
+
+    # --- options and hooks ---------------------------------------------------------------
+
+    @classmethod
+    def get_target_model(cls) -> type[models.Model]:
+        """Return the model this job type writes to."""
+        return resolve_model(cls.target_model, cls)
+
+    @classmethod
+    def get_serializer_class(cls) -> type[serializers.Serializer]:
+        """Return the serializer class that validates one row."""
+        return resolve_class(cls.serializer_class, cls, "serializer_class")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        """Return the context given to the row serializer; it holds the job."""
+        return {"job": self}
+
+    def get_serializer(self) -> serializers.Serializer:
+        """Return the serializer instance that validates every row of a batch."""
+        return self.get_serializer_class()(context=self.get_serializer_context())
+
+    def get_queryset(self) -> models.QuerySet:
+        """Return the target rows a file may update (lookups run against it)."""
+        return self.get_target_model()._default_manager.all()
+
+    @classmethod
+    def get_lookup_fields(cls) -> tuple[str, ...]:
+        """Return the fields that match a row to an existing instance; empty: always create."""
+        if cls.lookup_fields is not None:
+            return tuple(cls.lookup_fields)
+        from data_exchange_tool.pipeline import default_lookup_fields
+
+        return default_lookup_fields(cls)
+
+    @classmethod
+    def get_column_mapping(cls) -> dict[str, str]:
+        """Return ``{"column in the file": "serializer field"}`` for renamed columns."""
+        return dict(cls.column_mapping or {})
+
+    def get_batch_size(self) -> int:
+        """Return how many rows are validated and written together."""
+        return int(self.batch_size or app_settings.BATCH_SIZE)
+
+    def get_preview_sample_size(self) -> int:
+        """Return how many rows of each planned action the preview keeps."""
+        size = self.preview_sample_size
+        return int(app_settings.PREVIEW_SAMPLE_SIZE if size is None else size)
+
+    def before_import_row(self, row: dict[str, Any], row_number: int) -> None:
+        """Override to change a row's data before validation (preview and import).
+
+        Does nothing by default.
+
+        :param row: ``{serializer_field: cell text}``; change it in place.
+        :param row_number: the row in the file (the header is row 1).
+        """
+
+    def after_import_row(self, instance: models.Model, row_number: int, action: str) -> None:
+        """Override to act on each written instance, after its batch is saved.
+
+        Does nothing by default.
+
+        :param instance: the created or updated instance.
+        :param row_number: the row in the file.
+        :param action: ``"new"`` or ``"update"``.
+        """
+
+    def after_import(self, result: RunResult) -> None:
+        """Override to act once the import has written every row, inside its transaction.
+
+        Does nothing by default.
+
+        :param result: counts of the import (``RunResult``).
+        """
+
+    # --- saving --------------------------------------------------------------------------
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Fill the job type and file facts; start the preview of a new job once committed."""
+        adding = self._state.adding
+        self._fill_job_type()
+        if self.file and not getattr(self.file, "_committed", True):
+            self._fill_file_facts()
+        super().save(*args, **kwargs)
+        if adding and self.file and self.state == JobState.CREATED:
+            from data_exchange_tool.tasks import enqueue_preview
+
+            enqueue_preview(self)
+
+    def _fill_job_type(self) -> None:
+        if self.job_type:
+            return
+        if not self._meta.proxy:
+            raise ConfigurationError(
+                "Create import jobs through a job type: a proxy subclass of ImportJob "
+                "with Meta.target_model and Meta.serializer_class."
+            )
+        self.job_type = self._meta.label_lower
+        self.content_type = ContentType.objects.get_for_model(self.get_target_model())
+
+    def _fill_file_facts(self) -> None:
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in self.file.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+        self.file.seek(0)
+        self.file_sha256 = digest.hexdigest()
+        self.file_size = size
+        if not self.file_name:
+            self.file_name = os.path.basename(self.file.name)[:255]
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def progress_percent(self) -> int:
+        """Return the progress of the running task, 0 to 100."""
+        from data_exchange_tool.progress import read_progress
+
+        done, total = read_progress(self)
+        if not total:
+            return 100 if self.state in (JobState.IMPORT_SUCCEEDED,) else 0
+        return min(100, int(done * 100 / total))
+
+    @property
+    def is_running(self) -> bool:
+        """Return True while a preview or import task works on the job."""
+        return self.state in (JobState.PREVIEW_IN_PROGRESS, JobState.IMPORT_IN_PROGRESS)
+
+    def reset_results(self) -> None:
+        """Forget the counts, errors and sample of an earlier run."""
+        self.total_rows = self.new_rows = self.updated_rows = 0
+        self.unchanged_rows = self.invalid_rows = 0
+        self.progress_done = self.progress_total = 0
+        self.message = ""
+
+    def record_counts(self, result: RunResult) -> None:
+        """Copy the counts of a finished run onto the job."""
+        self.total_rows = result.total
+        self.new_rows = result.new
+        self.updated_rows = result.updated
+        self.unchanged_rows = result.unchanged
+        self.invalid_rows = result.invalid
+        self.progress_done = self.progress_total = result.total
+
+    @fsm.transition(field=state, source=JobState.CREATED, target=JobState.PREVIEW_IN_PROGRESS)
+    def start_preview(self) -> None:
+        """Mark the preview as running (the preview task calls this)."""
+        self.reset_results()
+        self.preview_started_at = self.heartbeat_at = timezone.now()
+        self.preview_finished_at = None
+
+    @fsm.transition(
+        field=state, source=JobState.PREVIEW_IN_PROGRESS, target=JobState.PREVIEW_SUCCEEDED
+    )
+    def succeed_preview(self, result: RunResult) -> None:
+        """Record a finished preview."""
+        self.record_counts(result)
+        self.preview_finished_at = timezone.now()
+
+    @fsm.transition(
+        field=state,
+        source=(JobState.CREATED, JobState.PREVIEW_IN_PROGRESS),
+        target=JobState.PREVIEW_FAILED,
+    )
+    def fail_preview(self, message: str) -> None:
+        """Record a preview that could not read or check the file."""
+        self.message = message
+        self.preview_finished_at = timezone.now()
+
+    @fsm.transition(field=state, source=PREVIEW_DONE_STATES, target=JobState.CREATED)
+    def reset_preview(self) -> None:
+        """Go back to CREATED so the preview runs again (after the file is replaced)."""
+        self.reset_results()
+        self.preview_started_at = self.preview_finished_at = None
+
+    def can_start_import(self) -> bool:
+        """Return True when the preview allows the import: no invalid rows, or forced."""
+        return self.force_import or not self.invalid_rows
+
+    @fsm.transition(
+        field=state,
+        source=JobState.PREVIEW_SUCCEEDED,
+        target=JobState.IMPORT_IN_PROGRESS,
+        conditions=[can_start_import],
+    )
+    def start_import(self, user: Any = None) -> None:
+        """Take the target's lock and mark the import as running (``confirm()`` calls this)."""
+        self.confirmed_by = user if user is not None and user.is_authenticated else None
+        self.import_started_at = self.import_finished_at = None
+        self.heartbeat_at = timezone.now()
+        self.progress_done = 0
+        self.progress_total = self.total_rows
+        self.message = ""
+
+    @fsm.transition(
+        field=state, source=JobState.IMPORT_IN_PROGRESS, target=JobState.IMPORT_SUCCEEDED
+    )
+    def succeed_import(self, result: RunResult) -> None:
+        """Record a finished import; this releases the target's lock."""
+        self.record_counts(result)
+        self.import_finished_at = timezone.now()
+
+    @fsm.transition(field=state, source=JobState.IMPORT_IN_PROGRESS, target=JobState.IMPORT_FAILED)
+    def fail_import(self, message: str) -> None:
+        """Record a failed import (nothing was written); this releases the target's lock."""
+        self.message = message
+        self.import_finished_at = timezone.now()
+
+    @fsm.transition(field=state, source=CANCELLABLE_STATES, target=JobState.CANCELLED)
+    def cancel(self) -> None:
+        """Mark the job as cancelled."""
+        self.cancelled_at = timezone.now()
+
+    # --- actions (each runs its own transaction) ------------------------------------------
+
+    def confirm(self, user: Any = None) -> None:
+        """Start the import, or raise ``TransitionRefusedError`` / ``JobLockedError`` saying why."""
+        from data_exchange_tool.locking import confirm_import
+
+        confirm_import(self, user)
+
+    def confirm_refusal(self) -> str | None:
+        """Return why ``confirm()`` would be refused now, in words, or None."""
+        from data_exchange_tool.locking import confirm_refusal
+
+        return confirm_refusal(self)
+
+    def rerun_preview(self, file: Any = None) -> None:
+        """Run the preview again, with a new file when given."""
+        from data_exchange_tool.tasks import rerun_preview
+
+        rerun_preview(self, file)
+
+    def cancel_job(self) -> None:
+        """Cancel the job; a running import stops at its next batch and writes nothing."""
+        from data_exchange_tool.tasks import cancel_job
+
+        cancel_job(self)

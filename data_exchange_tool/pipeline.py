@@ -1,0 +1,238 @@
+"""
+The two runs of a job: preview (validate every row, record what would happen) and import (validate
+again against the database as it is now, then write in batches).
+
+Both read the stored file as a stream, validate it in batches through ``BatchValidator`` and report
+progress between batches. The import runs in one transaction (all-or-nothing unless forced); its
+caller, ``tasks.import_job``, owns that transaction and the job's transitions. Nothing here knows
+about Celery, so it is tested directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import UniqueConstraint
+
+from data_exchange_tool.exceptions import ImportAbortedError, ImportCancelledError
+from data_exchange_tool.models.results import ImportJobPreviewRow, ImportJobRowError, Phase
+from data_exchange_tool.readers import get_reader
+from data_exchange_tool.states import JobState, RowAction
+from data_exchange_tool.storage import open_stream
+from data_exchange_tool.validation import BatchValidator, RowOutcome
+
+if TYPE_CHECKING:
+    from data_exchange_tool.models import ImportJob
+    from data_exchange_tool.progress import ProgressChannel
+
+#: Errors of an aborted import kept to show why (the rest were rolled back with it).
+ABORT_ERRORS_KEPT = 1000
+
+
+@dataclass
+class RunResult:
+    """Counts of a preview or an import."""
+
+    total: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+
+    def count(self, outcomes: Iterable[RowOutcome]) -> None:
+        """Add the actions of a batch."""
+        for outcome in outcomes:
+            self.total += 1
+            if outcome.action == RowAction.NEW:
+                self.new += 1
+            elif outcome.action == RowAction.UPDATE:
+                self.updated += 1
+            elif outcome.action == RowAction.UNCHANGED:
+                self.unchanged += 1
+            else:
+                self.invalid += 1
+
+
+def default_lookup_fields(job_type: type[ImportJob]) -> tuple[str, ...]:
+    """Return the first unique set of the target whose fields the serializer writes."""
+    model = job_type.get_target_model()
+    serializer = job_type.get_serializer_class()()
+    written = {f.source for f in serializer.fields.values() if not f.read_only}
+    candidates: list[tuple[str, ...]] = []
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, UniqueConstraint) and constraint.fields and not (
+            constraint.condition or constraint.expressions
+        ):
+            candidates.append(tuple(constraint.fields))
+    candidates.extend(tuple(fields) for fields in model._meta.unique_together)
+    candidates.extend(
+        (f.name,) for f in model._meta.concrete_fields if f.unique and not f.primary_key
+    )
+    candidates.append((model._meta.pk.name,))
+    return next((c for c in candidates if set(c) <= written), ())
+
+
+def batched(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    """Yield lists of at most ``size`` rows."""
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
+
+
+class Run:
+    """One pass over the job's file; subclasses decide what to do with each batch."""
+
+    phase = Phase.PREVIEW
+
+    def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
+        self.job = job
+        self.channel = channel
+        self.result = RunResult()
+
+    def execute(self) -> RunResult:
+        """Read, validate and handle every batch; return the counts."""
+        name = self.job.file_name or self.job.file.name
+        reader = get_reader(name, open_stream(self.job.file.name))
+        with reader:
+            self.job.file_encoding = reader.encoding
+            validator = BatchValidator(self.job, reader.headers, for_display=self.phase == "preview")
+            self.columns = validator.columns
+            try:
+                for batch in batched(reader.iter_rows(), self.job.get_batch_size()):
+                    outcomes = validator.validate(batch)
+                    self.result.count(outcomes)
+                    self.handle(outcomes)
+                    self.between_batches(reader)
+            finally:
+                validator.close()
+        self.channel.report(self.result.total, self.result.total, force=True)
+        return self.result
+
+    def handle(self, outcomes: list[RowOutcome]) -> None:
+        """Do what the run does with a validated batch."""
+        raise NotImplementedError
+
+    def between_batches(self, reader: Any) -> None:
+        """Report progress and stop when cancelled."""
+        done = self.result.total
+        self.channel.report(done, max(done, reader.estimate_total_rows(done, self.job.file_size)))
+        if self.cancelled():
+            raise ImportCancelledError(self.job.pk)
+
+    def cancelled(self) -> bool:
+        """Return True when the job was cancelled while this run worked."""
+        raise NotImplementedError
+
+    def error_rows(self, outcomes: Iterable[RowOutcome]) -> list[ImportJobRowError]:
+        """Return unsaved error rows for the invalid outcomes."""
+        return [
+            ImportJobRowError(
+                job_id=self.job.pk,
+                phase=self.phase,
+                row_number=outcome.row_number,
+                column=column[:255],
+                message=message,
+                values=self.columns.values(outcome.cells),
+            )
+            for outcome in outcomes
+            for column, message in outcome.errors
+        ]
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+class PreviewRun(Run):
+    """Validate every row and record errors, counts and a sample of planned changes."""
+
+    phase = Phase.PREVIEW
+
+    def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
+        super().__init__(job, channel)
+        self.sample_left = dict.fromkeys(
+            (RowAction.NEW, RowAction.UPDATE, RowAction.UNCHANGED), job.get_preview_sample_size()
+        )
+
+    def handle(self, outcomes: list[RowOutcome]) -> None:
+        ImportJobRowError.objects.bulk_create(
+            self.error_rows(o for o in outcomes if o.errors)
+        )
+        sample = []
+        for outcome in outcomes:
+            if self.sample_left.get(outcome.action, 0) > 0:
+                self.sample_left[outcome.action] -= 1
+                sample.append(self.sample_row(outcome))
+        ImportJobPreviewRow.objects.bulk_create(sample)
+
+    def sample_row(self, outcome: RowOutcome) -> ImportJobPreviewRow:
+        """Return an unsaved sample row for an outcome."""
+        changes = {
+            name: [_json_value(old), _json_value(new)]
+            for name, (old, new) in outcome.changes.items()
+        }
+        return ImportJobPreviewRow(
+            job_id=self.job.pk,
+            row_number=outcome.row_number,
+            action=outcome.action,
+            values=self.columns.values(outcome.cells),
+            changes=changes,
+        )
+
+    def cancelled(self) -> bool:
+        model = type(self.job)._base_manager
+        return not model.filter(pk=self.job.pk, state=JobState.PREVIEW_IN_PROGRESS).exists()
+
+
+class ImportRun(Run):
+    """Validate again and write in batches; invalid rows abort the run unless it is forced."""
+
+    phase = Phase.IMPORT
+
+    def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
+        super().__init__(job, channel)
+        self.model = job.get_target_model()
+        self.abort_errors: list[ImportJobRowError] = []
+
+    def handle(self, outcomes: list[RowOutcome]) -> None:
+        invalid = [o for o in outcomes if o.errors]
+        if invalid and not self.job.force_import:
+            self.abort_errors = self.error_rows(invalid)[:ABORT_ERRORS_KEPT]
+            first = invalid[0]
+            column, message = first.errors[0]
+            where = f"row {first.row_number}" + (f", column {column}" if column else "")
+            raise ImportAbortedError(
+                f"{len(invalid)} invalid row(s) in a batch ({where}: {message}). "
+                "Nothing was written; fix the file or force the import."
+            )
+        ImportJobRowError.objects.bulk_create(self.error_rows(invalid))
+        self.write(outcomes)
+
+    def write(self, outcomes: list[RowOutcome]) -> None:
+        """Create the new rows and update the changed ones, one query each per batch."""
+        manager = self.model._default_manager
+        created = [o for o in outcomes if o.action == RowAction.NEW]
+        updated = [o for o in outcomes if o.action == RowAction.UPDATE]
+        if created:
+            manager.bulk_create([o.instance for o in created])
+        if updated:
+            fields = sorted({name for o in updated for name in o.changes})
+            for outcome in updated:
+                for name in outcome.changes:
+                    setattr(outcome.instance, name, (outcome.validated or {})[name])
+            manager.bulk_update([o.instance for o in updated], fields)
+        for outcome in itertools.chain(created, updated):
+            self.job.after_import_row(outcome.instance, outcome.row_number, outcome.action)
+
+    def cancelled(self) -> bool:
+        return self.channel.cancel_requested()
+
+
+def model_label(model: type[models.Model]) -> str:
+    """Return a model's verbose name for messages."""
+    return str(model._meta.verbose_name)

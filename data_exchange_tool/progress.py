@@ -1,0 +1,116 @@
+"""
+Progress, heartbeat and cancel requests of a running job, visible outside its transaction.
+
+The import runs in one transaction, so progress written through the task's own connection would
+stay invisible until the end. ``ProgressChannel`` writes it through a second connection of its own
+(autocommit) instead. SQLite allows one writer at a time, so there the import's progress and cancel
+flag go through the cache (``DATA_EXCHANGE_CACHE``); the demo runs its worker in-process, where
+the local-memory cache is shared.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.core.cache import caches
+from django.db import connection, connections
+from django.utils import timezone
+
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.states import JobState
+
+if TYPE_CHECKING:
+    from data_exchange_tool.models import ImportJob
+
+
+def _cache_key(job_pk: Any, name: str) -> str:
+    return f"data_exchange_tool:job:{job_pk}:{name}"
+
+
+def _uses_cache() -> bool:
+    return connection.vendor == "sqlite"
+
+
+def read_progress(job: ImportJob) -> tuple[int, int]:
+    """Return ``(rows done, rows total)`` of a job, the running import's included."""
+    if job.state == JobState.IMPORT_IN_PROGRESS and _uses_cache():
+        cached = caches[app_settings.CACHE].get(_cache_key(job.pk, "progress"))
+        if cached:
+            return cached[0], cached[1]
+    return job.progress_done, job.progress_total
+
+
+def request_cancel(job: ImportJob) -> None:
+    """Ask the running import of ``job`` to stop at its next batch."""
+    now = timezone.now()
+    caches[app_settings.CACHE].set(_cache_key(job.pk, "cancel"), True, timeout=24 * 3600)
+    if not _uses_cache():
+        type(job)._base_manager.filter(pk=job.pk).update(cancel_requested_at=now)
+
+
+class ProgressChannel:
+    """Report the progress of one job's task at a bounded rate, and read cancel requests."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job = job
+        self.table = job._meta.db_table
+        self.interval = float(app_settings.PROGRESS_INTERVAL)
+        self._last_write = 0.0
+        self._side = None
+
+    def report(self, done: int, total: int, *, force: bool = False) -> None:
+        """Record rows done and total, at most once per ``DATA_EXCHANGE_PROGRESS_INTERVAL``."""
+        now = time.monotonic()
+        if not force and now - self._last_write < self.interval:
+            return
+        self._last_write = now
+        if not connection.in_atomic_block:
+            type(self.job)._base_manager.filter(pk=self.job.pk).update(
+                progress_done=done, progress_total=total, heartbeat_at=timezone.now()
+            )
+        elif _uses_cache():
+            caches[app_settings.CACHE].set(
+                _cache_key(self.job.pk, "progress"), (done, total), timeout=24 * 3600
+            )
+        else:
+            self._side_execute(
+                f"UPDATE {self._quoted_table()} SET progress_done = %s, progress_total = %s, "  # noqa: S608 - table name from _meta
+                "heartbeat_at = %s WHERE id = %s",
+                [done, total, timezone.now(), self.job.pk],
+            )
+
+    def cancel_requested(self) -> bool:
+        """Return True when someone asked the running import to stop."""
+        if caches[app_settings.CACHE].get(_cache_key(self.job.pk, "cancel")):
+            return True
+        if _uses_cache():
+            return False
+        # Under READ COMMITTED each statement sees what other transactions committed.
+        return (
+            type(self.job)
+            ._base_manager.filter(pk=self.job.pk, cancel_requested_at__isnull=False)
+            .exists()
+        )
+
+    def _quoted_table(self) -> str:
+        return connection.ops.quote_name(self.table)
+
+    def _side_execute(self, sql: str, params: list[Any]) -> None:
+        if self._side is None:
+            self._side = connections.create_connection(connection.alias)
+        with self._side.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    def close(self) -> None:
+        """Close the side connection and forget the cache entries of the job."""
+        if self._side is not None:
+            self._side.close()
+            self._side = None
+        cache = caches[app_settings.CACHE]
+        cache.delete_many([_cache_key(self.job.pk, "progress"), _cache_key(self.job.pk, "cancel")])
+
+
+def import_alive(job: ImportJob) -> bool:
+    """Return True when a running import reported recently through the cache (SQLite)."""
+    return _uses_cache() and caches[app_settings.CACHE].get(_cache_key(job.pk, "progress")) is not None

@@ -1,0 +1,41 @@
+"""
+File readers, chosen by the file's extension.
+
+``get_reader(name, stream)`` returns a reader for ``name``; ``READERS`` is the table of formats
+(extend it to add one). See ``readers.base.BaseReader`` for the interface.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.readers.base import BaseReader
+from data_exchange_tool.readers.csv import CSVReader
+from data_exchange_tool.readers.xlsx import XLSXReader
+
+__all__ = ["READERS", "BaseReader", "CSVReader", "XLSXReader", "get_reader", "get_reader_class"]
+
+READERS: list[type[BaseReader]] = [CSVReader, XLSXReader]
+
+
+def supported_extensions() -> list[str]:
+    """Return every extension a reader takes, such as ``[".csv", ".xlsx"]``."""
+    return [ext for reader in READERS for ext in reader.extensions]
+
+
+def get_reader_class(name: str) -> type[BaseReader]:
+    """Return the reader class for a file name, or raise ``FileFormatError``."""
+    extension = os.path.splitext(name)[1].lower()
+    for reader in READERS:
+        if extension in reader.extensions:
+            return reader
+    allowed = ", ".join(supported_extensions())
+    raise FileFormatError(f"Files of type {extension or '(none)'!r} are not supported: use {allowed}.")
+
+
+def get_reader(name: str, stream: IO[bytes]) -> BaseReader:
+    """Return a reader for the file ``name`` over ``stream`` (not opened yet)."""
+    return get_reader_class(name)(stream, max_cell_length=app_settings.MAX_CELL_LENGTH)

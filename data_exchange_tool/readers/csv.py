@@ -1,0 +1,140 @@
+"""
+CSV reader: UTF-8 (with or without BOM) first, then the configured fallbacks (cp1252, latin-1),
+decoded as a stream; the delimiter is sniffed from the header line among ``,`` ``;`` tab ``|``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from typing import IO, Any
+
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.readers.base import BaseReader
+
+SNIFF_BYTES = 64 * 1024
+
+
+class _Prepended(io.RawIOBase):
+    """A raw stream that yields ``head`` and then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._stream = stream
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.bytes_read += len(data)
+        return len(data)
+
+
+def detect_encoding(head: bytes, complete: bool) -> str:
+    """Return the codec of a file that starts with ``head``.
+
+    :param complete: ``head`` is the whole file (no multibyte character is cut at its end).
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    for encoding in app_settings.CSV_FALLBACK_ENCODINGS:
+        try:
+            head.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise FileFormatError("The file's text encoding is not recognised: save it as UTF-8 CSV.")
+
+
+def sniff_delimiter(line: str) -> str:
+    """Return the candidate delimiter that occurs most often in the header line."""
+    candidates = app_settings.CSV_DELIMITERS
+    counts = {delimiter: line.count(delimiter) for delimiter in candidates}
+    best = max(candidates, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class CSVReader(BaseReader):
+    """Read a CSV file as a stream of rows."""
+
+    extensions = (".csv", ".txt", ".tsv")
+    format_name = "CSV"
+
+    def open(self) -> None:
+        head = self.stream.read(SNIFF_BYTES)
+        if not head.strip():
+            raise FileFormatError("The file is empty.")
+        if b"\x00" in head:
+            raise FileFormatError(
+                "The file contains NUL bytes, so it is not a CSV text file "
+                "(is it a spreadsheet saved under a .csv name?)."
+            )
+        self.encoding = detect_encoding(head, complete=len(head) < SNIFF_BYTES)
+        self._raw = _Prepended(head, self.stream)
+        self._raw.bytes_read = len(head)
+        raw = io.BufferedReader(self._raw, buffer_size=SNIFF_BYTES)
+        self.text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
+        first_line = self._decode(self.text.readline)
+        delimiter = sniff_delimiter(first_line)
+        csv.field_size_limit(self.max_cell_length)
+        self._rows = csv.reader(self._lines(), delimiter=delimiter)
+        self.headers = self.check_headers(next(csv.reader([first_line], delimiter=delimiter)))
+        self.delimiter = delimiter
+
+    def _decode(self, read: Any) -> str:
+        try:
+            return read()
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(
+                f"The file is not valid {self.encoding} text ({exc.reason} near byte "
+                f"{exc.start}): save it as UTF-8 CSV."
+            ) from exc
+
+    def _lines(self) -> Iterator[str]:
+        while line := self._decode(self.text.readline):
+            yield line
+
+    def iter_rows(self) -> Iterator[tuple[int, list[str]]]:
+        row_number = 1
+        while True:
+            try:
+                cells = next(self._rows)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise self.too_long(row_number + 1) from exc
+                raise FileFormatError(f"Row {row_number + 1} cannot be read: {exc}.") from exc
+            row_number += 1
+            if any(cell.strip() for cell in cells):
+                yield row_number, cells
+
+    def estimate_total_rows(self, rows_done: int, file_size: int | None) -> int:
+        read = self._raw.bytes_read
+        if not file_size or not read or not rows_done:
+            return rows_done
+        return int(rows_done * file_size / read)
+
+    def close(self) -> None:
+        text = getattr(self, "text", None)
+        if text is not None:
+            text.close()
+        super().close()

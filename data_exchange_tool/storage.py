@@ -1,0 +1,119 @@
+"""
+Where job files live.
+
+The library stores uploads (and exports) through one storage, chosen in this order:
+
+1. ``MODEL_DATA_EXCHANGE_S3_BUCKET_NAME`` set: django-storages' ``S3Storage`` on that bucket, under
+   ``MODEL_DATA_EXCHANGE_S3_BASE_PATH`` (the seed's settings);
+2. the ``STORAGES`` alias named by ``DATA_EXCHANGE_STORAGE`` (``"data_exchange_tool"``) when the
+   project defines it;
+3. ``STORAGES["default"]``.
+
+Files are read back as streams (``open_stream``): django-storages' S3 file object downloads the
+whole object into memory, so for S3 we read the object's body from boto3 in chunks instead.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from typing import IO, TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.files.storage import Storage, storages
+from django.utils import timezone
+from django.utils.functional import LazyObject, empty
+from django.utils.text import get_valid_filename
+
+from data_exchange_tool.conf import app_settings
+
+if TYPE_CHECKING:
+    from data_exchange_tool.models import ImportJob
+
+
+def build_storage() -> Storage:
+    """Return a new storage instance following the order in the module docstring."""
+    bucket = app_settings.S3_BUCKET_NAME
+    if bucket:
+        from storages.backends.s3 import S3Storage
+
+        return S3Storage(bucket_name=bucket, location=app_settings.S3_BASE_PATH or "")
+    alias = app_settings.STORAGE
+    if alias in settings.STORAGES:
+        return storages[alias]
+    return storages["default"]
+
+
+class JobFileStorage(LazyObject):
+    """The storage of job files, resolved on first use and again after settings change."""
+
+    def _setup(self) -> None:
+        self._wrapped = build_storage()
+
+
+job_storage = JobFileStorage()
+
+
+def get_storage() -> Any:
+    """Return the storage of job files (the callable the models' file fields name)."""
+    return job_storage
+
+
+def reset_storage() -> None:
+    """Forget the resolved storage, so the next use reads the settings again."""
+    job_storage._wrapped = empty
+
+
+def upload_to(instance: ImportJob, filename: str) -> str:
+    """Return the storage path of an uploaded file: type, date and a random folder."""
+    label = (getattr(instance, "job_type", "") or "import").replace(".", "_")
+    name = get_valid_filename(os.path.basename(filename)) or "upload"
+    day = timezone.now().strftime("%Y/%m/%d")
+    return f"data_exchange/imports/{label}/{day}/{uuid.uuid4().hex}/{name}"
+
+
+def _s3_body(storage: Any, name: str) -> IO[bytes] | None:
+    """Return a streaming body for an S3 object, or None when ``storage`` is not S3."""
+    if not hasattr(storage, "bucket") or not hasattr(storage, "_normalize_name"):
+        return None
+    from storages.utils import clean_name
+
+    key = storage._normalize_name(clean_name(name))
+    return storage.bucket.Object(key).get()["Body"]
+
+
+class _RawBody(io.RawIOBase):
+    """Adapt botocore's StreamingBody to ``io.RawIOBase`` so it can be buffered and wrapped."""
+
+    def __init__(self, body: Any) -> None:
+        super().__init__()
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+def _current_storage() -> Any:
+    if job_storage._wrapped is empty:
+        job_storage._setup()
+    return job_storage._wrapped
+
+
+def open_stream(name: str) -> IO[bytes]:
+    """Open a stored file for sequential binary reading, without loading it into memory."""
+    storage = _current_storage()
+    body = _s3_body(storage, name)
+    if body is not None:
+        return io.BufferedReader(_RawBody(body), buffer_size=256 * 1024)
+    return storage.open(name, "rb")

@@ -1,0 +1,31 @@
+"""Row serializers of the demo's job types: one row of a file, validated by DRF."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from example_project.demo.models import Partner, Product, StockRecord
+
+
+class ImportStockRecordSerializer(serializers.ModelSerializer):
+    """One stock record: partner and product are given by name and SKU."""
+
+    partner = serializers.SlugRelatedField(slug_field="name", queryset=Partner.objects.all())
+    product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all())
+
+    class Meta:
+        model = StockRecord
+        fields = ("partner", "product", "partner_sku", "price", "num_in_stock", "num_allocated")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("num_allocated", 0) > attrs.get("num_in_stock", 0):
+            raise serializers.ValidationError("More allocated than in stock.")
+        return attrs
+
+
+class ImportProductSerializer(serializers.ModelSerializer):
+    """One product."""
+
+    class Meta:
+        model = Product
+        fields = ("sku", "title")

@@ -1,0 +1,24 @@
+"""Fixtures shared by both test layers."""
+
+from __future__ import annotations
+
+import pytest
+
+import tests.celery  # noqa: F401 - binds the shared tasks to the tests' Celery app
+from tests.helpers import make_catalogue
+
+
+@pytest.fixture
+def catalogue(db):
+    """Partners ACME and Globex, products P-1..P-3."""
+    return make_catalogue()
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks (the tasks) as the block ends, like a committed request."""
+
+    def runner():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return runner

@@ -1,0 +1,30 @@
+"""Test-only models and job types (the demo app provides the main ones)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from data_exchange_tool.models import ImportJob
+
+
+class Tag(models.Model):
+    """A model with a plain unique field that is not the lookup."""
+
+    code = models.CharField(max_length=32, unique=True)
+    label = models.CharField(max_length=64, unique=True)
+    weight = models.IntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class TagImportJob(ImportJob):
+    """Tags, matched by code; ``label`` must stay unique."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.Tag"
+        serializer_class = "tests.testapp.serializers.TagSerializer"
+        lookup_fields = ("code",)
+        column_mapping = {"Tag code": "code"}
+        batch_size = 3
