@@ -38,7 +38,20 @@ class JobModelBase(ModelBase):
                 if option in meta.__dict__:
                     attrs[option] = meta.__dict__[option]
                     delattr(meta, option)
+            if getattr(meta, "proxy", False):
+                meta.permissions = _job_type_permissions(name, meta)
         return super().__new__(mcs, name, bases, attrs, **kwargs)
+
+
+def _job_type_permissions(name: str, meta: type) -> tuple[tuple[str, str], ...]:
+    """Return a job type's own permissions: confirm an import, see every user's jobs."""
+    label = str(getattr(meta, "verbose_name", name))
+    extra = (
+        (f"confirm_{name.lower()}", f"Can confirm {label}"),
+        (f"view_all_{name.lower()}", f"Can view every user's {label}"),
+    )
+    declared = tuple(getattr(meta, "permissions", ()))
+    return declared + tuple(p for p in extra if p[0] not in {d[0] for d in declared})
 
 
 def resolve_model(value: Any, owner: type) -> type[models.Model]:

@@ -178,7 +178,10 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
         verbose_name = _("import job")
         verbose_name_plural = _("import jobs")
         ordering = ("-created_at", "-id")
-        permissions = (("confirm_importjob", "Can confirm import jobs"),)
+        permissions = (
+            ("confirm_importjob", "Can confirm import jobs of every type"),
+            ("view_all_importjob", "Can view every user's import jobs of every type"),
+        )
         constraints = (
             # The lock per target: at most one running import for each target model.
             models.UniqueConstraint(
@@ -420,6 +423,11 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
         from data_exchange_tool.locking import confirm_import
 
         confirm_import(self, user)
+
+    @classmethod
+    def permission_codename(cls, action: str) -> str:
+        """Return ``"app_label.<action>_<model>"`` of this job type (e.g. ``confirm``)."""
+        return f"{cls._meta.app_label}.{action}_{cls._meta.model_name}"
 
     def confirm_refusal(self) -> str | None:
         """Return why ``confirm()`` would be refused now, in words, or None."""
