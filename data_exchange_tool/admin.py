@@ -23,8 +23,16 @@ class GenericImporterModelAdmin(admin.ModelAdmin):
     """The admin of one job type: upload a file, see the preview, confirm or cancel."""
 
     list_display = (
-        "id", "state", "file_name", "total_rows", "new_rows", "updated_rows",
-        "unchanged_rows", "invalid_rows", "created_by", "created_at",
+        "id",
+        "state",
+        "file_name",
+        "total_rows",
+        "new_rows",
+        "updated_rows",
+        "unchanged_rows",
+        "invalid_rows",
+        "created_by",
+        "created_at",
     )
     list_filter = ("state", "created_at")
     fields = ("file", "force_import")
@@ -35,9 +43,21 @@ class GenericImporterModelAdmin(admin.ModelAdmin):
         if obj is None:
             return ("file", "force_import")
         return (
-            "state", "file_name", "file_size", "file_sha256", "file_encoding", "force_import",
-            "total_rows", "new_rows", "updated_rows", "unchanged_rows", "invalid_rows",
-            "message", "created_by", "confirmed_by", "created_at",
+            "state",
+            "file_name",
+            "file_size",
+            "file_sha256",
+            "file_encoding",
+            "force_import",
+            "total_rows",
+            "new_rows",
+            "updated_rows",
+            "unchanged_rows",
+            "invalid_rows",
+            "message",
+            "created_by",
+            "confirmed_by",
+            "created_at",
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> Any:

@@ -55,19 +55,36 @@ def _check_job_type(model: Any) -> list[checks.CheckMessage]:
     try:
         model.get_target_model()
     except ConfigurationError as exc:
-        return [checks.Error(str(exc), obj=model, id="data_exchange_tool.E002",
-                             hint="Set Meta.target_model to the model rows are written to.")]
+        return [
+            checks.Error(
+                str(exc),
+                obj=model,
+                id="data_exchange_tool.E002",
+                hint="Set Meta.target_model to the model rows are written to.",
+            )
+        ]
     try:
         serializer_class = model.get_serializer_class()
     except ConfigurationError as exc:
-        return [checks.Error(str(exc), obj=model, id="data_exchange_tool.E003",
-                             hint="Set Meta.serializer_class to a DRF serializer or its path.")]
-    if not (isinstance(serializer_class, type) and issubclass(serializer_class, serializers.Serializer)):
-        return [checks.Error(
-            f"{model.__name__}.serializer_class {serializer_class!r} is not a DRF Serializer.",
-            hint="Use a rest_framework.serializers.Serializer (or ModelSerializer) subclass.",
-            obj=model, id="data_exchange_tool.E003",
-        )]
+        return [
+            checks.Error(
+                str(exc),
+                obj=model,
+                id="data_exchange_tool.E003",
+                hint="Set Meta.serializer_class to a DRF serializer or its path.",
+            )
+        ]
+    if not (
+        isinstance(serializer_class, type) and issubclass(serializer_class, serializers.Serializer)
+    ):
+        return [
+            checks.Error(
+                f"{model.__name__}.serializer_class {serializer_class!r} is not a DRF Serializer.",
+                hint="Use a rest_framework.serializers.Serializer (or ModelSerializer) subclass.",
+                obj=model,
+                id="data_exchange_tool.E003",
+            )
+        ]
     return _check_serializer_fields(model, serializer_class())
 
 
@@ -76,20 +93,29 @@ def _check_serializer_fields(model: Any, serializer: Any) -> list[checks.CheckMe
     written = {f.source for f in serializer.fields.values() if not f.read_only}
     missing = [name for name in model.get_lookup_fields() if name not in written]
     if missing:
-        messages.append(checks.Error(
-            f"{model.__name__}.lookup_fields {missing} are not written by its serializer.",
-            hint="Name fields the serializer writes, or add them to the serializer.",
-            obj=model, id="data_exchange_tool.E004",
-        ))
-    many = [n for n, f in serializer.fields.items()
-            if isinstance(f, serializers.ManyRelatedField | serializers.ListSerializer)
-            and not f.read_only]
+        messages.append(
+            checks.Error(
+                f"{model.__name__}.lookup_fields {missing} are not written by its serializer.",
+                hint="Name fields the serializer writes, or add them to the serializer.",
+                obj=model,
+                id="data_exchange_tool.E004",
+            )
+        )
+    many = [
+        n
+        for n, f in serializer.fields.items()
+        if isinstance(f, serializers.ManyRelatedField | serializers.ListSerializer)
+        and not f.read_only
+    ]
     if many:
-        messages.append(checks.Error(
-            f"{model.__name__}'s serializer writes many-to-many or nested fields {many}.",
-            hint="Import them through a job type of the related model, or make them read-only.",
-            obj=model, id="data_exchange_tool.E005",
-        ))
+        messages.append(
+            checks.Error(
+                f"{model.__name__}'s serializer writes many-to-many or nested fields {many}.",
+                hint="Import them through a job type of the related model, or make them read-only.",
+                obj=model,
+                id="data_exchange_tool.E005",
+            )
+        )
     return messages
 
 
@@ -99,10 +125,12 @@ def check_database(app_configs: Any = None, databases: Any = None, **kwargs: Any
     messages = []
     for alias in databases or ():
         if not connections[alias].features.supports_partial_indexes:
-            messages.append(checks.Warning(
-                f"Database {alias!r} does not support partial unique constraints, so it cannot "
-                "enforce one running import per target.",
-                hint="Use PostgreSQL or SQLite for the data_exchange_tool tables.",
-                id="data_exchange_tool.W001",
-            ))
+            messages.append(
+                checks.Warning(
+                    f"Database {alias!r} does not support partial unique constraints, so it cannot "
+                    "enforce one running import per target.",
+                    hint="Use PostgreSQL or SQLite for the data_exchange_tool tables.",
+                    id="data_exchange_tool.W001",
+                )
+            )
     return messages

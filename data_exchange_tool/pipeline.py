@@ -64,8 +64,10 @@ def default_lookup_fields(job_type: type[ImportJob]) -> tuple[str, ...]:
     written = {f.source for f in serializer.fields.values() if not f.read_only}
     candidates: list[tuple[str, ...]] = []
     for constraint in model._meta.constraints:
-        if isinstance(constraint, UniqueConstraint) and constraint.fields and not (
-            constraint.condition or constraint.expressions
+        if (
+            isinstance(constraint, UniqueConstraint)
+            and constraint.fields
+            and not (constraint.condition or constraint.expressions)
         ):
             candidates.append(tuple(constraint.fields))
     candidates.extend(tuple(fields) for fields in model._meta.unique_together)
@@ -76,7 +78,9 @@ def default_lookup_fields(job_type: type[ImportJob]) -> tuple[str, ...]:
     return next((c for c in candidates if set(c) <= written), ())
 
 
-def batched(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+def batched(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
     """Yield lists of at most ``size`` rows."""
     while batch := list(itertools.islice(rows, size)):
         yield batch
@@ -98,7 +102,9 @@ class Run:
         reader = get_reader(name, open_stream(self.job.file.name))
         with reader:
             self.job.file_encoding = reader.encoding
-            validator = BatchValidator(self.job, reader.headers, for_display=self.phase == "preview")
+            validator = BatchValidator(
+                self.job, reader.headers, for_display=self.phase == "preview"
+            )
             self.columns = validator.columns
             try:
                 for batch in batched(reader.iter_rows(), self.job.get_batch_size()):
@@ -160,9 +166,7 @@ class PreviewRun(Run):
         )
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
-        ImportJobRowError.objects.bulk_create(
-            self.error_rows(o for o in outcomes if o.errors)
-        )
+        ImportJobRowError.objects.bulk_create(self.error_rows(o for o in outcomes if o.errors))
         sample = []
         for outcome in outcomes:
             if self.sample_left.get(outcome.action, 0) > 0:

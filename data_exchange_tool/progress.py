@@ -113,4 +113,6 @@ class ProgressChannel:
 
 def import_alive(job: ImportJob) -> bool:
     """Return True when a running import reported recently through the cache (SQLite)."""
-    return _uses_cache() and caches[app_settings.CACHE].get(_cache_key(job.pk, "progress")) is not None
+    return (
+        _uses_cache() and caches[app_settings.CACHE].get(_cache_key(job.pk, "progress")) is not None
+    )

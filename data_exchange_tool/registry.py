@@ -30,9 +30,7 @@ def get_job_type(label: str) -> type[models.Model] | None:
 
 def job_types(base: type[models.Model] | None = None) -> list[type[models.Model]]:
     """Return every registered job type, or those that subclass ``base``."""
-    return [
-        model for model in _job_types.values() if base is None or issubclass(model, base)
-    ]
+    return [model for model in _job_types.values() if base is None or issubclass(model, base)]
 
 
 def _on_class_prepared(sender: type[models.Model], **kwargs: Any) -> None:

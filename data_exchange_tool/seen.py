@@ -35,7 +35,9 @@ class SeenKeys:
             " WITHOUT ROWID"
         )
 
-    def check_and_add(self, namespace: str, items: Sequence[tuple[Hashable, int]]) -> list[int | None]:
+    def check_and_add(
+        self, namespace: str, items: Sequence[tuple[Hashable, int]]
+    ) -> list[int | None]:
         """Record ``(key, row_number)`` items; return, for each, the earlier row that held it."""
         digests = [key_digest(key) for key, _ in items]
         earlier = self._lookup(namespace, digests)

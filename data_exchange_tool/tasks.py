@@ -116,8 +116,13 @@ def finish_preview(job: ImportJob, result: RunResult | None = None, message: str
             current.fail_preview(message)
         current.save()
         transaction.on_commit(
-            partial(signals.preview_finished.send, type(current), job=current, result=result,
-                    message=message)
+            partial(
+                signals.preview_finished.send,
+                type(current),
+                job=current,
+                result=result,
+                message=message,
+            )
         )
     if result is not None and current.options.get("skip_preview_confirmation"):
         _auto_confirm(current)

@@ -96,7 +96,9 @@ class ColumnMap:
                 self.header_of[name] = header
         self._check_required(fields, required)
 
-    def _check_required(self, fields: dict[str, serializers.Field], required: Sequence[str]) -> None:
+    def _check_required(
+        self, fields: dict[str, serializers.Field], required: Sequence[str]
+    ) -> None:
         needed = [name for name, f in fields.items() if f.required] + list(required)
         missing = [name for name in dict.fromkeys(needed) if name not in self.header_of]
         if missing:
@@ -194,7 +196,7 @@ class UniqueSet:
 
 
 def take_unique_validators(serializer: serializers.Serializer) -> list[UniqueSet]:
-    """Remove unique validators from ``serializer`` (they query per row); return what they checked."""
+    """Take unique validators off ``serializer`` (they query per row); return what they checked."""
     sets: list[UniqueSet] = []
     for serializer_field in serializer.fields.values():
         uniques = [v for v in serializer_field.validators if isinstance(v, UniqueValidator)]
@@ -266,8 +268,9 @@ class BatchValidator:
         """Return the outcome of each row of a batch."""
         outcomes = [self._prepare(row_number, cells) for row_number, cells in rows]
         for related in self.related:
-            related.prefetch({o.data[related.name] for o in outcomes if related.name in o.data}
-                             - {None, ""})
+            related.prefetch(
+                {o.data[related.name] for o in outcomes if related.name in o.data} - {None, ""}
+            )
         run_validation = self.serializer.run_validation
         for outcome in outcomes:
             if outcome.errors:
@@ -360,22 +363,24 @@ class BatchValidator:
         return {row: found.get(key) for row, key in keys.items() if key is not None}
 
     def _match_existing(self, outcomes: list[RowOutcome]) -> None:
-        keyed = [(o, self.key_of_row(o, self.lookup_fields)) for o in outcomes] if (
-            self.lookup_fields
-        ) else []
+        keyed = (
+            [(o, self.key_of_row(o, self.lookup_fields)) for o in outcomes]
+            if (self.lookup_fields)
+            else []
+        )
         keyed = [(o, k) for o, k in keyed if k is not None]
         existing: dict[tuple[Any, ...], models.Model] = {}
         if keyed:
             earlier = self.seen.check_and_add("lookup", [(k, o.row_number) for o, k in keyed])
             names = ", ".join(self.column_of(n) for n in self.lookup_fields)
-            for (outcome, key), first in zip(keyed, earlier, strict=True):
+            for (outcome, _key), first in zip(keyed, earlier, strict=True):
                 if first is not None:
                     outcome.fail(
                         self.column_of(self.lookup_fields[-1]),
                         f"Duplicate of row {first}: the same {names} appears earlier in the file.",
                     )
             existing = self._load_existing({k for o, k in keyed if not o.errors})
-        by_row = dict((o.row_number, k) for o, k in keyed)
+        by_row = {o.row_number: k for o, k in keyed}
         for outcome in outcomes:
             if outcome.errors:
                 continue

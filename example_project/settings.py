@@ -113,8 +113,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 DXT_INPROCESS_WORKER = CELERY_BROKER_URL == "memory://"
 
-DATA_EXCHANGE_PREVIEW_QUEUE = os.environ.get("DATA_EXCHANGE_PREVIEW_QUEUE", "data_exchange_shared_queue")
-DATA_EXCHANGE_IMPORT_QUEUE = os.environ.get("DATA_EXCHANGE_IMPORT_QUEUE", "data_exchange_shared_queue")
+DATA_EXCHANGE_PREVIEW_QUEUE = os.environ.get(
+    "DATA_EXCHANGE_PREVIEW_QUEUE", "data_exchange_shared_queue"
+)
+DATA_EXCHANGE_IMPORT_QUEUE = os.environ.get(
+    "DATA_EXCHANGE_IMPORT_QUEUE", "data_exchange_shared_queue"
+)
 
 USE_TZ = True
 TIME_ZONE = "UTC"

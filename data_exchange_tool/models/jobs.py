@@ -24,12 +24,12 @@ from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import ConfigurationError
 from data_exchange_tool.models.base import JobModelBase, resolve_class, resolve_model
 from data_exchange_tool.registry import get_job_type
-from data_exchange_tool.storage import get_storage, upload_to
 from data_exchange_tool.states import (
     CANCELLABLE_STATES,
     PREVIEW_DONE_STATES,
     JobState,
 )
+from data_exchange_tool.storage import get_storage, upload_to
 
 if TYPE_CHECKING:
     from rest_framework import serializers
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from data_exchange_tool.pipeline import RunResult
 
 USER_MODEL = settings.AUTH_USER_MODEL
+
 
 class ImportJobQuerySet(models.QuerySet):
     """Queries over import jobs."""
@@ -137,11 +138,19 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
     options = models.JSONField(_("options"), default=dict, blank=True)
 
     created_by = models.ForeignKey(
-        USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("uploaded by"),
     )
     confirmed_by = models.ForeignKey(
-        USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("confirmed by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
@@ -193,6 +202,43 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} #{self.pk} ({self.file_name or self.file.name})"
+
+    # --- saving --------------------------------------------------------------------------
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Fill the job type and file facts; start the preview of a new job once committed."""
+        adding = self._state.adding
+        self._fill_job_type()
+        if self.file and not getattr(self.file, "_committed", True):
+            self._fill_file_facts()
+        super().save(*args, **kwargs)
+        if adding and self.file and self.state == JobState.CREATED:
+            from data_exchange_tool.tasks import enqueue_preview
+
+            enqueue_preview(self)
+
+    def _fill_job_type(self) -> None:
+        if self.job_type:
+            return
+        if not self._meta.proxy:
+            raise ConfigurationError(
+                "Create import jobs through a job type: a proxy subclass of ImportJob "
+                "with Meta.target_model and Meta.serializer_class."
+            )
+        self.job_type = self._meta.label_lower
+        self.content_type = ContentType.objects.get_for_model(self.get_target_model())
+
+    def _fill_file_facts(self) -> None:
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in self.file.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+        self.file.seek(0)
+        self.file_sha256 = digest.hexdigest()
+        self.file_size = size
+        if not self.file_name:
+            self.file_name = os.path.basename(self.file.name)[:255]
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> ImportJob:
@@ -276,43 +322,6 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
 
         :param result: counts of the import (``RunResult``).
         """
-
-    # --- saving --------------------------------------------------------------------------
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Fill the job type and file facts; start the preview of a new job once committed."""
-        adding = self._state.adding
-        self._fill_job_type()
-        if self.file and not getattr(self.file, "_committed", True):
-            self._fill_file_facts()
-        super().save(*args, **kwargs)
-        if adding and self.file and self.state == JobState.CREATED:
-            from data_exchange_tool.tasks import enqueue_preview
-
-            enqueue_preview(self)
-
-    def _fill_job_type(self) -> None:
-        if self.job_type:
-            return
-        if not self._meta.proxy:
-            raise ConfigurationError(
-                "Create import jobs through a job type: a proxy subclass of ImportJob "
-                "with Meta.target_model and Meta.serializer_class."
-            )
-        self.job_type = self._meta.label_lower
-        self.content_type = ContentType.objects.get_for_model(self.get_target_model())
-
-    def _fill_file_facts(self) -> None:
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in self.file.chunks():
-            digest.update(chunk)
-            size += len(chunk)
-        self.file.seek(0)
-        self.file_sha256 = digest.hexdigest()
-        self.file_size = size
-        if not self.file_name:
-            self.file_name = os.path.basename(self.file.name)[:255]
 
     # --- state -----------------------------------------------------------------------------
 

@@ -34,7 +34,9 @@ class ImportJobRowError(models.Model):
 
     class Meta:
         ordering = ("row_number", "id")
-        indexes = (models.Index(fields=("job", "phase", "row_number"), name="dxt_rowerror_job_row"),)
+        indexes = (
+            models.Index(fields=("job", "phase", "row_number"), name="dxt_rowerror_job_row"),
+        )
         verbose_name = _("row error")
         verbose_name_plural = _("row errors")
 

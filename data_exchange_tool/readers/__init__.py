@@ -33,7 +33,9 @@ def get_reader_class(name: str) -> type[BaseReader]:
         if extension in reader.extensions:
             return reader
     allowed = ", ".join(supported_extensions())
-    raise FileFormatError(f"Files of type {extension or '(none)'!r} are not supported: use {allowed}.")
+    raise FileFormatError(
+        f"Files of type {extension or '(none)'!r} are not supported: use {allowed}."
+    )
 
 
 def get_reader(name: str, stream: IO[bytes]) -> BaseReader:

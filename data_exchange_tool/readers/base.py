@@ -59,7 +59,9 @@ class BaseReader:
         while headers and not headers[-1].strip():
             headers.pop()
         if not headers:
-            raise FileFormatError("The file has no header row: its first row must name the columns.")
+            raise FileFormatError(
+                "The file has no header row: its first row must name the columns."
+            )
         return headers
 
     def too_long(self, row_number: int) -> FileFormatError:

@@ -32,7 +32,7 @@ def number_text(value: float) -> str:
     return format(Decimal(repr(value)), "f")
 
 
-def cell_text(value: Any, number_format: str = "General") -> str:  # noqa: C901 - a type table
+def cell_text(value: Any, number_format: str = "General") -> str:
     """Return the text a person sees in a cell holding ``value``."""
     if value is None:
         return ""

@@ -81,15 +81,31 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
     }
     log = open(ARTIFACTS / "worker.log", "ab")  # noqa: SIM115 - closed at teardown
     command = [
-        sys.executable, "-m", "celery", "-A", "tests.celery", "worker",
-        "-Q", queues, "--pool=solo", "--concurrency=1", "-l", "info",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "-n", f"dxt-{settings.RUN_ID}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "tests.celery",
+        "worker",
+        "-Q",
+        queues,
+        "--pool=solo",
+        "--concurrency=1",
+        "-l",
+        "info",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"dxt-{settings.RUN_ID}@%h",
     ]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: process.poll() is not None or celery_app.control.ping(timeout=0.5),
-                 timeout=60, interval=0.2)
+        wait_for(
+            lambda: process.poll() is not None or celery_app.control.ping(timeout=0.5),
+            timeout=60,
+            interval=0.2,
+        )
         assert process.poll() is None, f"the worker exited; see {ARTIFACTS / 'worker.log'}"
         yield process
     finally:
