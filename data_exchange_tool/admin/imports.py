@@ -1,4 +1,4 @@
-"""
+"""The admin of import job types: ``GenericImporterModelAdmin``."""
 
 from __future__ import annotations
 
