@@ -79,7 +79,11 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "demo.sqlite3",
             # The in-process worker thread writes too: wait for the lock instead of failing.
-            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
         }
     }
 
@@ -119,6 +123,10 @@ DATA_EXCHANGE_PREVIEW_QUEUE = os.environ.get(
 DATA_EXCHANGE_IMPORT_QUEUE = os.environ.get(
     "DATA_EXCHANGE_IMPORT_QUEUE", "data_exchange_shared_queue"
 )
+
+# Report progress often, so the demo's small files still show the bar moving.
+DATA_EXCHANGE_PROGRESS_INTERVAL = 0.25
+DATA_EXCHANGE_BATCH_SIZE = int(os.environ.get("DATA_EXCHANGE_BATCH_SIZE", "250"))
 
 USE_TZ = True
 TIME_ZONE = "UTC"
