@@ -13,7 +13,7 @@ from example_project.demo.models import Partner, Product
 from example_project.demo.samples import PARTNERS, PRODUCT_COUNT, write_samples
 
 USERNAME = "admin"
-PASSWORD = "admin"  # noqa: S105 - a local demo's published credentials
+PASSWORD = "admin"
 
 
 class Command(BaseCommand):
