@@ -28,3 +28,21 @@ class TagImportJob(ImportJob):
         lookup_fields = ("code",)
         column_mapping = {"Tag code": "code"}
         batch_size = 3
+
+
+class SlowStockRecordImportJob(ImportJob):
+    """A second job type for stock records whose rows take a while (cancel and lock tests)."""
+
+    #: Seconds each row waits before validation.
+    row_delay = 0.002
+
+    class Meta:
+        proxy = True
+        target_model = "demo.StockRecord"
+        serializer_class = "example_project.demo.serializers.ImportStockRecordSerializer"
+        batch_size = 100
+
+    def before_import_row(self, row: dict, row_number: int) -> None:
+        import time
+
+        time.sleep(self.row_delay)
