@@ -23,4 +23,5 @@ until curl -sf "http://127.0.0.1:$DXT_MOTO_PORT/moto-api/" >/dev/null 2>&1; do
 done
 
 echo "integration: run $DXT_RUN_ID, redis db $DXT_REDIS_DB, moto on $DXT_MOTO_PORT, artifacts in $DXT_ARTIFACTS"
-$BIN/pytest tests/integration --ds=tests.settings_integration -p no:randomly "$@"
+if (($#)); then set -- "$@"; else set -- tests/integration; fi
+$BIN/pytest --ds=tests.settings_integration "$@"
