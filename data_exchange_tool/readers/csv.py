@@ -64,6 +64,14 @@ def detect_encoding(head: bytes, complete: bool) -> str:
     raise FileFormatError("The file's text encoding is not recognised: save it as UTF-8 CSV.")
 
 
+def looks_binary(head: bytes) -> bool:
+    """Return True when the first line holds NUL bytes: a binary file, or UTF-16 text.
+
+    A NUL further down is one cell's problem, reported on its row by validation.
+    """
+    return b"\x00" in head.split(b"\n", 1)[0]
+
+
 def sniff_delimiter(line: str) -> str:
     """Return the candidate delimiter that occurs most often in the header line."""
     candidates = app_settings.CSV_DELIMITERS
@@ -82,7 +90,7 @@ class CSVReader(BaseReader):
         head = self.stream.read(SNIFF_BYTES)
         if not head.strip():
             raise FileFormatError("The file is empty.")
-        if b"\x00" in head:
+        if looks_binary(head):
             raise FileFormatError(
                 "The file contains NUL bytes, so it is not a CSV text file "
                 "(is it a spreadsheet saved under a .csv name?)."
@@ -96,8 +104,19 @@ class CSVReader(BaseReader):
         delimiter = sniff_delimiter(first_line)
         csv.field_size_limit(self.max_cell_length)
         self._rows = csv.reader(self._lines(), delimiter=delimiter)
-        self.headers = self.check_headers(next(csv.reader([first_line], delimiter=delimiter)))
+        self.headers = self.check_headers(
+            self._parse(csv.reader([first_line], delimiter=delimiter), 1)
+        )
         self.delimiter = delimiter
+
+    def _parse(self, rows: Iterator[list[str]], row_number: int) -> list[str]:
+        """Return the next row of ``rows``, turning the csv module's errors into clear ones."""
+        try:
+            return next(rows)
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise self.too_long(row_number) from exc
+            raise FileFormatError(f"Row {row_number} cannot be read: {exc}.") from exc
 
     def _decode(self, read: Any) -> str:
         try:
@@ -116,13 +135,9 @@ class CSVReader(BaseReader):
         row_number = 1
         while True:
             try:
-                cells = next(self._rows)
+                cells = self._parse(self._rows, row_number + 1)
             except StopIteration:
                 return
-            except csv.Error as exc:
-                if "field larger than field limit" in str(exc):
-                    raise self.too_long(row_number + 1) from exc
-                raise FileFormatError(f"Row {row_number + 1} cannot be read: {exc}.") from exc
             row_number += 1
             if any(cell.strip() for cell in cells):
                 yield row_number, cells
