@@ -1,0 +1,220 @@
+"""The CSV reader: encodings, delimiters, quoting, blank rows and the files it refuses."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.test import override_settings
+
+from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.readers import CSVReader, get_reader, supported_extensions
+from data_exchange_tool.readers.csv import SNIFF_BYTES
+from data_exchange_tool.states import JobState
+from tests.helpers import create_job, csv_bytes, stock_rows
+
+
+def read(content: bytes, name: str = "file.csv"):
+    """Return ``(reader, rows)`` of a whole file."""
+    reader = get_reader(name, io.BytesIO(content))
+    with reader:
+        rows = list(reader.iter_rows())
+    return reader, rows
+
+
+def test_csv_extensions_pick_the_csv_reader():
+    assert isinstance(get_reader("DATA.CSV", io.BytesIO(b"")), CSVReader)
+    assert {".csv", ".xlsx"} <= set(supported_extensions())
+
+
+def test_utf8_without_bom():
+    reader, rows = read("name,city\nZoë,Zürich\n".encode())
+    assert reader.encoding == "utf-8"
+    assert reader.headers == ["name", "city"]
+    assert rows == [(2, ["Zoë", "Zürich"])]
+
+
+def test_utf8_with_bom_keeps_the_bom_out_of_the_first_header():
+    reader, rows = read(b"\xef\xbb\xbfname,city\nZo\xc3\xab,Paris\n")
+    assert reader.encoding == "utf-8-sig"
+    assert reader.headers == ["name", "city"]
+    assert rows == [(2, ["Zoë", "Paris"])]
+
+
+def test_cp1252_is_detected_and_decoded():
+    reader, rows = read("name,price\nCafé,5 €\n".encode("cp1252"))
+    assert reader.encoding == "cp1252"
+    assert rows == [(2, ["Café", "5 €"])]
+
+
+def test_latin1_is_the_last_fallback():
+    # 0x81 has no character in cp1252, so only latin-1 decodes this file.
+    reader, rows = read(b"name,code\ncaf\xe9,\x81\n")
+    assert reader.encoding == "latin-1"
+    assert rows == [(2, ["café", "\x81"])]
+
+
+def test_multibyte_character_cut_by_the_sniffed_head_is_still_utf8():
+    line = b"a" * 99 + b"\n"
+    body = b"name\n" + line * (SNIFF_BYTES // len(line))
+    filler = b"b" * (SNIFF_BYTES - len(body) - 1)
+    content = body + filler + "é\n".encode()  # é's two bytes straddle the head's end
+    assert content[SNIFF_BYTES - 1 : SNIFF_BYTES + 1] == "é".encode()
+    reader, rows = read(content)
+    assert reader.encoding == "utf-8"
+    assert rows[-1][1] == [filler.decode() + "é"]
+
+
+def test_invalid_utf8_byte_after_the_sniffed_head_is_a_clear_error():
+    line = b"x" * 99 + b"\n"
+    content = b"name\n" + line * (2 * SNIFF_BYTES // len(line)) + b"caf\xe9\n"
+    reader = get_reader("late.csv", io.BytesIO(content))
+    with reader:
+        assert reader.encoding == "utf-8"
+        with pytest.raises(FileFormatError, match=r"not valid utf-8 text.*save it as UTF-8 CSV"):
+            list(reader.iter_rows())
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_sniffed(delimiter):
+    rows = [["ACME", "P-1", "a,b;c|d", "1.50"]]
+    content = csv_bytes(rows, ["partner", "product", "sku", "price"], delimiter=delimiter)
+    reader, read_rows = read(content)
+    assert reader.delimiter == delimiter
+    assert reader.headers == ["partner", "product", "sku", "price"]
+    assert read_rows == [(2, rows[0])]
+
+
+def test_single_column_file_defaults_to_comma():
+    reader, rows = read(b"sku\nA\nB\n")
+    assert reader.headers == ["sku"]
+    assert rows == [(2, ["A"]), (3, ["B"])]
+
+
+def test_quoted_multiline_cell_is_one_row():
+    content = b'sku,note\nA,"first line\nsecond line"\nB,plain\n'
+    _, rows = read(content)
+    assert rows == [(2, ["A", "first line\nsecond line"]), (3, ["B", "plain"])]
+
+
+def test_blank_rows_are_skipped_and_row_numbers_keep_their_place():
+    content = b"sku,qty\r\nA,1\r\n\r\n,\r\n  ,  \r\nB,2\r\n\r\n"
+    _, rows = read(content)
+    assert rows == [(2, ["A", "1"]), (6, ["B", "2"])]
+
+
+def test_trailing_blank_headers_are_dropped():
+    reader, _ = read(b"sku,qty,,\nA,1,,\n")
+    assert reader.headers == ["sku", "qty"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "sku,qty\n".encode("utf-16"),  # NUL in every other byte
+        b"PK\x03\x04\x14\x00\x00\x00\x08\x00",  # a zip (an XLSX) renamed .csv
+    ],
+    ids=["utf-16", "zip"],
+)
+def test_binary_files_are_refused_with_a_clear_error(content):
+    with pytest.raises(FileFormatError, match="NUL bytes, so it is not a CSV text file"):
+        read(content)
+
+
+def test_nul_in_a_data_cell_reaches_the_row():
+    # A single NUL inside a cell is the row's problem (reported by validation), not the file's.
+    _, rows = read(b"sku,qty\nA\x00B,1\nC,2\n")
+    assert rows == [(2, ["A\x00B", "1"]), (3, ["C", "2"])]
+
+
+@override_settings(DATA_EXCHANGE_MAX_CELL_LENGTH=10)
+def test_cell_at_the_limit_is_read():
+    _, rows = read(b"sku,qty\n" + b"x" * 10 + b",1\n")
+    assert rows == [(2, ["x" * 10, "1"])]
+
+
+@override_settings(DATA_EXCHANGE_MAX_CELL_LENGTH=10)
+def test_cell_over_the_limit_is_a_clear_error():
+    with pytest.raises(FileFormatError, match="Row 3 has a cell longer than 10 characters"):
+        read(b"sku,qty\nA,1\n" + b"x" * 11 + b",1\n")
+
+
+@override_settings(DATA_EXCHANGE_MAX_CELL_LENGTH=10)
+def test_header_cell_over_the_limit_is_a_clear_error():
+    with pytest.raises(FileFormatError, match="Row 1 has a cell longer than 10 characters"):
+        read(b"sku," + b"h" * 11 + b"\nA,1\n")
+
+
+@pytest.mark.parametrize("content", [b"", b"   ", b"\r\n\r\n"], ids=["empty", "spaces", "newlines"])
+def test_empty_file_is_refused(content):
+    with pytest.raises(FileFormatError, match="The file is empty"):
+        read(content)
+
+
+def test_blank_header_row_is_refused():
+    with pytest.raises(FileFormatError, match="no header row"):
+        read(b",,\nA,1,2\n")
+
+
+def test_header_only_file_has_headers_and_no_rows():
+    reader, rows = read(b"sku,qty\r\n")
+    assert reader.headers == ["sku", "qty"]
+    assert rows == []
+
+
+@pytest.mark.parametrize("name", ["stock.pdf", "stock.xls", "stock"])
+def test_unknown_extension_is_refused_naming_the_allowed_ones(name):
+    with pytest.raises(FileFormatError, match=r"not supported: use .*\.csv.*\.xlsx"):
+        get_reader(name, io.BytesIO(b"sku\nA\n"))
+
+
+# --- through a job ---------------------------------------------------------------------------
+
+
+def previewed(content: bytes, run_on_commit, name: str = "stock.csv"):
+    with run_on_commit():
+        job = create_job(content, name)
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.django_db
+def test_detected_encoding_is_recorded_on_the_job(catalogue, run_on_commit):
+    rows = stock_rows(2)
+    rows[0][2] = "Café-€"
+    job = previewed(csv_bytes(rows, encoding="cp1252"), run_on_commit)
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    assert job.file_encoding == "cp1252"
+    with run_on_commit():
+        job.confirm()
+    from example_project.demo.models import StockRecord
+
+    assert StockRecord.objects.filter(partner_sku="Café-€").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "stock.csv", "The file is empty."),
+        ("sku\n".encode("utf-16"), "stock.csv", "NUL bytes"),
+        (b"partner,product\n", "stock.pdf", "not supported"),
+    ],
+    ids=["empty", "binary", "extension"],
+)
+def test_unreadable_files_fail_the_preview_with_the_message(
+    catalogue, run_on_commit, content, name, message
+):
+    job = previewed(content, run_on_commit, name)
+    assert job.state == JobState.PREVIEW_FAILED
+    assert message in job.message
+    assert job.preview_finished_at is not None
+
+
+@pytest.mark.django_db
+def test_late_invalid_byte_fails_the_preview_with_the_message(catalogue, run_on_commit):
+    content = csv_bytes(stock_rows(3000)) + b"ACME,P-1,caf\xe9,1.00,1,0\r\n"
+    assert len(content) > SNIFF_BYTES
+    job = previewed(content, run_on_commit)
+    assert job.state == JobState.PREVIEW_FAILED
+    assert "not valid utf-8 text" in job.message
