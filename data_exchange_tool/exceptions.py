@@ -53,3 +53,19 @@ class ImportCancelledError(DataExchangeError):
 
 class ImportAbortedError(DataExchangeError):
     """The import found invalid rows and is not forced: nothing is written."""
+
+
+class ExportFilterError(DataExchangeError):
+    """The filters given to an export are not valid for its FilterSet; ``errors`` says why."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message, errors)
+        self.message = message
+        self.errors = errors or {}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ExportCancelledError(DataExchangeError):
+    """The export was cancelled while its task ran; the partial file is discarded."""

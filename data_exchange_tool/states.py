@@ -47,3 +47,21 @@ class RowAction(models.TextChoices):
     UPDATE = "update", _("Update")
     UNCHANGED = "unchanged", _("Unchanged")
     INVALID = "invalid", _("Invalid")
+
+
+class ExportState(models.TextChoices):
+    """Every state of an ``ExportJob``."""
+
+    CREATED = "CREATED", _("Created")
+    EXPORT_IN_PROGRESS = "EXPORT_IN_PROGRESS", _("Export in progress")
+    EXPORT_SUCCEEDED = "EXPORT_SUCCEEDED", _("Export succeeded")
+    EXPORT_FAILED = "EXPORT_FAILED", _("Export failed")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+#: States of an export after which nothing more happens to it.
+EXPORT_FINAL_STATES = (
+    ExportState.EXPORT_SUCCEEDED,
+    ExportState.EXPORT_FAILED,
+    ExportState.CANCELLED,
+)
