@@ -19,6 +19,7 @@ import boto3
 import pytest
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 
 from tests.celery import app as celery_app
 
@@ -121,3 +122,24 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
 def _fresh_content_types():
     """Transactional tests flush the tables; forget content type ids cached before."""
     ContentType.objects.clear_cache()
+
+
+def worker_idle() -> bool:
+    """Return True when no job waits for the worker and the worker runs no task."""
+    from data_exchange_tool.models import ImportJob
+    from data_exchange_tool.states import JobState
+
+    running = Q(state__in=(JobState.PREVIEW_IN_PROGRESS, JobState.IMPORT_IN_PROGRESS))
+    waiting = Q(state=JobState.CREATED) & ~Q(file="")
+    if ImportJob.objects.filter(running | waiting).exists():
+        return False
+    active = celery_app.control.inspect(timeout=0.5).active() or {}
+    return not any(active.values())
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_after_test(request):
+    """Let the worker finish before the tables are flushed (a flush racing it deadlocks)."""
+    yield
+    if "celery_worker" in request.fixturenames:
+        wait_for(worker_idle, timeout=60, interval=0.2)
