@@ -1,0 +1,318 @@
+"""
+One measurement of the benchmark, in a process of its own so its peak RSS is its own.
+
+``python -m bench.measure KIND FILE [--job PK] [--profile OUT]`` prints one JSON line: rows,
+seconds, rows per second, peak and starting RSS, and the queries run on the default connection
+(counted with ``connection.execute_wrapper``). Kinds:
+
+- ``library-preview``: the preview task of a new job, called in-process (no worker);
+- ``library-import``: the import task of that job (``--job``), forced so invalid rows are skipped;
+- ``floor-validate``: the hand-written floor, validation only: one ``ImportStockRecordSerializer``
+  reused for every row (``run_validation``), foreign keys from a dict, no query per row;
+- ``floor-import``: the same, plus ``bulk_create`` in batches of 1,000;
+- ``copy``: PostgreSQL ``COPY`` of the same rows (foreign keys from a dict, invalid rows skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import csv
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from rest_framework import serializers  # noqa: E402
+from rest_framework.validators import UniqueTogetherValidator  # noqa: E402
+
+from data_exchange_tool.models import ImportJob  # noqa: E402
+from data_exchange_tool.states import JobState  # noqa: E402
+from data_exchange_tool.tasks import import_job, preview_job  # noqa: E402
+from example_project.demo.models import (  # noqa: E402
+    Partner,
+    Product,
+    StockRecord,
+    StockRecordImportJob,
+)
+from example_project.demo.serializers import ImportStockRecordSerializer  # noqa: E402
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+FLOOR_BATCH = 1000
+
+
+def rss_mb() -> float:
+    """Return the current resident set size in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    """Return the peak resident set size of this process in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Counter:
+    """Count the queries run on the default connection."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+
+    def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.queries += 1
+        return execute(sql, params, many, context)
+
+
+def truncate_target() -> None:
+    """Empty the stock records, so each writer starts from the same table."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {StockRecord._meta.db_table} RESTART IDENTITY")
+
+
+# --- the library ---------------------------------------------------------------------------
+
+
+def library_preview(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call: the preview task of a new forced job."""
+    truncate_target()
+    job = StockRecordImportJob.objects.create(
+        file=path.name, file_name=path.name, file_size=path.stat().st_size, force_import=True
+    )
+    facts: dict[str, Any] = {"job": job.pk}
+
+    def run() -> None:
+        preview_job(job.pk)
+
+    def check() -> None:
+        job.refresh_from_db()
+        if job.state != JobState.PREVIEW_SUCCEEDED:
+            raise SystemExit(f"preview failed: {job.state} {job.message}")
+        facts.update(rows=job.total_rows, invalid=job.invalid_rows, written=0)
+
+    facts["_check"] = check
+    return facts, run
+
+
+def library_import(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call: the import task of the previewed job ``job_pk``."""
+    truncate_target()
+    job = ImportJob.objects.get(pk=job_pk)
+    job.confirm()
+    facts: dict[str, Any] = {"job": job.pk}
+
+    def run() -> None:
+        import_job(job.pk)
+
+    def check() -> None:
+        job.refresh_from_db()
+        if job.state != JobState.IMPORT_SUCCEEDED:
+            raise SystemExit(f"import failed: {job.state} {job.message}")
+        written = StockRecord.objects.count()
+        facts.update(rows=job.total_rows, invalid=job.invalid_rows, written=written)
+
+    facts["_check"] = check
+    return facts, run
+
+
+# --- the references ------------------------------------------------------------------------
+
+
+def read_rows(path: Path) -> Iterator[list[Any]]:
+    """Yield the header then every row: csv.reader, or openpyxl read-only values."""
+    if path.suffix == ".csv":
+        with open(path, newline="", encoding="utf-8") as stream:
+            yield from csv.reader(stream)
+        return
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            yield ["" if v is None else v for v in values]
+    finally:
+        workbook.close()
+
+
+def _dict_field(serializer_field: serializers.Field, objects: dict[str, Any], slug: str) -> None:
+    """Make a related field take its objects from ``objects`` instead of one query per row."""
+
+    def to_internal_value(data: Any) -> Any:
+        obj = objects.get(data)
+        if obj is None:
+            serializer_field.fail("does_not_exist", slug_name=slug, value=str(data))
+        return obj
+
+    serializer_field.to_internal_value = to_internal_value
+
+
+def floor_serializer() -> serializers.Serializer:
+    """Return the demo's row serializer with no query per row (foreign keys from dicts)."""
+    serializer = ImportStockRecordSerializer()
+    fields = serializer.fields
+    _dict_field(fields["partner"], {p.name: p for p in Partner.objects.all()}, "name")
+    _dict_field(fields["product"], {p.sku: p for p in Product.objects.all()}, "sku")
+    # The unique-together validator queries once per row; the floor leaves it out.
+    serializer.validators = [
+        v for v in serializer.validators if not isinstance(v, UniqueTogetherValidator)
+    ]
+    return serializer
+
+
+def floor(path: Path, write: bool) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call of the hand-written floor."""
+    if write:
+        truncate_target()
+    facts: dict[str, Any] = {"rows": 0, "invalid": 0, "written": 0}
+
+    def run() -> None:
+        serializer = floor_serializer()
+        run_validation = serializer.run_validation
+        rows = read_rows(path)
+        headers = next(rows)
+        pending: list[StockRecord] = []
+        with transaction.atomic():
+            for cells in rows:
+                facts["rows"] += 1
+                try:
+                    validated = run_validation(dict(zip(headers, cells, strict=False)))
+                except serializers.ValidationError:
+                    facts["invalid"] += 1
+                    continue
+                if write:
+                    pending.append(StockRecord(**validated))
+                    if len(pending) == FLOOR_BATCH:
+                        StockRecord.objects.bulk_create(pending)
+                        facts["written"] += len(pending)
+                        pending = []
+            if pending:
+                StockRecord.objects.bulk_create(pending)
+                facts["written"] += len(pending)
+
+    return facts, run
+
+
+def floor_validate(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """The floor, validation only."""
+    return floor(path, write=False)
+
+
+def floor_import(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """The floor, validation and ``bulk_create``."""
+    return floor(path, write=True)
+
+
+def copy_row(cells: list[Any], partners: dict, products: dict) -> tuple | None:
+    """Return the row to COPY, or None when it is invalid."""
+    partner, product = partners.get(cells[0]), products.get(cells[1])
+    try:
+        price = Decimal(str(cells[3]))
+        in_stock, allocated = int(cells[4]), int(cells[5])
+    except (InvalidOperation, ValueError):
+        return None
+    if partner is None or product is None or in_stock < 0 or allocated > in_stock:
+        return None
+    return (partner, product, cells[2], price, in_stock, allocated)
+
+
+def copy(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call: COPY of the valid rows, foreign keys from dicts."""
+    truncate_target()
+    facts: dict[str, Any] = {"rows": 0, "invalid": 0, "written": 0}
+    table = StockRecord._meta.db_table
+    sql = (
+        f"COPY {table} (partner_id, product_id, partner_sku, price, num_in_stock, num_allocated)"
+        " FROM STDIN"
+    )
+
+    def run() -> None:
+        partners = dict(Partner.objects.values_list("name", "pk"))
+        products = dict(Product.objects.values_list("sku", "pk"))
+        rows = read_rows(path)
+        next(rows)
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            cursor.cursor.copy(sql) as out,
+        ):
+            for cells in rows:
+                facts["rows"] += 1
+                row = copy_row(cells, partners, products)
+                if row is None:
+                    facts["invalid"] += 1
+                    continue
+                out.write_row(row)
+                facts["written"] += 1
+
+    return facts, run
+
+
+KINDS = {
+    "library-preview": library_preview,
+    "library-import": library_import,
+    "floor-validate": floor_validate,
+    "floor-import": floor_import,
+    "copy": copy,
+}
+
+
+def measure(kind: str, path: Path, job_pk: int | None, profile: str | None) -> dict[str, Any]:
+    """Prepare, time and check one measurement; return its figures."""
+    facts, run = KINDS[kind](path, job_pk)
+    check = facts.pop("_check", None)
+    counter = Counter()
+    profiler = cProfile.Profile() if profile else None
+    base_rss = rss_mb()
+    with connection.execute_wrapper(counter):
+        started, cpu = time.perf_counter(), time.process_time()
+        with profiler or contextlib.nullcontext():
+            run()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if profiler is not None:
+        profiler.dump_stats(profile)
+    if check is not None:
+        check()
+    rows = facts["rows"]
+    return {
+        "kind": kind,
+        "file": path.name,
+        **facts,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
+        "rows_per_second": round(rows / seconds, 1) if seconds else 0.0,
+        "queries": counter.queries,
+        "queries_per_1000_rows": round(counter.queries * 1000 / rows, 2) if rows else 0.0,
+        "base_rss_mb": round(base_rss, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one measurement and print its figures as one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("kind", choices=sorted(KINDS))
+    parser.add_argument("file", help="a file name in bench/data/")
+    parser.add_argument("--job", type=int, help="the previewed job (library-import)")
+    parser.add_argument("--profile", help="write cProfile stats of the timed part here")
+    args = parser.parse_args(argv)
+    figures = measure(args.kind, DATA_DIR / args.file, args.job, args.profile)
+    sys.stdout.write(json.dumps(figures) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""
+``make bench``: time the library's preview and import against a floor and COPY, on PostgreSQL.
+
+For each file (100,000 rows as CSV and XLSX, 1,000,000 rows as CSV) the same file is read by
+five measurements, each in its own process (see ``bench.measure``): the library's preview, the
+floor's validation, the library's forced import, the floor's validation + ``bulk_create``, and
+COPY. The results go to stdout and to ``bench/results/<date>.md`` as markdown, with the targets
+checked: preview and import at least 0.8x the floor, the 1M-row peak RSS within 1.3x the 100k-row
+peak, and a small constant number of queries per 1,000 rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from bench.data import data_file, partner_names, product_skus  # noqa: E402
+from example_project.demo.models import Partner, Product  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+RATIO_TARGET = 0.8
+MEMORY_TARGET = 1.3
+
+
+def prepare_database() -> None:
+    """Migrate the bench database and create the catalogue the files refer to."""
+    call_command("migrate", verbosity=0, interactive=False)
+    if not Partner.objects.exists():
+        Partner.objects.bulk_create(Partner(name=name) for name in partner_names())
+    if not Product.objects.exists():
+        Product.objects.bulk_create(
+            (Product(sku=sku, title=f"Product {sku}") for sku in product_skus()), batch_size=2000
+        )
+
+
+def run_measurement(kind: str, path: Path, job: int | None = None) -> dict[str, Any]:
+    """Run one measurement in a fresh process and return its figures."""
+    command = [sys.executable, "-m", "bench.measure", kind, path.name]
+    if job is not None:
+        command += ["--job", str(job)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"bench: {kind} on {path.name} failed")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    sys.stderr.write(
+        f"  {kind:<16} {figures['rows']:>9,} rows  {figures['seconds']:>8.1f} s  "
+        f"{figures['rows_per_second']:>9,.0f} rows/s  {figures['peak_rss_mb']:>6.0f} MB\n"
+    )
+    return figures
+
+
+def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
+    """Run the five measurements on one file; return them by kind."""
+    path = data_file(rows, fmt)
+    sys.stderr.write(f"bench: {path.name} ({path.stat().st_size / 1e6:.1f} MB)\n")
+    preview = run_measurement("library-preview", path)
+    return {
+        "library-preview": preview,
+        "floor-validate": run_measurement("floor-validate", path),
+        "library-import": run_measurement("library-import", path, preview["job"]),
+        "floor-import": run_measurement("floor-import", path),
+        "copy": run_measurement("copy", path),
+    }
+
+
+def label(rows: int, fmt: str) -> str:
+    """Return ``"CSV 100k"`` for a file."""
+    size = f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
+    return f"{fmt.upper()} {size}"
+
+
+def summary_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[str]]:
+    """Return the lines of the main table: one per file and phase."""
+    lines = []
+    for (rows, fmt), figures in results.items():
+        copy = figures["copy"]["rows_per_second"]
+        for phase, library, floor in (
+            ("preview", "library-preview", "floor-validate"),
+            ("import", "library-import", "floor-import"),
+        ):
+            lib, ref = figures[library], figures[floor]
+            lines.append(
+                [
+                    f"{label(rows, fmt)} {phase}",
+                    f"{lib['rows']:,}",
+                    f"{lib['rows_per_second']:,.0f}",
+                    f"{lib['peak_rss_mb']:.0f}",
+                    f"{lib['queries_per_1000_rows']:.2f}",
+                    f"{ref['rows_per_second']:,.0f}",
+                    f"{lib['rows_per_second'] / ref['rows_per_second']:.2f}",
+                    f"{copy:,.0f}",
+                    f"{lib['rows_per_second'] / copy:.3f}",
+                ]
+            )
+    return lines
+
+
+def table(headers: list[str], lines: list[list[str]]) -> str:
+    """Return a markdown table."""
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(line) + " |" for line in lines]
+    return "\n".join(out)
+
+
+def detail_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[str]]:
+    """Return every measurement's raw figures."""
+    return [
+        [
+            label(rows, fmt),
+            kind,
+            f"{f['rows']:,}",
+            f"{f['invalid']:,}",
+            f"{f['written']:,}",
+            f"{f['seconds']:.1f}",
+            f"{f['cpu_seconds']:.1f}",
+            f"{f['rows_per_second']:,.0f}",
+            str(f["queries"]),
+            f"{f['base_rss_mb']:.0f}",
+            f"{f['peak_rss_mb']:.0f}",
+        ]
+        for (rows, fmt), figures in results.items()
+        for kind, f in figures.items()
+    ]
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def checks(results: dict[tuple[int, str], dict[str, dict]], small: int, large: int) -> list[str]:
+    """Return one line per target, with PASS or FAIL."""
+    lines = []
+    pairs = (("library-preview", "floor-validate"), ("library-import", "floor-import"))
+    for (rows, fmt), figures in results.items():
+        for library, floor in pairs:
+            ratio = figures[library]["rows_per_second"] / figures[floor]["rows_per_second"]
+            lines.append(
+                f"- {_verdict(ratio >= RATIO_TARGET)} {label(rows, fmt)} {library} / {floor}: "
+                f"{ratio:.2f} (target >= {RATIO_TARGET})"
+            )
+    big, base = results.get((large, "csv")), results.get((small, "csv"))
+    if big and base:
+        for kind in ("library-preview", "library-import"):
+            growth = big[kind]["peak_rss_mb"] / base[kind]["peak_rss_mb"]
+            queries = (
+                base[kind]["queries_per_1000_rows"],
+                big[kind]["queries_per_1000_rows"],
+            )
+            lines.append(
+                f"- {_verdict(growth <= MEMORY_TARGET)} {kind} peak RSS {label(large, 'csv')} / "
+                f"{label(small, 'csv')}: {growth:.2f} (target <= {MEMORY_TARGET})"
+            )
+            lines.append(
+                f"- {_verdict(abs(queries[1] - queries[0]) <= max(1.0, 0.2 * queries[0]))} "
+                f"{kind} queries per 1,000 rows: {queries[0]:.2f} at "
+                f"{label(small, 'csv')}, {queries[1]:.2f} at {label(large, 'csv')} (constant)"
+            )
+    return lines
+
+
+def machine() -> str:
+    """Return a line describing where the bench ran."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return (
+        f"Python {platform.python_version()}, PostgreSQL {pg}, {os.cpu_count()} CPUs, "
+        f"commit {commit or 'unknown'}, database {connection.settings_dict['NAME']}"
+    )
+
+
+def report(results: dict, small: int, large: int) -> str:
+    """Return the whole markdown report."""
+    summary_headers = [
+        "case",
+        "rows",
+        "library rows/s",
+        "peak RSS MB",
+        "queries / 1k rows",
+        "floor rows/s",
+        "library / floor",
+        "COPY rows/s",
+        "library / COPY",
+    ]
+    detail_headers = [
+        "file",
+        "measurement",
+        "rows",
+        "invalid",
+        "written",
+        "wall s",
+        "CPU s",
+        "rows/s",
+        "queries",
+        "RSS at start MB",
+        "peak RSS MB",
+    ]
+    now = datetime.datetime.now(tz=datetime.UTC)
+    return "\n\n".join(
+        [
+            f"# Benchmark {now:%Y-%m-%d %H:%M} UTC",
+            machine(),
+            "Preview is compared with the floor's validation only, import with the floor's "
+            "validation + bulk_create; COPY writes the same valid rows. Rows/s count every row "
+            "of the file (about 1% invalid). Each measurement ran in its own process.",
+            table(summary_headers, summary_rows(results)),
+            "## Targets\n\n" + "\n".join(checks(results, small, large)),
+            "## Every measurement\n\n" + table(detail_headers, detail_rows(results)),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Prepare the database and files, run every measurement, print and save the report."""
+    parser = argparse.ArgumentParser(description="Benchmark preview and import on PostgreSQL.")
+    parser.add_argument("--small", type=int, default=100_000, help="rows of the CSV and XLSX")
+    parser.add_argument("--large", type=int, default=1_000_000, help="rows of the large CSV")
+    parser.add_argument("--skip-large", action="store_true", help="leave the large CSV out")
+    parser.add_argument("--skip-xlsx", action="store_true", help="leave the XLSX file out")
+    args = parser.parse_args(argv)
+    prepare_database()
+    files = [(args.small, "csv")]
+    if not args.skip_xlsx:
+        files.append((args.small, "xlsx"))
+    if not args.skip_large:
+        files.append((args.large, "csv"))
+    results = {(rows, fmt): measure_file(rows, fmt) for rows, fmt in files}
+    text = report(results, args.small, args.large)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{datetime.datetime.now(tz=datetime.UTC):%Y-%m-%d-%H%M}.md"
+    path.write_text(text + "\n", encoding="utf-8")
+    sys.stdout.write(text + f"\n\nSaved to {path.relative_to(ROOT)}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""
+Django settings of the benchmark: the example project on a dedicated PostgreSQL database.
+
+``scripts/bench.sh`` creates the database named by ``DXT_BENCH_DB`` and drops it afterwards. Job
+files are read from ``bench/data/`` through the library's own storage alias, so the generated files
+are not copied for each job. ``DEBUG`` is off: Django would otherwise keep every query.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from example_project.settings import *  # noqa: F403
+
+BENCH_DATA_DIR = Path(__file__).resolve().parent / "data"
+
+DEBUG = False
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("DXT_BENCH_DB", "dxt_bench"),
+        "HOST": os.environ.get("DXT_PG_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("DXT_PG_PORT", "5432"),
+        "USER": os.environ.get("DXT_PG_USER", "postgres"),
+        "PASSWORD": os.environ.get("DXT_PG_PASSWORD", ""),
+    }
+}
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "data_exchange_tool": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(BENCH_DATA_DIR)},
+    },
+}
+# Tasks are called in-process by the bench; the memory broker only swallows what save() sends.
+CELERY_BROKER_URL = "memory://"
+CELERY_TASK_ALWAYS_EAGER = False
+DXT_INPROCESS_WORKER = False
+LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The library's own defaults, not the demo's small batches and frequent progress writes.
+for _name in ("DATA_EXCHANGE_BATCH_SIZE", "DATA_EXCHANGE_PROGRESS_INTERVAL"):
+    globals().pop(_name, None)
