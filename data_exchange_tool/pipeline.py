@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models import UniqueConstraint
 
-from data_exchange_tool.exceptions import ImportAbortedError, ImportCancelledError
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.exceptions import (
+    FileFormatError,
+    ImportAbortedError,
+    ImportCancelledError,
+)
 from data_exchange_tool.models.results import ImportJobPreviewRow, ImportJobRowError, Phase
 from data_exchange_tool.readers import get_reader
 from data_exchange_tool.states import JobState, RowAction
@@ -98,6 +103,11 @@ class Run:
 
     def execute(self) -> RunResult:
         """Read, validate and handle every batch; return the counts."""
+        limit = app_settings.MAX_FILE_SIZE
+        if self.job.file_size and self.job.file_size > limit:
+            raise FileFormatError(
+                f"The file is {self.job.file_size:,} bytes; the largest accepted is {limit:,}."
+            )
         name = self.job.file_name or self.job.file.name
         reader = get_reader(name, open_stream(self.job.file.name))
         with reader:
