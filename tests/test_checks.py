@@ -1,0 +1,121 @@
+"""System checks: a misdeclared job type fails at start-up with a message naming the fix."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from django.core.management import call_command
+from django.db import connections, models
+from django.test.utils import isolate_apps
+from rest_framework import serializers
+
+from data_exchange_tool import registry
+from data_exchange_tool.checks import check_database, check_job_types
+from data_exchange_tool.models import ImportJob
+from tests.testapp.models import Tag
+from tests.testapp.serializers import TagSerializer
+
+
+class TagsWithManySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    related = serializers.PrimaryKeyRelatedField(many=True, queryset=Tag.objects.all())
+
+
+@pytest.fixture
+def isolated():
+    """Declare job types in a throw-away app registry; forget them afterwards."""
+    saved = dict(registry._job_types)
+    with isolate_apps("tests.testapp"):
+        yield
+    registry._job_types.clear()
+    registry._job_types.update(saved)
+    gc.collect()
+
+
+def job_type(name: str, **options) -> type:
+    """Declare a proxy job type with ``options`` in its Meta."""
+    meta = type("Meta", (), {"proxy": True, "app_label": "testapp", **options})
+    return type(name, (ImportJob,), {"__module__": __name__, "Meta": meta})
+
+
+def errors_for(model: type) -> list:
+    return [m for m in check_job_types() if m.obj is model]
+
+
+def test_the_declared_job_types_pass():
+    assert check_job_types() == []
+
+
+@pytest.mark.django_db
+def test_the_check_command_passes():
+    call_command("check", fail_level="WARNING")
+
+
+def test_a_well_declared_type_passes(isolated):
+    good = job_type("GoodJob", target_model=Tag, serializer_class=TagSerializer)
+    assert registry.get_job_type("testapp.goodjob") is good
+    assert errors_for(good) == []
+
+
+def test_a_non_proxy_subclass_is_refused(isolated):
+    class ConcreteJob(ImportJob):
+        importjob_ptr = models.OneToOneField(
+            ImportJob, parent_link=True, on_delete=models.CASCADE, related_name="+"
+        )
+
+        class Meta:
+            app_label = "testapp"
+
+    [error] = errors_for(ConcreteJob)
+    assert error.id == "data_exchange_tool.E001"
+    assert "proxy = True" in error.hint
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "words"),
+    [
+        ({"serializer_class": TagSerializer}, "E002", "needs Meta.target_model"),
+        (
+            {"target_model": "testapp.Nothing", "serializer_class": TagSerializer},
+            "E002",
+            "'testapp.Nothing' is not an installed model",
+        ),
+        ({"target_model": Tag}, "E003", "needs Meta.serializer_class"),
+        (
+            {"target_model": Tag, "serializer_class": "tests.testapp.serializers.Nope"},
+            "E003",
+            "cannot be imported",
+        ),
+        ({"target_model": Tag, "serializer_class": dict}, "E003", "is not a DRF Serializer"),
+        (
+            {"target_model": Tag, "serializer_class": TagSerializer, "lookup_fields": ("slug",)},
+            "E004",
+            "lookup_fields ['slug'] are not written by its serializer",
+        ),
+        (
+            {"target_model": Tag, "serializer_class": TagsWithManySerializer},
+            "E005",
+            "many-to-many or nested fields ['related']",
+        ),
+    ],
+    ids=["no-target", "bad-target", "no-serializer", "bad-path", "not-serializer", "lookup", "m2m"],
+)
+def test_misdeclared_job_types_are_reported(isolated, options, code, words):
+    bad = job_type("BadJob", **options)
+    [error] = errors_for(bad)
+    assert error.id == f"data_exchange_tool.{code}"
+    assert words in error.msg
+    assert "BadJob" in error.msg
+    assert error.hint
+
+
+def test_database_that_can_enforce_the_lock_passes():
+    assert check_database(databases=["default"]) == []
+
+
+def test_database_without_partial_indexes_is_warned_about(monkeypatch):
+    monkeypatch.setattr(connections["default"].features, "supports_partial_indexes", False)
+    [warning] = check_database(databases=["default"])
+    assert warning.id == "data_exchange_tool.W001"
+    assert "one running import per target" in warning.msg
