@@ -95,6 +95,7 @@ def confirm_import(job: ImportJob, user: Any = None) -> None:
         reason = state_refusal(current)
         if reason:
             raise TransitionRefusedError(reason, current.state)
+        state = current.state  # the transition changes it in memory even when refused
         try:
             with transaction.atomic():
                 current.start_import(user)
@@ -102,7 +103,7 @@ def confirm_import(job: ImportJob, user: Any = None) -> None:
         except IntegrityError:
             holder = lock_holder(current)
             message = describe_holder(holder) if holder else "Another import holds the lock."
-            raise JobLockedError(message, holder.pk if holder else None, current.state) from None
+            raise JobLockedError(message, holder.pk if holder else None, state) from None
         enqueue_import(current)
     job.refresh_from_db()
 
