@@ -5,11 +5,21 @@ Register it for a job type (the seed's name)::
 
     @admin.register(StockRecordImportJob)
     class StockRecordImporterAdmin(GenericImporterModelAdmin):
-        pass
+        preview_rows_per_page = 50
+
+Importing this package also registers ``ImportJobOverviewAdmin`` for the concrete ``ImportJob``:
+one read-only list of every job of every type, for superusers. Unregister it to replace it.
 """
 
 from __future__ import annotations
 
-from data_exchange_tool.admin.imports import GenericImporterModelAdmin
+from django.contrib import admin
 
-__all__ = ["GenericImporterModelAdmin"]
+from data_exchange_tool.admin.imports import GenericImporterModelAdmin
+from data_exchange_tool.admin.overview import ImportJobOverviewAdmin
+from data_exchange_tool.models import ImportJob
+
+__all__ = ["GenericImporterModelAdmin", "ImportJobOverviewAdmin"]
+
+if not admin.site.is_registered(ImportJob):
+    admin.site.register(ImportJob, ImportJobOverviewAdmin)

@@ -1,0 +1,52 @@
+"""
+Small HTML pieces the job admins share: the state badge and the progress bar.
+
+Both are built with ``format_html``, so every value is escaped. The colours live in
+``static/data_exchange_tool/admin.css`` under one class per state (``dxt-state-<state>``); the
+progress bar carries ``data-dxt-progress`` so ``progress.js`` keeps it live while a task runs.
+"""
+
+from __future__ import annotations
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from data_exchange_tool.states import RUNNING_STATES, JobState
+
+#: States a page keeps polling in: the task is queued or running.
+POLLING_STATES = (JobState.CREATED, *RUNNING_STATES)
+
+
+def state_badge(state: str) -> SafeString:
+    """Return a coloured badge naming ``state``."""
+    label = JobState(state).label if state in JobState.values else state
+    return format_html(
+        '<span class="dxt-badge dxt-state-{}" data-state="{}">{}</span>',
+        state.lower(),
+        state,
+        label,
+    )
+
+
+def progress_bar(state: str, percent: int, url: str = "", interval: float = 1.5) -> SafeString:
+    """Return a progress bar; with ``url`` it polls that JSON endpoint while the job runs.
+
+    The page reloads when the polled state differs from ``state``; polling stops with the task.
+    """
+    attrs = ""
+    if url and state in POLLING_STATES:
+        attrs = format_html(
+            ' data-dxt-progress data-url="{}" data-state="{}" data-interval="{}"',
+            url,
+            state,
+            int(interval * 1000),
+        )
+    return format_html(
+        '<div class="dxt-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+        'aria-valuenow="{}"{}><div class="dxt-progress-bar" style="width: {}%"></div>'
+        '<span class="dxt-progress-text">{}%</span></div>',
+        percent,
+        attrs,
+        percent,
+        percent,
+    )

@@ -1,0 +1,126 @@
+"""
+One read-only list of every import job of every type, for superusers.
+
+``ImportJobOverviewAdmin`` is registered for the concrete ``ImportJob`` (the "Import jobs" section
+of the data_exchange_tool app). It lists, filters and searches every job; a job's own page is its
+type's ``GenericImporterModelAdmin`` page, where the actions are. Only superusers and holders of
+``data_exchange_tool.view_all_importjob`` see it; nothing can be added, changed or deleted here.
+Unregister it (``admin.site.unregister(ImportJob)``) to replace it with your own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from data_exchange_tool.admin.display import POLLING_STATES, progress_bar, state_badge
+from data_exchange_tool.models import ImportJob
+
+
+class ImportJobOverviewAdmin(admin.ModelAdmin):
+    """Every job of every type, read only; each row links to its type's job page."""
+
+    list_display = (
+        "id",
+        "job_link",
+        "job_type_display",
+        "state_display",
+        "progress_display",
+        "total_rows",
+        "new_rows",
+        "updated_rows",
+        "unchanged_rows",
+        "invalid_rows",
+        "created_by",
+        "created_at",
+    )
+    list_display_links = None
+    list_filter = (
+        "job_type",
+        "state",
+        ("created_by", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    )
+    list_select_related = ("created_by",)
+    search_fields = ("file_name", "job_type")
+
+    class Media:
+        css = {"all": ("data_exchange_tool/admin.css",)}
+        js = ("data_exchange_tool/progress.js",)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Only superusers and holders of ``view_all_importjob`` see the overview."""
+        return request.user.is_active and (
+            request.user.is_superuser
+            or request.user.has_perm(ImportJob.permission_codename("view_all"))
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def type_url(self, job: ImportJob, name: str = "change") -> str | None:
+        """Return the URL of ``job``'s page in its type's admin, or None if it has none."""
+        opts = type(job)._meta
+        if not opts.proxy or not self.admin_site.is_registered(type(job)):
+            return None
+        try:
+            return reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{name}",
+                args=[quote(job.pk)],
+                current_app=self.admin_site.name,
+            )
+        except NoReverseMatch:
+            return None
+
+    @admin.display(description="job", ordering="file_name")
+    def job_link(self, obj: ImportJob) -> str:
+        """Return the file name, linked to the job's page when its type has an admin."""
+        url = self.type_url(obj)
+        label = obj.file_name or f"#{obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
+
+    @admin.display(description="type", ordering="job_type")
+    def job_type_display(self, obj: ImportJob) -> str:
+        """Return the job type's verbose name."""
+        return str(type(obj)._meta.verbose_name) if type(obj)._meta.proxy else obj.job_type
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, obj: ImportJob) -> str:
+        """Return the state as a coloured badge."""
+        return state_badge(obj.state)
+
+    @admin.display(description="progress")
+    def progress_display(self, obj: ImportJob) -> str:
+        """Return a live progress bar while a task is queued or running."""
+        if obj.state not in POLLING_STATES:
+            return ""
+        return progress_bar(obj.state, obj.progress_percent, self.type_url(obj, "progress") or "")
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Send the job to its type's page, where its preview and actions are."""
+        job = self.get_object(request, object_id)
+        url = self.type_url(job) if job is not None else None
+        if url and self.has_view_permission(request):
+            return redirect(url)
+        return super().change_view(request, object_id, form_url, extra_context)
