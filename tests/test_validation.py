@@ -1,0 +1,256 @@
+"""Batch validation: columns, empty cells, natural keys, unique checks, lookups and plans."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.states import RowAction
+from data_exchange_tool.validation import BatchValidator, normalize_header
+from example_project.demo.models import StockRecord, StockRecordImportJob
+from tests.helpers import STOCK_HEADERS, stock_rows
+from tests.testapp.models import Tag, TagImportJob
+
+pytestmark = pytest.mark.django_db
+
+
+def validate(job, headers, rows, *, start=2):
+    """Validate ``rows`` (lists of cells) as one batch; return the outcomes."""
+    validator = BatchValidator(job, headers)
+    try:
+        return validator.validate(
+            [(start + i, [str(c) for c in row]) for i, row in enumerate(rows)]
+        )
+    finally:
+        validator.close()
+
+
+def errors(outcome):
+    return outcome.errors
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [("Partner", "partner"), ("  Partner   SKU ", "partner sku"), ("NUM_IN_STOCK", "num_in_stock")],
+)
+def test_normalize_header(text, normalized):
+    assert normalize_header(text) == normalized
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        STOCK_HEADERS,
+        ["PARTNER", " Product ", "Partner SKU", "price", "Num In Stock", "num  allocated"],
+        ["Partner_SKU", "partner", "product", "extra column", "price"],
+    ],
+    ids=["names", "labels-any-case", "other-order"],
+)
+def test_headers_match_fields_ignoring_case_and_spaces(catalogue, headers):
+    validator = BatchValidator(StockRecordImportJob(), headers)
+    matched = {name for _, name, _ in validator.columns.columns}
+    assert {"partner", "product", "partner_sku", "price"} <= matched
+    assert "extra column" not in validator.columns.header_of.values()
+    validator.close()
+
+
+def test_column_mapping_renames_a_column(catalogue):
+    outcomes = validate(TagImportJob(), [" TAG  CODE", "Label", "WEIGHT"], [["red", "Red", "3"]])
+    assert outcomes[0].validated == {"code": "red", "label": "Red", "weight": 3}
+
+
+def test_first_of_two_matching_columns_wins(catalogue):
+    outcomes = validate(TagImportJob(), ["code", "label", "Code"], [["a", "A", "b"]])
+    assert outcomes[0].validated["code"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("headers", "missing"),
+    [
+        (["partner", "product", "price"], "partner_sku"),
+        (["product", "partner_sku"], "partner"),
+        (["label"], "code"),
+    ],
+)
+def test_missing_required_column_names_it(catalogue, headers, missing):
+    job = TagImportJob() if missing == "code" else StockRecordImportJob()
+    with pytest.raises(FileFormatError, match=f"Missing required column\\(s\\): .*{missing}"):
+        BatchValidator(job, headers)
+
+
+def test_missing_column_message_lists_the_columns_found(catalogue):
+    with pytest.raises(FileFormatError) as error:
+        BatchValidator(StockRecordImportJob(), ["partner", "sku", ""])
+    assert str(error.value) == (
+        "Missing required column(s): product, partner_sku. Columns found: partner, sku."
+    )
+
+
+def test_empty_cells(catalogue):
+    rows = [
+        ["ACME", "P-1", "A", "", "5", ""],  # null price, default allocation
+        ["ACME", "P-1", " ", "1.00", "5", "0"],  # a required text left blank
+        ["ACME", "P-1", "C", "1.00", "", "0"],  # an optional number left blank
+    ]
+    first, second, third = validate(StockRecordImportJob(), STOCK_HEADERS, rows)
+    assert first.validated["price"] is None
+    assert "num_allocated" not in first.validated
+    assert first.instance.num_allocated == 0
+    assert errors(second) == [("partner_sku", "This field is required.")]
+    assert third.action == RowAction.NEW
+    assert "num_in_stock" not in third.validated
+
+
+def test_short_rows_read_missing_cells_as_empty(catalogue):
+    [outcome] = validate(StockRecordImportJob(), STOCK_HEADERS, [["ACME", "P-1", "A", "2.00"]])
+    assert outcome.action == RowAction.NEW
+    assert outcome.validated["price"] == Decimal("2.00")
+
+
+def test_nul_in_a_cell_is_a_row_error(catalogue):
+    rows = [["ACME", "P-1", "A\x00B", "1.00", "5", "0"], ["ACME", "P-1", "C", "1.00", "5", "0"]]
+    bad, good = validate(StockRecordImportJob(), STOCK_HEADERS, rows)
+    assert errors(bad) == [("partner_sku", "The cell contains a NUL character.")]
+    assert bad.action == RowAction.INVALID
+    assert good.action == RowAction.NEW
+
+
+def test_natural_keys_resolve_and_unknown_ones_fail(catalogue):
+    rows = [
+        ["Globex", "P-2", "A", "1.00", "5", "0"],
+        ["Nobody", "P-9", "B", "1.00", "5", "0"],
+    ]
+    good, bad = validate(StockRecordImportJob(), STOCK_HEADERS, rows)
+    assert good.validated["partner"].name == "Globex"
+    assert good.validated["product"].sku == "P-2"
+    assert errors(bad) == [
+        ("partner", "Object with name=Nobody does not exist."),
+        ("product", "Object with sku=P-9 does not exist."),
+    ]
+
+
+def test_serializer_validate_errors_have_no_column(catalogue):
+    [outcome] = validate(
+        StockRecordImportJob(), STOCK_HEADERS, [["ACME", "P-1", "A", "1", "1", "5"]]
+    )
+    assert errors(outcome) == [("", "More allocated than in stock.")]
+
+
+def test_errors_use_the_files_header(catalogue):
+    headers = ["Partner", "Product", "Partner SKU", "Price"]
+    [outcome] = validate(StockRecordImportJob(), headers, [["ACME", "P-1", "A", "cheap"]])
+    assert errors(outcome) == [("Price", "A valid number is required.")]
+
+
+def test_before_import_row_can_change_the_row(catalogue, monkeypatch):
+    calls = []
+
+    def upper(self, row, row_number):
+        calls.append(row_number)
+        row["partner_sku"] = row["partner_sku"].upper()
+
+    monkeypatch.setattr(StockRecordImportJob, "before_import_row", upper)
+    rows = [["ACME", "P-1", "abc", "1.00", "5", "0"], ["ACME", "P-1", "x\x00", "1", "5", "0"]]
+    good, bad = validate(StockRecordImportJob(), STOCK_HEADERS, rows)
+    assert good.validated["partner_sku"] == "ABC"
+    assert calls == [2]  # not called for a row that already failed
+    assert bad.action == RowAction.INVALID
+
+
+def test_lookup_matches_existing_rows_and_plans_changes(catalogue):
+    partner = catalogue["partners"][0]
+    product = catalogue["products"][0]
+    StockRecord.objects.create(
+        partner=partner, product=product, partner_sku="A", price=Decimal("1.00"), num_in_stock=5
+    )
+    StockRecord.objects.create(
+        partner=partner, product=product, partner_sku="B", price=Decimal("1.00"), num_in_stock=5
+    )
+    rows = [
+        ["ACME", "P-1", "A", "1.00", "5", "0"],  # unchanged
+        ["ACME", "P-2", "B", "2.50", "5", "0"],  # product and price change
+        ["Globex", "P-1", "A", "1.00", "5", "0"],  # same SKU, other partner: new
+    ]
+    unchanged, updated, new = validate(StockRecordImportJob(), STOCK_HEADERS, rows)
+    assert unchanged.action == RowAction.UNCHANGED
+    assert updated.action == RowAction.UPDATE
+    assert set(updated.changes) == {"product", "price"}
+    assert updated.changes["price"] == (Decimal("1.00"), Decimal("2.50"))
+    assert new.action == RowAction.NEW
+    assert new.instance.pk is None
+
+
+def test_a_key_repeated_in_the_file_fails_the_later_rows(catalogue):
+    rows = [["ACME", "P-1", "A", "1", "5", "0"]] * 3 + [["Globex", "P-1", "A", "1", "5", "0"]]
+    first, second, third, other_partner = validate(StockRecordImportJob(), STOCK_HEADERS, rows)
+    assert first.action == RowAction.NEW
+    message = "Duplicate of row 2: the same partner, partner_sku appears earlier in the file."
+    assert errors(second) == errors(third) == [("partner_sku", message)]
+    assert other_partner.action == RowAction.NEW
+
+
+def test_a_key_repeated_in_a_later_batch_fails(catalogue):
+    validator = BatchValidator(StockRecordImportJob(), STOCK_HEADERS)
+    row = ["ACME", "P-1", "A", "1", "5", "0"]
+    [first] = validator.validate([(2, row)])
+    [later] = validator.validate([(9, row)])
+    validator.close()
+    assert first.action == RowAction.NEW
+    assert later.errors[0][1].startswith("Duplicate of row 2:")
+
+
+# --- unique fields other than the lookup (Tag.label) -----------------------------------------
+
+
+def test_unique_label_taken_in_the_database_fails(catalogue):
+    Tag.objects.create(code="r1", label="Red")
+    rows = [["r2", "Red", ""], ["r3", "Blue", ""]]
+    taken, free = validate(TagImportJob(), ["code", "label", "weight"], rows)
+    assert errors(taken) == [("label", "tag with this label already exists.")]
+    assert free.action == RowAction.NEW
+
+
+def test_a_row_keeping_its_own_unique_value_passes(catalogue):
+    Tag.objects.create(code="r1", label="Red")
+    [own] = validate(TagImportJob(), ["code", "label", "weight"], [["r1", "Red", "4"]])
+    assert own.action == RowAction.UPDATE, own.errors
+    assert own.changes == {"weight": (None, 4)}
+
+
+def test_unique_label_repeated_in_the_file_fails_the_later_row(catalogue):
+    validator = BatchValidator(TagImportJob(), ["Tag code", "label"])
+    first_batch = validator.validate([(2, ["a", "Green"]), (3, ["b", "Green"])])
+    second_batch = validator.validate([(4, ["c", "Green"]), (5, ["d", "Teal"])])
+    validator.close()
+    assert first_batch[0].action == RowAction.NEW
+    duplicate = "Duplicate of row 2: tag with this label already exists."
+    assert errors(first_batch[1]) == [("label", duplicate)]
+    assert errors(second_batch[0]) == [("label", duplicate)]
+    assert second_batch[1].action == RowAction.NEW
+
+
+def test_unique_checks_cost_one_query_per_batch_not_per_row(catalogue):
+    Tag.objects.bulk_create(Tag(code=f"t{i}", label=f"L{i}") for i in range(50))
+    rows = [[f"t{i}", f"L{i}", str(i)] for i in range(50)] + [["new", "Fresh", ""]]
+    validator = BatchValidator(TagImportJob(), ["code", "label", "weight"])
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = validator.validate([(i + 2, row) for i, row in enumerate(rows)])
+    validator.close()
+    assert [o.action for o in outcomes].count(RowAction.UPDATE) == 50
+    assert outcomes[-1].action == RowAction.NEW
+    assert len(queries) <= 3, [q["sql"] for q in queries]
+
+
+def test_natural_keys_cost_one_query_per_field_and_batch(catalogue):
+    rows = stock_rows(300) + stock_rows(300, start=300, partner="Globex")
+    validator = BatchValidator(StockRecordImportJob(), STOCK_HEADERS)
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = validator.validate([(i + 2, [str(c) for c in r]) for i, r in enumerate(rows)])
+    validator.close()
+    assert all(o.action == RowAction.NEW for o in outcomes)
+    # partners, products, existing stock records
+    assert len(queries) == 3, [q["sql"] for q in queries]
