@@ -14,4 +14,7 @@ class DataExchangeToolConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from data_exchange_tool import checks  # noqa: F401 - registers the checks
+        from data_exchange_tool import (
+            checks,  # noqa: F401 - registers the checks
+            export_tasks,  # noqa: F401 - registers the export task
+        )

@@ -5,6 +5,8 @@ Signals sent as jobs move. Every signal passes ``sender`` (the job type) and ``j
 - ``import_finished``: the import wrote its rows (``result``).
 - ``import_failed``: the import failed and nothing was written (``message``).
 - ``job_cancelled``: the job was cancelled.
+- ``export_finished``: an export wrote its file (``job.file``).
+- ``export_failed``: an export failed (``message``).
 """
 
 from __future__ import annotations
@@ -15,3 +17,5 @@ preview_finished = Signal()
 import_finished = Signal()
 import_failed = Signal()
 job_cancelled = Signal()
+export_finished = Signal()
+export_failed = Signal()

@@ -27,7 +27,9 @@ from rest_framework import serializers
 from rest_framework.relations import PrimaryKeyRelatedField, SlugRelatedField
 from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 
+from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.formulas import restore as restore_formula
 from data_exchange_tool.seen import SeenKeys
 from data_exchange_tool.states import RowAction
 
@@ -72,7 +74,11 @@ def empty_value(serializer_field: serializers.Field) -> Any:
 
 
 class ColumnMap:
-    """Which column of the file feeds which serializer field."""
+    """Which column of the file feeds which serializer field.
+
+    A cell our exports neutralised against spreadsheet formulas (``'=...``) gets its text back
+    (``formulas.restore``) while ``DATA_EXCHANGE_NEUTRALIZE_FORMULAS`` is on.
+    """
 
     def __init__(
         self,
@@ -89,6 +95,7 @@ class ColumnMap:
                 wanted.setdefault(normalize_header(str(serializer_field.label)), name)
         self.columns: list[tuple[int, str, Any]] = []
         self.header_of: dict[str, str] = {}
+        self.restore_formulas = bool(app_settings.NEUTRALIZE_FORMULAS)
         for index, header in enumerate(self.headers):
             name = wanted.get(normalize_header(header))
             if name in fields and name not in self.header_of:
@@ -112,6 +119,7 @@ class ColumnMap:
         data: dict[str, Any] = {}
         nul: list[str] = []
         size = len(cells)
+        restore = self.restore_formulas
         for index, name, empty in self.columns:
             text = cells[index] if index < size else ""
             if not text or text.isspace():
@@ -120,6 +128,8 @@ class ColumnMap:
             else:
                 if "\x00" in text:
                     nul.append(name)
+                if restore and text[0] == "'":
+                    text = restore_formula(text)
                 data[name] = text
         return data, nul
 

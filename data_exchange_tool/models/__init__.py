@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from data_exchange_tool.models.exports import ExportJob, ExportJobManager, ExportJobQuerySet
 from data_exchange_tool.models.jobs import ImportJob, ImportJobManager, ImportJobQuerySet
 from data_exchange_tool.models.results import ImportJobPreviewRow, ImportJobRowError, Phase
 
 __all__ = [
+    "ExportJob",
+    "ExportJobManager",
+    "ExportJobQuerySet",
     "ImportJob",
     "ImportJobManager",
     "ImportJobPreviewRow",

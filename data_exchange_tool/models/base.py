@@ -39,16 +39,25 @@ class JobModelBase(ModelBase):
                     attrs[option] = meta.__dict__[option]
                     delattr(meta, option)
             if getattr(meta, "proxy", False):
-                meta.permissions = _job_type_permissions(name, meta)
+                words = attrs.get("job_permissions") or next(
+                    (base.job_permissions for base in bases if hasattr(base, "job_permissions")),
+                    ("confirm", "view_all"),
+                )
+                meta.permissions = _job_type_permissions(name, meta, words)
         return super().__new__(mcs, name, bases, attrs, **kwargs)
 
 
-def _job_type_permissions(name: str, meta: type) -> tuple[tuple[str, str], ...]:
-    """Return a job type's own permissions: confirm an import, see every user's jobs."""
+#: The permissions a job type may add (``job_permissions``), with their descriptions.
+PERMISSION_TEXTS = {"confirm": "Can confirm {label}", "view_all": "Can view every user's {label}"}
+
+
+def _job_type_permissions(
+    name: str, meta: type, words: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """Return a job type's own permissions (``confirm``, ``view_all``) named in ``words``."""
     label = str(getattr(meta, "verbose_name", name))
-    extra = (
-        (f"confirm_{name.lower()}", f"Can confirm {label}"),
-        (f"view_all_{name.lower()}", f"Can view every user's {label}"),
+    extra = tuple(
+        (f"{word}_{name.lower()}", PERMISSION_TEXTS[word].format(label=label)) for word in words
     )
     declared = tuple(getattr(meta, "permissions", ()))
     return declared + tuple(p for p in extra if p[0] not in {d[0] for d in declared})

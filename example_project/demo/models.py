@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from data_exchange_tool.models import ImportJob
+from data_exchange_tool.models import ExportJob, ImportJob
 
 
 class Partner(models.Model):
@@ -65,3 +65,15 @@ class ProductImportJob(ImportJob):
         serializer_class = "example_project.demo.serializers.ImportProductSerializer"
         verbose_name = "product import"
         verbose_name_plural = "product imports"
+
+
+class StockRecordExportJob(ExportJob):
+    """Export stock records in the columns of ``StockRecordImportJob``, filtered by partner,
+    SKU prefix, price or stock."""
+
+    class Meta:
+        proxy = True
+        target_model = StockRecord
+        filterset_class = "example_project.demo.filters.StockRecordFilterSet"
+        verbose_name = "stock record export"
+        verbose_name_plural = "stock record exports"

@@ -1,0 +1,442 @@
+"""
+``ExportJob``: one tracked export of a target model's rows to a CSV or XLSX file.
+
+The mirror of ``ImportJob``: one concrete table, and a *job type* per target, a proxy subclass
+that names the target model. By default an export type writes the columns of the import job type
+of the same target (its serializer), so a file exported from a target imports back unchanged. The
+rows can be narrowed with a django-filter ``FilterSet``; the filter parameters are stored on the
+job and checked when it is created, so a bad filter is refused at once rather than failing later.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import django_fsm as fsm
+from django.conf import settings  # noqa: TID251 - AUTH_USER_MODEL, as Django's own models
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.exceptions import ConfigurationError, ExportFilterError
+from data_exchange_tool.models.base import JobModelBase, resolve_class, resolve_model
+from data_exchange_tool.registry import get_job_type, job_types
+from data_exchange_tool.states import EXPORT_FINAL_STATES, ExportState
+from data_exchange_tool.storage import get_storage
+
+if TYPE_CHECKING:
+    from django_filters import FilterSet
+    from rest_framework import serializers
+
+USER_MODEL = settings.AUTH_USER_MODEL
+
+#: Formats an export can write, with their file extensions.
+EXPORT_FORMATS = {"csv": ".csv", "xlsx": ".xlsx"}
+
+
+class ExportJobQuerySet(models.QuerySet):
+    """Queries over export jobs."""
+
+    def running(self) -> ExportJobQuerySet:
+        """Return the exports whose task is running."""
+        return self.filter(state=ExportState.EXPORT_IN_PROGRESS)
+
+    def for_target(self, model: type[models.Model]) -> ExportJobQuerySet:
+        """Return the exports of every type that read ``model``."""
+        return self.filter(content_type=ContentType.objects.get_for_model(model))
+
+
+class ExportJobManager(models.Manager.from_queryset(ExportJobQuerySet)):  # type: ignore[misc]
+    """On a job type, see only the jobs of that type; on ``ExportJob``, see every job."""
+
+    def get_queryset(self) -> ExportJobQuerySet:
+        queryset = super().get_queryset()
+        if self.model._meta.proxy:
+            queryset = queryset.filter(job_type=self.model._meta.label_lower)
+        return queryset
+
+
+def filters_querydict(filters: dict[str, Any] | None) -> QueryDict:
+    """Return stored filter parameters (``{name: value or [values]}``) as a ``QueryDict``."""
+    data = QueryDict(mutable=True)
+    for name, value in (filters or {}).items():
+        values = value if isinstance(value, list | tuple) else [value]
+        data.setlist(str(name), ["" if v is None else str(v) for v in values])
+    return data
+
+
+def filters_from_querydict(data: Any, ignore: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return query parameters as storable filters: one value as is, several as a list."""
+    filters: dict[str, Any] = {}
+    for name in data:
+        if name in ignore:
+            continue
+        values = data.getlist(name) if hasattr(data, "getlist") else [data[name]]
+        filters[name] = values[0] if len(values) == 1 else list(values)
+    return filters
+
+
+class ExportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBase):
+    """
+    One tracked export of a target model's rows to a file in the job storage.
+
+    Declare a job type as a proxy with the target model; the columns come from the import job
+    type of the same target unless ``serializer_class`` is given::
+
+        class StockRecordExportJob(ExportJob):
+            class Meta:
+                proxy = True
+                target_model = StockRecord
+                filterset_class = "shop.filters.StockRecordFilterSet"   # optional
+                file_format = "xlsx"                                     # default "csv"
+
+    Each option can also be a class attribute, and each has a ``get_<option>()`` hook.
+    ``StockRecordExportJob.start(filters={...}, user=user)`` checks the filters, creates the job
+    and sends its task once the transaction commits; ``cancel_job()`` stops it.
+    """
+
+    #: Names a job type may declare in ``Meta`` (moved to class attributes by the metaclass).
+    job_options: ClassVar[tuple[str, ...]] = (
+        "target_model",
+        "serializer_class",
+        "filterset_class",
+        "file_format",
+        "chunk_size",
+    )
+    #: The model rows are read from: a model class or ``"app_label.ModelName"``.
+    target_model: ClassVar[Any] = None
+    #: The DRF serializer that renders one row (its fields are the columns). ``None``: the
+    #: serializer of the import job type of the same target, so both agree on the columns.
+    serializer_class: ClassVar[Any] = None
+    #: A django-filter ``FilterSet`` (class or dotted path) the stored filters go through.
+    filterset_class: ClassVar[Any] = None
+    #: ``"csv"`` or ``"xlsx"``: the format of jobs created without one.
+    file_format: ClassVar[str] = "csv"
+    #: Rows fetched from the database at a time; ``None``: ``DATA_EXCHANGE_BATCH_SIZE``.
+    chunk_size: ClassVar[int | None] = None
+    #: The permissions each job type adds beside add/change/delete/view (no confirm step here).
+    job_permissions: ClassVar[tuple[str, ...]] = ("view_all",)
+    _is_job_model: ClassVar[bool] = True
+
+    job_type = models.CharField(_("job type"), max_length=200, db_index=True, editable=False)
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="+",
+        verbose_name=_("target"),
+    )
+    state = fsm.FSMField(
+        _("state"),
+        max_length=32,
+        choices=ExportState.choices,
+        default=ExportState.CREATED,
+        protected=True,
+        db_index=True,
+    )
+    format = models.CharField(
+        _("format"), max_length=8, choices=[(k, k.upper()) for k in EXPORT_FORMATS], blank=True
+    )
+    filters = models.JSONField(
+        _("filters"), default=dict, blank=True, help_text=_("The FilterSet's parameters.")
+    )
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    file = models.FileField(_("file"), storage=get_storage, max_length=500, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255, blank=True)
+    file_size = models.BigIntegerField(_("file size"), null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+
+    task_id = models.CharField(max_length=255, blank=True)
+    queue = models.CharField(
+        max_length=255, blank=True, help_text=_("The queue the export task ran from.")
+    )
+    message = models.TextField(_("message"), blank=True)
+
+    objects = ExportJobManager()
+
+    class Meta:
+        verbose_name = _("export job")
+        verbose_name_plural = _("export jobs")
+        ordering = ("-created_at", "-id")
+        permissions = (("view_all_exportjob", "Can view every user's export jobs of every type"),)
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk} ({self.file_name or self.get_format()})"
+
+    # --- creating ------------------------------------------------------------------------
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Fill the job type, check format and filters; send the task of a new job on commit."""
+        adding = self._state.adding
+        if adding:
+            self._fill_job_type()
+            self.format = self.get_format()
+            self.filter_queryset(self.get_target_model()._default_manager.none())
+        super().save(*args, **kwargs)
+        if adding and self.state == ExportState.CREATED and getattr(self, "_send_task", True):
+            from data_exchange_tool.export_tasks import enqueue_export
+
+            enqueue_export(self)
+
+    def _fill_job_type(self) -> None:
+        if self.job_type:
+            return
+        if not self._meta.proxy:
+            raise ConfigurationError(
+                "Create export jobs through a job type: a proxy subclass of ExportJob "
+                "with Meta.target_model."
+            )
+        self.job_type = self._meta.label_lower
+        self.content_type = ContentType.objects.get_for_model(self.get_target_model())
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        filters: dict[str, Any] | None = None,
+        file_format: str | None = None,
+        user: Any = None,
+        options: dict[str, Any] | None = None,
+        enqueue: bool = True,
+    ) -> ExportJob:
+        """Check the filters, create the job and send its task once the transaction commits.
+
+        :param filters: the FilterSet's parameters, ``{name: value or [values]}``.
+        :param enqueue: False to create the job without sending its task (``run_export()``
+            runs it in-process, as the ``export_job`` command does).
+        :raises ExportFilterError: a filter value is not valid; nothing is created.
+        """
+        job = cls(
+            filters=filters or {},
+            format=file_format or "",
+            options=options or {},
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        job._send_task = enqueue
+        job.save()
+        return job
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> ExportJob:
+        """Load a row as its job type, so ``ExportJob.objects.get()`` returns the proxy."""
+        if not cls._meta.proxy and "job_type" in field_names:
+            job_type = get_job_type(values[list(field_names).index("job_type")])
+            if job_type is not None and issubclass(job_type, cls):
+                cls = job_type
+        return super().from_db(db, field_names, values)  # type: ignore[misc]
+
+    # --- options and hooks ---------------------------------------------------------------
+
+    @classmethod
+    def get_target_model(cls) -> type[models.Model]:
+        """Return the model this job type reads."""
+        return resolve_model(cls.target_model, cls)
+
+    @classmethod
+    def get_serializer_class(cls) -> type[serializers.Serializer]:
+        """Return the serializer whose fields are the columns (the import type's by default)."""
+        if cls.serializer_class is not None:
+            return resolve_class(cls.serializer_class, cls, "serializer_class")
+        from data_exchange_tool.models.jobs import ImportJob
+
+        model = cls.get_target_model()
+        for import_type in job_types(ImportJob):
+            if import_type.target_model is not None and import_type.get_target_model() is model:
+                return import_type.get_serializer_class()
+        raise ConfigurationError(
+            f"{cls.__name__} needs Meta.serializer_class: no import job type reads "
+            f"{model._meta.label}, so there are no columns to borrow."
+        )
+
+    def get_serializer(self) -> serializers.Serializer:
+        """Return the serializer that renders rows (one for the whole run)."""
+        return self.get_serializer_class()(context=self.get_serializer_context())
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        """Return the context given to the serializer; it holds the job."""
+        return {"job": self}
+
+    @classmethod
+    def get_filterset_class(cls) -> type[FilterSet] | None:
+        """Return the FilterSet class of this job type, or None when rows are not filtered."""
+        if cls.filterset_class is None:
+            return None
+        return resolve_class(cls.filterset_class, cls, "filterset_class")
+
+    def get_format(self) -> str:
+        """Return the job's format (``"csv"`` or ``"xlsx"``), or raise for an unknown one."""
+        file_format = (self.format or type(self).file_format or "csv").lower()
+        if file_format not in EXPORT_FORMATS:
+            raise ExportFilterError(
+                f"Unknown export format {file_format!r}: use {' or '.join(EXPORT_FORMATS)}.",
+                {"format": [f"Use {' or '.join(EXPORT_FORMATS)}."]},
+            )
+        return file_format
+
+    def get_chunk_size(self) -> int:
+        """Return how many rows are fetched from the database at a time."""
+        return int(type(self).chunk_size or app_settings.BATCH_SIZE)
+
+    def get_queryset(self) -> models.QuerySet:
+        """Return every row this job type may export, before the filters.
+
+        Override to narrow the rows or to add annotations. The export adds ``select_related``
+        for the columns' related fields and orders by pk itself.
+        """
+        return self.get_target_model()._default_manager.all()
+
+    def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
+        """Apply the stored filters through the FilterSet, or raise ``ExportFilterError``."""
+        filterset_class = self.get_filterset_class()
+        if filterset_class is None:
+            if self.filters:
+                raise ExportFilterError(
+                    f"{type(self).__name__} takes no filters (it has no filterset_class): "
+                    f"{', '.join(sorted(self.filters))}.",
+                    {name: ["Unknown filter."] for name in self.filters},
+                )
+            return queryset
+        filterset = filterset_class(data=filters_querydict(self.filters), queryset=queryset)
+        if not filterset.is_valid():
+            errors = {name: [str(m) for m in msgs] for name, msgs in filterset.errors.items()}
+            detail = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items())
+            raise ExportFilterError(f"Invalid export filters: {detail}", errors)
+        return filterset.qs
+
+    def get_export_queryset(self) -> models.QuerySet:
+        """Return the rows to export, filtered and ordered by pk.
+
+        Rows start from ``get_queryset()``, or from an admin changelist's rows when the admin's
+        export action started the job (``options["changelist"]``), or only the selected rows
+        (``options["pks"]``); the stored filters then go through the FilterSet.
+        """
+        changelist = self.options.get("changelist")
+        if changelist:
+            from data_exchange_tool.admin.changelist import changelist_queryset
+
+            queryset = changelist_queryset(self, changelist)
+        else:
+            queryset = self.get_queryset()
+        if self.options.get("pks") is not None:
+            queryset = queryset.filter(pk__in=self.options["pks"])
+        return self.filter_queryset(queryset).order_by("pk")
+
+    def get_file_name(self) -> str:
+        """Return the name of the file: target, timestamp and a short id, such as
+        ``demo-stockrecord_20250102-153000_1a2b3c4d.csv``."""
+        meta = self.get_target_model()._meta
+        stamp = (self.started_at or timezone.now()).strftime("%Y%m%d-%H%M%S")
+        short = uuid.uuid4().hex[:8]
+        return f"{meta.app_label}-{meta.model_name}_{stamp}_{short}{EXPORT_FORMATS[self.format]}"
+
+    def get_storage_name(self, file_name: str) -> str:
+        """Return where the file is stored (relative to the job storage)."""
+        label = self.job_type.replace(".", "_")
+        day = (self.started_at or timezone.now()).strftime("%Y/%m/%d")
+        return f"data_exchange/exports/{label}/{day}/{file_name}"
+
+    # --- metadata -------------------------------------------------------------------------
+
+    @property
+    def duration(self) -> datetime.timedelta | None:
+        """Return how long the export ran (so far, while it runs)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or self.cancelled_at or timezone.now()
+        return end - self.started_at
+
+    @property
+    def progress_percent(self) -> int:
+        """Return the share of rows written, 0 to 100."""
+        if self.state == ExportState.EXPORT_SUCCEEDED:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+    @property
+    def is_finished(self) -> bool:
+        """Return True once nothing more happens to the job."""
+        return self.state in EXPORT_FINAL_STATES
+
+    # --- transitions ----------------------------------------------------------------------
+
+    @fsm.transition(field=state, source=ExportState.CREATED, target=ExportState.EXPORT_IN_PROGRESS)
+    def start_export(self) -> None:
+        """Mark the export as running (the export task calls this)."""
+        self.started_at = self.heartbeat_at = timezone.now()
+        self.finished_at = None
+        self.progress_done = self.progress_total = 0
+        self.message = ""
+
+    @fsm.transition(
+        field=state, source=ExportState.EXPORT_IN_PROGRESS, target=ExportState.EXPORT_SUCCEEDED
+    )
+    def succeed_export(self, name: str, file_name: str, size: int, rows: int) -> None:
+        """Record the written file."""
+        self.file.name = name
+        self.file_name = file_name
+        self.file_size = size
+        self.total_rows = self.progress_done = self.progress_total = rows
+        self.finished_at = timezone.now()
+
+    @fsm.transition(
+        field=state,
+        source=(ExportState.CREATED, ExportState.EXPORT_IN_PROGRESS),
+        target=ExportState.EXPORT_FAILED,
+    )
+    def fail_export(self, message: str) -> None:
+        """Record why the export failed (no file is kept)."""
+        self.message = message
+        self.finished_at = timezone.now()
+
+    @fsm.transition(
+        field=state,
+        source=(ExportState.CREATED, ExportState.EXPORT_IN_PROGRESS),
+        target=ExportState.CANCELLED,
+    )
+    def cancel(self) -> None:
+        """Mark the job as cancelled; a running task stops at its next chunk."""
+        self.cancelled_at = timezone.now()
+
+    # --- actions --------------------------------------------------------------------------
+
+    def cancel_job(self) -> None:
+        """Cancel the job, or raise ``TransitionRefusedError`` when it has finished."""
+        from data_exchange_tool.export_tasks import cancel_export
+
+        cancel_export(self)
+
+    @classmethod
+    def permission_codename(cls, action: str) -> str:
+        """Return ``"app_label.<action>_<model>"`` of this job type (e.g. ``view_all``)."""
+        return f"{cls._meta.app_label}.{action}_{cls._meta.model_name}"
+
+    def download_url(self, expire: int = 300) -> str | None:
+        """Return a short-lived URL of the file where the storage gives one (S3), else None."""
+        from data_exchange_tool.export_tasks import presigned_url
+
+        return presigned_url(self, expire)
