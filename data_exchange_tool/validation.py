@@ -333,12 +333,6 @@ class BatchValidator:
             if not keyed:
                 continue
             column = self.column_of(unique.fields[-1])
-            earlier = self.seen.check_and_add(
-                unique.namespace, [(k, o.row_number) for o, k in keyed]
-            )
-            for (outcome, _), first in zip(keyed, earlier, strict=True):
-                if first is not None:
-                    outcome.fail(column, f"Duplicate of row {first}: {unique.message}")
             owners: dict[tuple[Any, ...], Any] = {}
             attnames = [self.attnames.get(n, n) for n in unique.fields]
             for pk, *values in self._find(unique.fields, {k for _, k in keyed}).values_list(
@@ -346,6 +340,15 @@ class BatchValidator:
             ):
                 owners[tuple(values)] = pk
             self._unique_conflicts(keyed, owners, column, unique)
+            # Only rows that will be written claim their key: an invalid row never makes a
+            # later row (such as the key's owner restating it) a duplicate.
+            keyed = [(o, k) for o, k in keyed if not o.errors]
+            earlier = self.seen.check_and_add(
+                unique.namespace, [(k, o.row_number) for o, k in keyed]
+            )
+            for (outcome, _), first in zip(keyed, earlier, strict=True):
+                if first is not None:
+                    outcome.fail(column, f"Duplicate of row {first}: {unique.message}")
 
     def _unique_conflicts(
         self, keyed: list, owners: dict[tuple[Any, ...], Any], column: str, unique: UniqueSet
