@@ -8,8 +8,9 @@ import pytest
 
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.states import JobState
-from example_project.demo.models import StockRecord, StockRecordImportJob
+from example_project.demo.models import Product, StockRecord, StockRecordImportJob
 from tests.helpers import create_job, csv_bytes, stock_rows, xlsx_bytes
+from tests.testapp.models import Tag, TagImportJob
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +85,232 @@ def test_base_manager_returns_job_types(catalogue, run_on_commit):
     job = previewed(csv_bytes(stock_rows(1)), run_on_commit)
     assert type(ImportJob.objects.get(pk=job.pk)) is StockRecordImportJob
     assert StockRecordImportJob.objects.count() == 1
+
+
+def imported(job, run_on_commit):
+    with run_on_commit():
+        job.confirm()
+    job.refresh_from_db()
+    return job
+
+
+def stock_table():
+    return sorted(
+        StockRecord.objects.values_list(
+            "partner__name", "product__sku", "partner_sku", "price", "num_in_stock", "num_allocated"
+        )
+    )
+
+
+# --- force import and all-or-nothing ---------------------------------------------------------
+
+
+def test_force_import_skips_invalid_rows_and_writes_the_rest(catalogue, run_on_commit):
+    rows = stock_rows(6)
+    rows[1][3] = "cheap"
+    rows[4][0] = "Nobody"
+    job = previewed(csv_bytes(rows), run_on_commit, force_import=True)
+    assert (job.state, job.invalid_rows) == (JobState.PREVIEW_SUCCEEDED, 2)
+    assert job.confirm_refusal() is None
+    job = imported(job, run_on_commit)
+    assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+    assert (job.total_rows, job.new_rows, job.invalid_rows) == (6, 4, 2)
+    skus = set(StockRecord.objects.values_list("partner_sku", flat=True))
+    assert skus == {rows[i][2] for i in (0, 2, 3, 5)}
+    import_errors = ImportJobRowError.objects.filter(job=job, phase="import")
+    assert list(import_errors.values_list("row_number", "column")) == [(3, "price"), (6, "partner")]
+    assert ImportJobRowError.objects.filter(job=job, phase="preview").count() == 2
+
+
+def test_row_invalid_since_the_preview_fails_the_whole_import(
+    catalogue, run_on_commit, monkeypatch
+):
+    first = previewed(csv_bytes(stock_rows(3)), run_on_commit)
+    imported(first, run_on_commit)
+    before = stock_table()
+    rows = stock_rows(9)
+    rows[0][3] = "7.77"  # an update in the first batch
+    rows[7][1] = "P-NEW"  # valid at preview time only
+    Product.objects.create(sku="P-NEW")
+    job = previewed(csv_bytes(rows), run_on_commit)
+    assert (job.state, job.invalid_rows, job.updated_rows) == (JobState.PREVIEW_SUCCEEDED, 0, 1)
+    Product.objects.filter(sku="P-NEW").delete()
+    monkeypatch.setattr(StockRecordImportJob, "batch_size", 2)
+    job = imported(job, run_on_commit)
+    assert job.state == JobState.IMPORT_FAILED
+    assert job.message == (
+        "1 invalid row(s) in a batch (row 9, column product: Object with sku=P-NEW does not "
+        "exist.). Nothing was written; fix the file or force the import."
+    )
+    assert stock_table() == before
+    [error] = ImportJobRowError.objects.filter(job=job, phase="import")
+    assert (error.row_number, error.column) == (9, "product")
+    assert error.values["product"] == "P-NEW"
+    # The failed import released the lock.
+    assert previewed(csv_bytes(stock_rows(1)), run_on_commit).confirm_refusal() is None
+
+
+def test_a_duplicate_created_since_the_preview_fails_the_import(catalogue, run_on_commit):
+    job = previewed(csv_bytes(stock_rows(3)), run_on_commit)
+    other = previewed(csv_bytes(stock_rows(1, start=2)), run_on_commit)
+    imported(other, run_on_commit)  # SKU-000002 now exists: row 4 becomes an update
+    job = imported(job, run_on_commit)
+    assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+    assert (job.new_rows, job.unchanged_rows) == (2, 1)
+    assert StockRecord.objects.count() == 3
+
+
+# --- hooks -----------------------------------------------------------------------------------
+
+
+def test_hooks_are_called(catalogue, run_on_commit, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        StockRecordImportJob,
+        "before_import_row",
+        lambda self, row, number: calls.append(("before", number, row["partner_sku"])),
+    )
+    monkeypatch.setattr(
+        StockRecordImportJob,
+        "after_import_row",
+        lambda self, instance, number, action: calls.append(
+            ("after", number, instance.pk is not None, action)
+        ),
+    )
+    monkeypatch.setattr(
+        StockRecordImportJob,
+        "after_import",
+        lambda self, result: calls.append(("done", result.new, result.updated)),
+    )
+    first = previewed(csv_bytes(stock_rows(1)), run_on_commit)
+    imported(first, run_on_commit)
+    calls.clear()
+    rows = stock_rows(2)
+    rows[0][4] = 99
+    job = imported(previewed(csv_bytes(rows), run_on_commit), run_on_commit)
+    assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+    preview_calls, import_calls = calls[:2], calls[2:]
+    assert preview_calls == [("before", 2, "SKU-000000"), ("before", 3, "SKU-000001")]
+    assert import_calls == [
+        ("before", 2, "SKU-000000"),
+        ("before", 3, "SKU-000001"),
+        ("after", 3, True, "new"),
+        ("after", 2, True, "update"),
+        ("done", 1, 1),
+    ]
+
+
+def test_default_hooks_do_nothing(catalogue, run_on_commit):
+    job = StockRecordImportJob()
+    row = {"partner_sku": "A"}
+    assert job.before_import_row(row, 2) is None
+    assert row == {"partner_sku": "A"}
+    assert job.after_import_row(StockRecord(), 2, "new") is None
+    assert job.after_import(None) is None
+
+
+# --- unique checks through a job (tests.testapp Tag.label) -----------------------------------
+
+
+def test_unique_label_is_checked_against_the_table_and_the_file(catalogue, run_on_commit):
+    Tag.objects.create(code="red", label="Red")
+    rows = [
+        ["blue", "Blue", "1"],
+        ["crimson", "Red", "2"],  # taken in the table
+        ["navy", "Blue", "3"],  # repeats row 2
+        ["red", "Red", "4"],  # the owner keeps its label
+        ["green", "Green", ""],
+    ]
+    job = previewed(
+        csv_bytes(rows, ["Tag code", "label", "weight"]), run_on_commit, job_type=TagImportJob
+    )
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    assert (job.new_rows, job.updated_rows, job.invalid_rows) == (2, 1, 2)
+    errors = dict(ImportJobRowError.objects.filter(job=job).values_list("row_number", "message"))
+    assert errors == {
+        3: "tag with this label already exists.",
+        4: "Duplicate of row 2: tag with this label already exists.",
+    }
+    ImportJob.objects.filter(pk=job.pk).update(force_import=True)
+    job = imported(job, run_on_commit)
+    assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+    assert sorted(Tag.objects.values_list("code", "label", "weight")) == [
+        ("blue", "Blue", 1),
+        ("green", "Green", None),
+        ("red", "Red", 4),
+    ]
+
+
+# --- files and columns -----------------------------------------------------------------------
+
+
+def test_headers_match_ignoring_case_and_spaces_with_column_mapping(catalogue, run_on_commit):
+    content = csv_bytes(
+        [["a", "Alpha", "1"], ["b", "Beta", ""]], ["  TAG CODE ", "LABEL", "Weight"]
+    )
+    job = previewed(content, run_on_commit, job_type=TagImportJob)
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    imported(job, run_on_commit)
+    assert sorted(Tag.objects.values_list("code", "label", "weight")) == [
+        ("a", "Alpha", 1),
+        ("b", "Beta", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("headers", "missing"),
+    [
+        (["partner", "product", "price"], "partner_sku"),
+        (["Partner SKU", "price"], "partner, product"),
+    ],
+)
+def test_missing_required_column_fails_the_preview_naming_it(
+    catalogue, run_on_commit, headers, missing
+):
+    job = previewed(csv_bytes([["x"] * len(headers)], headers), run_on_commit)
+    assert job.state == JobState.PREVIEW_FAILED
+    assert job.message.startswith(f"Missing required column(s): {missing}.")
+    assert not ImportJobRowError.objects.filter(job=job).exists()
+
+
+def test_empty_cells_through_a_job(catalogue, run_on_commit):
+    rows = [["ACME", "P-1", "A", "", "4", ""], ["ACME", "P-1", "", "1.00", "4", "0"]]
+    job = previewed(csv_bytes(rows), run_on_commit, force_import=True)
+    assert (job.new_rows, job.invalid_rows) == (1, 1)
+    error = ImportJobRowError.objects.get(job=job)
+    assert (error.row_number, error.column, error.message) == (
+        3,
+        "partner_sku",
+        "This field is required.",
+    )
+    imported(job, run_on_commit)
+    record = StockRecord.objects.get()
+    assert (record.price, record.num_in_stock, record.num_allocated) == (None, 4, 0)
+
+
+def test_nul_byte_in_a_cell_is_a_row_error(catalogue, run_on_commit):
+    rows = stock_rows(3)
+    rows[1][2] = "SKU\x00BAD"
+    job = previewed(csv_bytes(rows), run_on_commit)
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    error = ImportJobRowError.objects.get(job=job)
+    assert (error.row_number, error.column) == (3, "partner_sku")
+    assert "NUL" in error.message
+    assert error.values["partner_sku"] == "SKU\x00BAD"
+
+
+def test_header_only_file_previews_zero_rows(catalogue, run_on_commit):
+    job = previewed(csv_bytes([]), run_on_commit)
+    assert (job.state, job.total_rows) == (JobState.PREVIEW_SUCCEEDED, 0)
+
+
+def test_updates_write_only_changed_rows(catalogue, run_on_commit):
+    imported(previewed(csv_bytes(stock_rows(4)), run_on_commit), run_on_commit)
+    rows = stock_rows(5)
+    rows[2][5] = 2
+    rows[2][4] = 40
+    job = imported(previewed(csv_bytes(rows), run_on_commit), run_on_commit)
+    assert (job.new_rows, job.updated_rows, job.unchanged_rows) == (1, 1, 3)
+    record = StockRecord.objects.get(partner_sku="SKU-000002")
+    assert (record.num_in_stock, record.num_allocated) == (40, 2)
+    assert StockRecord.objects.count() == 5

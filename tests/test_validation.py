@@ -254,3 +254,12 @@ def test_natural_keys_cost_one_query_per_field_and_batch(catalogue):
     assert all(o.action == RowAction.NEW for o in outcomes)
     # partners, products, existing stock records
     assert len(queries) == 3, [q["sql"] for q in queries]
+
+
+def test_an_invalid_row_does_not_make_the_owner_a_duplicate(catalogue):
+    Tag.objects.create(code="r1", label="Red")
+    rows = [["r2", "Red", ""], ["r1", "Red", "4"], ["r3", "Red", ""]]
+    taken, own, later = validate(TagImportJob(), ["code", "label", "weight"], rows)
+    assert errors(taken) == [("label", "tag with this label already exists.")]
+    assert own.action == RowAction.UPDATE, own.errors
+    assert errors(later) == [("label", "tag with this label already exists.")]
