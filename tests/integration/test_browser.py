@@ -1,0 +1,284 @@
+"""
+The import admin as a person uses it: Debian's Chromium driven by Playwright against a live server,
+with a real Celery worker, PostgreSQL, Redis and files on S3 (moto's server).
+
+Each step saves a screenshot under ``$DXT_ARTIFACTS/browser/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from data_exchange_tool.states import JobState
+from example_project.demo.models import StockRecord, StockRecordImportJob
+from tests.helpers import csv_bytes, make_catalogue, stock_rows
+from tests.integration.conftest import ARTIFACTS, wait_for
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Milliseconds a page may take to show a state the worker reaches.
+STATE_TIMEOUT = 60_000
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch Debian's Chromium (Playwright's own browsers are not installed here)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """A desktop-sized window, and downloads allowed."""
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1400, "height": 1000},
+        "accept_downloads": True,
+    }
+
+
+class Shots:
+    """Numbered full-page screenshots of one test, saved as artifacts."""
+
+    def __init__(self, page: Page, name: str) -> None:
+        self.page = page
+        self.folder = ARTIFACTS / "browser" / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def __call__(self, step: str) -> None:
+        self.count += 1
+        self.page.screenshot(path=self.folder / f"{self.count:02d}-{step}.png", full_page=True)
+
+
+@pytest.fixture
+def shots(page: Page, request: pytest.FixtureRequest) -> Shots:
+    return Shots(page, request.node.name)
+
+
+@pytest.fixture
+def progress_log(page: Page) -> list[dict[str, Any]]:
+    """Every answer of the progress endpoint the page polled (read as it passes through)."""
+    answers: list[dict[str, Any]] = []
+
+    def record(route: Any) -> None:
+        response = route.fetch()
+        if response.ok:
+            answers.append(response.json())
+        route.fulfill(response=response)
+
+    page.route("**/progress/", record)
+    return answers
+
+
+def log_in(page: Page, base: str, shots: Shots, username: str = "admin") -> None:
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw")
+    shots("login")
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_be_visible()
+
+
+def upload(page: Page, base: str, shots: Shots, name: str, content: bytes) -> None:
+    page.goto(f"{base}/admin/demo/stockrecordimportjob/add/")
+    page.set_input_files(
+        "input[name=file]", files=[{"name": name, "mimeType": "text/csv", "buffer": content}]
+    )
+    shots("upload-form")
+    page.click("input[type=submit][value='Upload and preview']")
+    expect(page.locator(".dxt-job")).to_be_visible()
+
+
+def badge(page: Page) -> Any:
+    return page.locator(".dxt-state-line .dxt-badge")
+
+
+def wait_for_state(page: Page, state: str) -> None:
+    """Wait, without reloading, until the page shows ``state`` (the page polls and reloads)."""
+    expect(badge(page)).to_have_attribute("data-state", state, timeout=STATE_TIMEOUT)
+
+
+def rows_with_errors() -> list[list[Any]]:
+    """Enough rows for the progress bar to move, three of them invalid."""
+    rows = stock_rows(6000)
+    rows[10] = ["Nobody", "P-1", "SKU-BAD-1", "1.00", 1, 0]
+    rows[2000] = ["ACME", "P-2", "SKU-BAD-2", "2.00", 1, 9]
+    rows[5990] = ["ACME", "P-404", "<script>alert('x')</script>", "3.00", 1, 0]
+    return rows
+
+
+@pytest.fixture
+def admin_user_pw(db: Any) -> User:
+    return User.objects.create_superuser("admin", "admin@example.com", "pw")
+
+
+def test_upload_fix_and_import_in_the_browser(
+    page: Page,
+    live_server: Any,
+    celery_worker: Any,
+    admin_user_pw: User,
+    shots: Shots,
+    progress_log: list[dict[str, Any]],
+) -> None:
+    make_catalogue()
+    base = live_server.url
+    log_in(page, base, shots)
+    shots("admin-index")
+
+    upload(page, base, shots, "stock.csv", csv_bytes(rows_with_errors()))
+    shots("job-page-while-previewing")
+    wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
+    polled = [answer for answer in progress_log if answer["polling"]]
+    assert polled, f"the page never saw the preview run: {progress_log}"
+    percents = [answer["percent"] for answer in progress_log]
+    assert percents == sorted(percents), percents
+    (ARTIFACTS / "browser" / "progress-answers.txt").write_text(repr(progress_log))
+    shots("preview-with-invalid-rows")
+
+    # the preview: counts, the invalid rows, escaped values, the refusal in words
+    expect(page.locator('[data-count="invalid"]')).to_have_text("3")
+    expect(page.locator('[data-count="new"]')).to_have_text("5997")
+    expect(page.locator("#dxt-refusal")).to_contain_text("The preview found 3 invalid row(s)")
+    expect(page.locator("button.dxt-confirm")).to_have_count(0)
+    errors = page.locator("#dxt-errors")
+    expect(errors).to_contain_text("Nobody")
+    expect(errors).to_contain_text("More allocated than in stock.")
+    expect(errors).to_contain_text("<script>alert('x')</script>")  # shown as text
+    assert page.locator("#dxt-errors script").count() == 0
+
+    # the error report, fixed and uploaded again (re-run preview)
+    with page.expect_download() as info:
+        page.click("a.dxt-download-errors")
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    report = list(csv.reader(io.StringIO(text)))
+    assert report[0][-1] == "errors"
+    assert [row[2] for row in report[1:]] == [
+        "SKU-BAD-1",
+        "SKU-BAD-2",
+        "<script>alert('x')</script>",
+    ]
+    fixed = stock_rows(6000)
+    page.set_input_files(
+        ".dxt-rerun input[name=file]",
+        files=[{"name": "stock-fixed.csv", "mimeType": "text/csv", "buffer": csv_bytes(fixed)}],
+    )
+    shots("rerun-with-corrected-file")
+    page.click("button[name=rerun]")
+    wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
+    expect(page.locator('[data-count="invalid"]')).to_have_text("0")
+    expect(page.locator('[data-count="new"]')).to_have_text("6000")
+    expect(page.locator(".dxt-facts")).to_contain_text("stock-fixed.csv")
+    shots("clean-preview")
+
+    # confirm, watch the import finish, and find the rows in the target's changelist
+    page.click("button.dxt-confirm")
+    shots("importing")
+    wait_for_state(page, JobState.IMPORT_SUCCEEDED)
+    shots("import-succeeded")
+    assert StockRecord.objects.count() == 6000
+    page.click("a.dxt-target-link")
+    expect(page.locator("#changelist")).to_be_visible()
+    expect(page.locator(".paginator")).to_contain_text("6000 stock records")
+    shots("target-changelist")
+
+    page.goto(f"{base}/admin/demo/stockrecordimportjob/")
+    expect(page.locator(".dxt-badge[data-state=IMPORT_SUCCEEDED]")).to_have_count(1)
+    shots("job-list")
+
+
+def test_confirm_refused_while_another_job_holds_the_lock(
+    page: Page, live_server: Any, celery_worker: Any, admin_user_pw: User, shots: Shots
+) -> None:
+    make_catalogue()
+    alice = User.objects.create_user("alice", password="pw", is_staff=True)
+    base = live_server.url
+    log_in(page, base, shots)
+    upload(page, base, shots, "stock.csv", csv_bytes(stock_rows(20)))
+    wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
+    job = StockRecordImportJob.objects.get(file_name="stock.csv")
+    expect(page.locator("button.dxt-confirm")).to_be_visible()
+    shots("confirm-offered")
+
+    # meanwhile, alice's job starts importing into the same target and holds the lock
+    holder = StockRecordImportJob.objects.create(
+        file=job.file.name, file_name="alice.csv", created_by=alice
+    )
+    wait_for(lambda: refreshed(holder).state == JobState.PREVIEW_SUCCEEDED)
+    StockRecordImportJob.objects.filter(pk=holder.pk).update(
+        state=JobState.IMPORT_IN_PROGRESS, confirmed_by=alice
+    )
+
+    page.click("button.dxt-confirm")
+    message = page.locator(".messagelist .error")
+    expect(message).to_contain_text("The import was not started")
+    expect(message).to_contain_text(f"Job #{holder.pk}")
+    expect(message).to_contain_text("started by alice")
+    expect(page.locator("#dxt-refusal")).to_contain_text("started by alice")
+    expect(page.locator("button.dxt-confirm")).to_have_count(0)
+    shots("confirm-refused")
+    assert refreshed(job).state == JobState.PREVIEW_SUCCEEDED
+    assert StockRecord.objects.count() == 0
+
+    # once alice's import is over, Confirm comes back and works
+    StockRecordImportJob.objects.filter(pk=holder.pk).update(state=JobState.IMPORT_FAILED)
+    page.reload()
+    page.click("button.dxt-confirm")
+    wait_for_state(page, JobState.IMPORT_SUCCEEDED)
+    assert StockRecord.objects.count() == 20
+    shots("confirmed-after-the-lock")
+
+
+def refreshed(job: Any) -> Any:
+    job.refresh_from_db()
+    return job
+
+
+def test_the_overview_lists_jobs_of_every_type(
+    page: Page, live_server: Any, celery_worker: Any, admin_user_pw: User, shots: Shots
+) -> None:
+    make_catalogue()
+    base = live_server.url
+    log_in(page, base, shots)
+    upload(page, base, shots, "stock.csv", csv_bytes(stock_rows(5)))
+    wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
+    page.goto(f"{base}/admin/demo/productimportjob/add/")
+    page.set_input_files(
+        "input[name=file]",
+        files=[{"name": "p.csv", "mimeType": "text/csv", "buffer": b"sku,title\nP-9,Nine\n"}],
+    )
+    page.click("input[type=submit][value='Upload and preview']")
+    wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
+    page.goto(f"{base}/admin/data_exchange_tool/importjob/")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#result_list")).to_contain_text("product import")
+    expect(page.locator("#result_list")).to_contain_text("stock record import")
+    shots("overview")
+    page.click("#result_list a:text('p.csv')")
+    expect(page).to_have_url(re.compile(r"/admin/demo/productimportjob/\d+/change/$"))
