@@ -17,6 +17,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "data_exchange_tool",
     "example_project.demo",
     "tests.testapp",
@@ -59,3 +62,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 DATA_EXCHANGE_PREVIEW_QUEUE = os.environ.get("DXT_TEST_PREVIEW_QUEUE", "dxt_test_preview")
 DATA_EXCHANGE_IMPORT_QUEUE = os.environ.get("DXT_TEST_IMPORT_QUEUE", "dxt_test_import")
 DATA_EXCHANGE_PROGRESS_INTERVAL = 0
+
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "data_exchange_tool",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -1,0 +1,414 @@
+"""
+``ExportJobViewSet``: the HTTP face of one export job type.
+
+Every registered export job type gets one (``ExportJobViewSet.for_job_type``), routed by
+``register_export_viewsets`` under ``exports/<slug>/``:
+
+===================================  ======  ==========================================
+path                                 method  action
+===================================  ======  ==========================================
+``exports/<slug>/``                  GET     list (the user's own jobs, or all with view_all)
+``exports/<slug>/start/``            POST    start: filters as query parameters (checked by
+                                             the job type's FilterSet: 400 when invalid),
+                                             body ``format`` and ``bom``
+``exports/<slug>/<id>/``             GET     retrieve: state, progress, rows, size, timings
+``exports/<slug>/<id>/cancel/``      POST    cancel (409 when the export has finished)
+``exports/<slug>/<id>/download/``    GET     the file: a redirect to a short-lived S3 URL
+                                             where S3 is used, else the file itself
+===================================  ======  ==========================================
+
+Permissions are the job type's own (``add`` to start and cancel, ``view`` / ``view_all`` to
+read), or ``ExportJob``'s to allow every export type at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.http import FileResponse, HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from data_exchange_tool.api.exceptions import DataExchangeAPIError, api_exception
+from data_exchange_tool.exceptions import ConfigurationError, ExportFilterError
+from data_exchange_tool.models import ExportJob
+from data_exchange_tool.models.exports import EXPORT_FORMATS, filters_from_querydict
+from data_exchange_tool.registry import job_types
+from data_exchange_tool.states import EXPORT_FINAL_STATES, ExportState
+from data_exchange_tool.storage import open_stream
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from rest_framework.request import Request
+    from rest_framework.routers import BaseRouter
+    from rest_framework.views import APIView
+
+#: Seconds a download URL of S3 stays valid.
+DOWNLOAD_URL_EXPIRY = 300
+#: Viewsets declared for one job type (subclasses naming ``job_type``), by job type label.
+_declared: dict[str, type[ExportJobViewSet]] = {}
+
+
+class InvalidFilters(DataExchangeAPIError):
+    """The filters of an export are not valid for its FilterSet (400, with ``errors``)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("The export's filters are not valid.")
+    default_code = "invalid_filters"
+
+
+class ExportNotReady(DataExchangeAPIError):
+    """The export has no file to download (yet) (409, with the state)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The export has no file to download.")
+    default_code = "not_ready"
+
+
+# --- serializers ---------------------------------------------------------------------------
+
+
+class ExportJobStartSerializer(serializers.Serializer):
+    """The body of a start request; the filters come as query parameters."""
+
+    format = serializers.ChoiceField(
+        choices=sorted(EXPORT_FORMATS),
+        required=False,
+        help_text=_("csv or xlsx; the job type's default when omitted."),
+    )
+    bom = serializers.BooleanField(
+        default=False, help_text=_("Start a CSV file with a BOM, so Excel reads it as UTF-8.")
+    )
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    """One export: state, filters, progress, rows, file, timings and links."""
+
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    is_final = serializers.SerializerMethodField()
+    created_by = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    duration = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = (
+            "id",
+            "job_type",
+            "state",
+            "state_label",
+            "is_final",
+            "format",
+            "filters",
+            "file_name",
+            "file_size",
+            "total_rows",
+            "progress",
+            "message",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration",
+            "links",
+        )
+        read_only_fields = fields
+
+    def get_is_final(self, job: ExportJob) -> bool:
+        """Return True once nothing more will happen to the export."""
+        return job.state in EXPORT_FINAL_STATES
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_created_by(self, job: ExportJob) -> str | None:
+        """Return the username of the requester."""
+        return job.created_by.get_username() if job.created_by else None
+
+    @extend_schema_field(
+        inline_serializer(
+            "ExportJobProgress",
+            {
+                "percent": serializers.IntegerField(min_value=0, max_value=100),
+                "done": serializers.IntegerField(),
+                "total": serializers.IntegerField(),
+            },
+        )
+    )
+    def get_progress(self, job: ExportJob) -> dict[str, int]:
+        """Return the rows written so far and the rows to write."""
+        return {
+            "percent": job.progress_percent,
+            "done": job.progress_done,
+            "total": job.progress_total,
+        }
+
+    @extend_schema_field(serializers.FloatField(allow_null=True, help_text=_("Seconds.")))
+    def get_duration(self, job: ExportJob) -> float | None:
+        """Return how long the export ran, in seconds."""
+        duration = job.duration
+        return None if duration is None else round(duration.total_seconds(), 3)
+
+    @extend_schema_field(serializers.DictField(child=serializers.URLField()))
+    def get_links(self, job: ExportJob) -> dict[str, str]:
+        """Return the URLs of the job's endpoints (``download`` once the file is written)."""
+        view = self.context.get("view")
+        if view is None or not hasattr(view, "reverse_action"):
+            return {}
+        names = ["detail", "cancel"]
+        if job.state == ExportState.EXPORT_SUCCEEDED:
+            names.append("download")
+        links = {name: view.reverse_action(name, kwargs={"pk": job.pk}) for name in names}
+        links["self"] = links.pop("detail")
+        return links
+
+
+# --- permissions ---------------------------------------------------------------------------
+
+
+def has_export_permission(user: Any, job_type: type[ExportJob], word: str) -> bool:
+    """Return True when ``user`` holds ``word`` for ``job_type`` or for every export type."""
+    names = (job_type.permission_codename(word), ExportJob.permission_codename(word))
+    return any(user.has_perm(name) for name in names)
+
+
+class ExportJobPermission(BasePermission):
+    """Authenticated users holding the job type's permission for the view's action."""
+
+    #: ``{action: permission words}``; any one of the words allows the action.
+    action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "start": ("add",),
+        "cancel": ("add",),
+    }
+    #: The words that allow every other (reading) action.
+    read_permissions: ClassVar[tuple[str, ...]] = ("view", "view_all")
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        """Allow authenticated users holding one of the action's permissions."""
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        job_type = view.job_type  # type: ignore[attr-defined]
+        words = self.action_permissions.get(getattr(view, "action", ""), self.read_permissions)
+        if any(has_export_permission(user, job_type, word) for word in words):
+            return True
+        self.message = "You need the permission " + " or ".join(
+            job_type.permission_codename(word) for word in words
+        )
+        return False
+
+
+# --- the viewset ---------------------------------------------------------------------------
+
+
+class ExportJobPagination(PageNumberPagination):
+    """Pages of 50 (``?page=2&page_size=100``, at most 500)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def export_slug(job_type: type[ExportJob]) -> str:
+    """Return the URL name of a job type: ``api_slug``, else its class name in kebab case.
+
+    ``StockRecordExportJob`` gives ``stock-record``.
+    """
+    declared = getattr(job_type, "api_slug", None)
+    if declared:
+        return str(declared)
+    name = re.sub(r"ExportJob$|Export$|Job$", "", job_type.__name__) or job_type.__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Start, follow, cancel and download the exports of one job type."""
+
+    #: The job type (a proxy of ``ExportJob``) this viewset serves.
+    job_type: ClassVar[type[ExportJob] | None] = None
+    serializer_class = ExportJobSerializer
+    start_serializer_class = ExportJobStartSerializer
+    permission_classes = (ExportJobPermission,)
+    pagination_class = ExportJobPagination
+    lookup_value_regex = "[0-9]+"
+    queryset = ExportJob.objects.none()  # tells schema generators the model; see get_queryset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.job_type is not None and not getattr(cls, "_generated", False):
+            _declared[cls.job_type._meta.label_lower] = cls
+
+    @classmethod
+    def for_job_type(cls, job_type: type[ExportJob]) -> type[ExportJobViewSet]:
+        """Return the viewset of ``job_type``: the declared subclass, else a generated one."""
+        viewset = _declared.get(job_type._meta.label_lower)
+        if viewset is None:
+            attrs = {"job_type": job_type, "_generated": True, "__module__": cls.__module__}
+            viewset = type(f"{job_type.__name__}ViewSet", (cls,), attrs)
+        return document(viewset, job_type)
+
+    def get_job_type(self) -> type[ExportJob]:
+        """Return the job type served, or raise naming how to set it."""
+        if self.job_type is None:
+            raise ConfigurationError(
+                f"{type(self).__name__} needs a job_type: set the attribute, or build the "
+                "viewset with ExportJobViewSet.for_job_type(job_type)."
+            )
+        return self.job_type
+
+    def get_queryset(self) -> QuerySet:
+        """Return the exports of the type the user may see: their own, or all with view_all."""
+        queryset = self.get_job_type().objects.select_related("created_by")
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
+            return queryset.none()
+        if has_export_permission(user, self.get_job_type(), "view_all"):
+            return queryset
+        return queryset.filter(created_by=user)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Answer the library's refusals with the API's errors (400, 409), never a 500."""
+        if isinstance(exc, ExportFilterError):
+            exc = InvalidFilters(exc.message, errors=exc.errors)
+        return super().handle_exception(api_exception(exc))
+
+    def job_response(self, job: ExportJob, status_code: int = status.HTTP_200_OK) -> Response:
+        """Return the job, read again from the database."""
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data, status=status_code)
+
+    @action(detail=False, methods=["post"])
+    def start(self, request: Request) -> Response:
+        """Start an export of the rows the query parameters select (the FilterSet's filters)."""
+        body = self.start_serializer_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        options = {"bom": True} if body.validated_data["bom"] else {}
+        job = self.get_job_type().start(
+            filters=filters_from_querydict(request.query_params, ignore=("format",)),
+            file_format=body.validated_data.get("format"),
+            user=request.user,
+            options=options,
+        )
+        return self.job_response(job, status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: Any = None) -> Response:
+        """Cancel the export; a running one stops at its next chunk and keeps no file."""
+        job = self.get_object()
+        job.cancel_job()
+        return self.job_response(job)
+
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: Any = None) -> Any:
+        """Download the file: a redirect to a short-lived S3 URL, or the file itself."""
+        job = self.get_object()
+        if job.state != ExportState.EXPORT_SUCCEEDED or not job.file.name:
+            raise ExportNotReady(
+                f"Export #{job.pk} is {job.get_state_display().lower()}: it has no file.",
+                state=job.state,
+            )
+        url = job.download_url(expire=DOWNLOAD_URL_EXPIRY)
+        if url:
+            return HttpResponseRedirect(url)
+        try:
+            stream = open_stream(job.file.name)
+        except Exception as exc:  # gone from the storage: S3, disk and memory raise differently
+            raise NotFound("The file is no longer stored.") from exc
+        return FileResponse(stream, as_attachment=True, filename=job.file_name or None)
+
+
+# --- schema and routes ---------------------------------------------------------------------
+
+#: OpenAPI types of django-filter's filters (by class name); anything else is a string.
+FILTER_TYPES = {
+    "NumberFilter": OpenApiTypes.NUMBER,
+    "BooleanFilter": OpenApiTypes.BOOL,
+    "DateFilter": OpenApiTypes.DATE,
+    "DateTimeFilter": OpenApiTypes.DATETIME,
+    "UUIDFilter": OpenApiTypes.UUID,
+}
+
+
+def filter_parameters(job_type: type[ExportJob]) -> list[OpenApiParameter]:
+    """Return the query parameters of the job type's FilterSet, for the schema."""
+    filterset_class = job_type.get_filterset_class()
+    if filterset_class is None:
+        return []
+    return [
+        OpenApiParameter(
+            name,
+            FILTER_TYPES.get(type(f).__name__, OpenApiTypes.STR),
+            OpenApiParameter.QUERY,
+            description=str(f.label or name),
+        )
+        for name, f in filterset_class.base_filters.items()
+    ]
+
+
+def document(viewset: type[ExportJobViewSet], job_type: type[ExportJob]) -> type:
+    """Return ``viewset`` with its OpenAPI description (the start's filter parameters)."""
+    label = str(job_type._meta.verbose_name)
+    tag = [str(job_type._meta.verbose_name_plural)]
+    return extend_schema_view(
+        list=extend_schema(summary=f"List {label} jobs", tags=tag),
+        retrieve=extend_schema(summary=f"Read one {label} job", tags=tag),
+        start=extend_schema(
+            summary=f"Start a {label}",
+            tags=tag,
+            parameters=filter_parameters(job_type),
+            request=ExportJobStartSerializer,
+            responses={
+                202: ExportJobSerializer,
+                400: OpenApiResponse(description="Invalid filters or body."),
+            },
+        ),
+        cancel=extend_schema(
+            summary=f"Cancel a {label}",
+            tags=tag,
+            request=None,
+            responses={200: ExportJobSerializer, 409: OpenApiResponse(description="Finished.")},
+        ),
+        download=extend_schema(
+            summary=f"Download a {label}'s file",
+            tags=tag,
+            responses={
+                (200, "application/octet-stream"): OpenApiTypes.BINARY,
+                302: OpenApiResponse(description="A short-lived S3 URL of the file."),
+                409: OpenApiResponse(description="The export has no file (yet)."),
+            },
+        ),
+    )(viewset)
+
+
+def export_basename(job_type: type[ExportJob]) -> str:
+    """Return the URL name prefix of a job type's routes (``export-<slug>``)."""
+    return f"export-{export_slug(job_type)}"
+
+
+def register_export_viewsets(router: BaseRouter) -> None:
+    """Route ``exports/<slug>/`` for every registered ExportJob type, or raise on a clash."""
+    seen: dict[str, type[ExportJob]] = {}
+    for job_type in sorted(job_types(ExportJob), key=lambda model: model._meta.label_lower):
+        slug = export_slug(job_type)
+        if slug in seen:
+            raise ConfigurationError(
+                f"{seen[slug].__name__} and {job_type.__name__} both take the API path "
+                f"exports/{slug}/: set `api_slug = '...'` on one of them."
+            )
+        seen[slug] = job_type
+        viewset = ExportJobViewSet.for_job_type(job_type)
+        router.register(f"exports/{slug}", viewset, basename=export_basename(job_type))

@@ -1,0 +1,274 @@
+"""
+``ImportJobViewSet``: the HTTP face of one job type.
+
+Every registered job type gets one (``ImportJobViewSet.for_job_type``), routed by ``api.urls``
+under ``imports/<slug>/``:
+
+================================  ======  =============================================
+path                              method  action
+================================  ======  =============================================
+``imports/<slug>/``               GET     list (filters: state, created_by, created_after,
+                                          created_before, ordering; paged)
+``imports/<slug>/start/``         POST    start: multipart ``file``, ``force_import``,
+                                          ``skip_preview_confirmation``
+``imports/<slug>/<id>/``          GET     retrieve: state, progress, counts, timings, links
+``imports/<slug>/<id>/preview/``  GET     the preview's sample rows (paged)
+``imports/<slug>/<id>/errors/``   GET     the invalid rows (paged)
+``imports/<slug>/<id>/error-report/``  GET  the invalid rows as CSV, to fix and upload again
+``imports/<slug>/<id>/file/``     GET     the uploaded file
+``imports/<slug>/<id>/confirm/``  POST    start the import (409 when refused or locked)
+``imports/<slug>/<id>/cancel/``   POST    cancel (409 when the job has finished)
+================================  ======  =============================================
+
+To change one job type's API, subclass and name the job type; ``api.urls`` then routes the
+subclass instead of the generated viewset::
+
+    class StockRecordImportViewSet(ImportJobViewSet):
+        job_type = StockRecordImportJob
+        pagination_class = MyPagination
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from django.http import FileResponse, StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from data_exchange_tool.api import docs
+from data_exchange_tool.api.downloads import (
+    CSVRenderer,
+    FileRenderer,
+    attachment,
+    open_job_file,
+    report_file_name,
+    report_phase,
+    report_rows,
+    stream_csv,
+)
+from data_exchange_tool.api.exceptions import api_exception
+from data_exchange_tool.api.filters import (
+    ImportJobFilterSet,
+    PreviewRowFilterSet,
+    RowErrorFilterSet,
+)
+from data_exchange_tool.api.permissions import ImportJobPermission, can_view_all
+from data_exchange_tool.api.serializers import (
+    ImportJobSerializer,
+    ImportJobStartSerializer,
+    PreviewRowSerializer,
+    RowErrorSerializer,
+)
+from data_exchange_tool.exceptions import ConfigurationError
+from data_exchange_tool.models import ImportJob, Phase
+
+#: Viewsets declared for one job type (subclasses naming ``job_type``), by job type label.
+_declared: dict[str, type[ImportJobViewSet]] = {}
+
+
+class ImportJobPagination(PageNumberPagination):
+    """Pages of 50 (``?page=2&page_size=100``, at most 500)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def job_type_slug(job_type: type[ImportJob]) -> str:
+    """Return the URL name of a job type: ``api_slug``, else its class name in kebab case.
+
+    ``StockRecordImportJob`` gives ``stock-record``.
+    """
+    declared = getattr(job_type, "api_slug", None)
+    if declared:
+        return str(declared)
+    name = re.sub(r"ImportJob$|Import$|Job$", "", job_type.__name__) or job_type.__name__
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def tag_operations(viewset: type[ImportJobViewSet]) -> type[ImportJobViewSet]:
+    """Group a job type's operations under its own OpenAPI tag (``imports/<slug>``)."""
+    tag = extend_schema(tags=[f"imports/{job_type_slug(viewset.job_type)}"])
+    return extend_schema_view(**dict.fromkeys(docs.ACTIONS, tag))(viewset)
+
+
+@extend_schema_view(
+    list=docs.LIST,
+    retrieve=docs.RETRIEVE,
+    start=docs.START,
+    preview=docs.PREVIEW,
+    errors=docs.ERRORS,
+    error_report=docs.ERROR_REPORT,
+    file=docs.FILE,
+    confirm=docs.CONFIRM,
+    cancel=docs.CANCEL,
+)
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Start, follow, confirm and cancel the import jobs of one job type."""
+
+    #: The job type (a proxy of ``ImportJob``) this viewset serves.
+    job_type: ClassVar[type[ImportJob] | None] = None
+    serializer_class = ImportJobSerializer
+    start_serializer_class = ImportJobStartSerializer
+    permission_classes = (ImportJobPermission,)
+    pagination_class = ImportJobPagination
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = ImportJobFilterSet
+    lookup_value_regex = "[0-9]+"
+    queryset = ImportJob.objects.none()  # tells schema generators the model; see get_queryset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.job_type is None:
+            return
+        tag_operations(cls)
+        if not cls.__dict__.get("_generated", False):
+            _declared[cls.job_type._meta.label_lower] = cls
+
+    @classmethod
+    def for_job_type(cls, job_type: type[ImportJob]) -> type[ImportJobViewSet]:
+        """Return the viewset of ``job_type``: the declared subclass, else a generated one."""
+        declared = _declared.get(job_type._meta.label_lower)
+        if declared is not None:
+            return declared
+        attrs = {"job_type": job_type, "_generated": True, "__module__": cls.__module__}
+        return type(f"{job_type.__name__}ViewSet", (cls,), attrs)
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def get_job_type(self) -> type[ImportJob]:
+        """Return the job type served, or raise naming how to set it."""
+        if self.job_type is None:
+            raise ConfigurationError(
+                f"{type(self).__name__} needs a job_type: set the attribute, or build the "
+                "viewset with ImportJobViewSet.for_job_type(job_type)."
+            )
+        return self.job_type
+
+    def get_queryset(self) -> QuerySet:
+        """Return the jobs of the type the user may see: their own, or all with view_all."""
+        queryset = self.get_job_type().objects.select_related("created_by", "confirmed_by")
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
+            return queryset.none()
+        if can_view_all(user, self.get_job_type()):
+            return queryset
+        return queryset.filter(created_by=user)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        """Add the job type to the serializers' context."""
+        return {**super().get_serializer_context(), "job_type": self.job_type}
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Answer the library's refusals with the API's errors (409, 400), never a 500."""
+        return super().handle_exception(api_exception(exc))
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any):
+        """Render errors of the download actions as JSON, whatever the client accepted."""
+        renderer = getattr(request, "accepted_renderer", None)
+        if (
+            isinstance(response, Response)
+            and response.exception
+            and isinstance(renderer, CSVRenderer)
+        ):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def job_response(self, job: ImportJob, status_code: int = status.HTTP_200_OK) -> Response:
+        """Return the job, read again from the database."""
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data, status=status_code)
+
+    def page_of(self, queryset: QuerySet, filterset_class: Any, serializer_class: Any) -> Response:
+        """Filter ``queryset`` by the query string and answer one page of it."""
+        filterset = filterset_class(self.request.query_params, queryset=queryset)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = self.paginate_queryset(filterset.qs)
+        serializer = serializer_class(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(serializer.data)
+
+    # --- actions -------------------------------------------------------------------------
+
+    @action(detail=False, methods=["post"], parser_classes=(MultiPartParser, FormParser))
+    def start(self, request: Request) -> Response:
+        """Upload a file: the job is created and its preview starts."""
+        serializer = self.start_serializer_class(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        job = serializer.save()
+        return self.job_response(job, status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"], filter_backends=())
+    def preview(self, request: Request, pk: Any = None) -> Response:
+        """Page through the preview's sample: planned action, cells and changes of rows."""
+        job = self.get_object()
+        return self.page_of(job.preview_rows.all(), PreviewRowFilterSet, PreviewRowSerializer)
+
+    @action(detail=True, methods=["get"], filter_backends=())
+    def errors(self, request: Request, pk: Any = None) -> Response:
+        """Page through the invalid rows: row number, column, message and the row's cells."""
+        job = self.get_object()
+        return self.page_of(job.row_errors.all(), RowErrorFilterSet, RowErrorSerializer)
+
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="error-report",
+        filter_backends=(),
+        pagination_class=None,
+        renderer_classes=(JSONRenderer, CSVRenderer),
+    )
+    def error_report(self, request: Request, pk: Any = None) -> StreamingHttpResponse:
+        """Download the invalid rows as CSV, in the file's columns plus an ``errors`` column."""
+        job = self.get_object()
+        phase = request.query_params.get("phase") or report_phase(job)
+        if phase not in Phase.values:
+            raise ValidationError({"phase": [f"Choose one of: {', '.join(Phase.values)}."]})
+        response = StreamingHttpResponse(
+            stream_csv(report_rows(job, phase)), content_type="text/csv; charset=utf-8"
+        )
+        return attachment(response, report_file_name(job))
+
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=(),
+        pagination_class=None,
+        renderer_classes=(JSONRenderer, FileRenderer),
+    )
+    def file(self, request: Request, pk: Any = None) -> FileResponse:
+        """Download the uploaded file as it was stored."""
+        job = self.get_object()
+        try:
+            stream = open_job_file(job)
+        except Exception as exc:  # gone from the storage: S3, disk and memory raise differently
+            raise NotFound("The file is no longer stored.") from exc
+        return FileResponse(stream, as_attachment=True, filename=job.file_name or None)
+
+    @action(detail=True, methods=["post"], filter_backends=(), pagination_class=None)
+    def confirm(self, request: Request, pk: Any = None) -> Response:
+        """Start the import of a previewed job (409 with the reason when refused)."""
+        job = self.get_object()
+        job.confirm(request.user)
+        return self.job_response(job, status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"], filter_backends=(), pagination_class=None)
+    def cancel(self, request: Request, pk: Any = None) -> Response:
+        """Cancel the job; a running import stops at its next batch and writes nothing."""
+        job = self.get_object()
+        job.cancel_job()
+        return self.job_response(job)

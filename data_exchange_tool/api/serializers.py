@@ -1,0 +1,320 @@
+"""
+The API's serializers: a job as a client sees it, the upload that starts one, and the rows a
+preview or an import recorded.
+
+These describe jobs, not the rows of a file: the row serializers users write for their job types
+live in their own apps (``Meta.serializer_class``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, inline_serializer
+from rest_framework import serializers
+
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
+from data_exchange_tool.readers import get_reader_class
+from data_exchange_tool.states import FINAL_STATES
+
+#: The first bytes of formats that have a signature: a file without it cannot be read.
+FILE_SIGNATURES: dict[str, bytes] = {".xlsx": b"PK\x03\x04"}
+#: Longest accepted upload name (the storage path adds about 80 characters).
+MAX_FILE_NAME_LENGTH = 200
+
+
+def _string_map(help_text: str) -> serializers.DictField:
+    return serializers.DictField(child=serializers.CharField(), read_only=True, help_text=help_text)
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """An uploaded file, described as binary content whatever the schema settings."""
+
+
+class ImportJobStartSerializer(serializers.Serializer):
+    """The multipart upload that starts a job: the file and two options."""
+
+    file = UploadField(
+        max_length=MAX_FILE_NAME_LENGTH,
+        help_text=_("The CSV or XLSX file; its first row names the columns."),
+    )
+    force_import = serializers.BooleanField(
+        default=False, help_text=_("Import the valid rows even when some rows are invalid.")
+    )
+    skip_preview_confirmation = serializers.BooleanField(
+        default=False,
+        help_text=_("Start the import as soon as the preview succeeds, without a confirm call."),
+    )
+
+    def validate_file(self, value: Any) -> Any:
+        """Refuse at once what can never be read: unknown type, too large, no signature."""
+        name = os.path.basename(value.name or "")
+        try:
+            get_reader_class(name)
+        except FileFormatError as exc:
+            raise serializers.ValidationError(str(exc), code="unsupported_format") from None
+        limit = int(app_settings.MAX_FILE_SIZE)
+        if value.size > limit:
+            raise serializers.ValidationError(
+                f"The file has {value.size} bytes; the largest accepted is {limit}.",
+                code="file_too_large",
+            )
+        self._check_signature(name, value)
+        return value
+
+    def _check_signature(self, name: str, value: Any) -> None:
+        signature = FILE_SIGNATURES.get(os.path.splitext(name)[1].lower())
+        if signature is None:
+            return
+        value.seek(0)
+        head = value.read(len(signature))
+        value.seek(0)
+        if head != signature:
+            raise serializers.ValidationError(
+                "The file is not a valid XLSX workbook.", code="unreadable_file"
+            )
+
+    def create(self, validated_data: dict[str, Any]) -> ImportJob:
+        """Create the job; its preview starts once the request's transaction commits."""
+        job_type: type[ImportJob] = self.context["job_type"]
+        upload = validated_data["file"]
+        user = self.context["request"].user
+        return job_type.objects.create(
+            file=upload,
+            file_name=os.path.basename(upload.name)[:255],
+            force_import=validated_data["force_import"],
+            options={"skip_preview_confirmation": validated_data["skip_preview_confirmation"]},
+            created_by=user if user.is_authenticated else None,
+        )
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    """One job: state, progress, counts, timings, message and links to its other endpoints."""
+
+    #: ``{link name: viewset action}`` of the links every job carries.
+    link_actions: ClassVar[dict[str, str]] = {
+        "self": "detail",
+        "preview": "preview",
+        "errors": "errors",
+        "error_report": "error-report",
+        "file": "file",
+        "confirm": "confirm",
+        "cancel": "cancel",
+    }
+
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    created_by = serializers.SerializerMethodField()
+    confirmed_by = serializers.SerializerMethodField()
+    skip_preview_confirmation = serializers.SerializerMethodField()
+    is_final = serializers.SerializerMethodField()
+    confirm_refusal = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    timings = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = (
+            "id",
+            "job_type",
+            "state",
+            "state_label",
+            "is_final",
+            "file_name",
+            "file_size",
+            "file_sha256",
+            "file_encoding",
+            "force_import",
+            "skip_preview_confirmation",
+            "message",
+            "confirm_refusal",
+            "progress",
+            "counts",
+            "timings",
+            "created_by",
+            "confirmed_by",
+            "links",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_created_by(self, job: ImportJob) -> str | None:
+        """Return the username of the uploader."""
+        return job.created_by.get_username() if job.created_by else None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_confirmed_by(self, job: ImportJob) -> str | None:
+        """Return the username of the user who confirmed the import."""
+        return job.confirmed_by.get_username() if job.confirmed_by else None
+
+    def get_skip_preview_confirmation(self, job: ImportJob) -> bool:
+        """Return True when the import starts on its own after a clean preview."""
+        return bool((job.options or {}).get("skip_preview_confirmation"))
+
+    def get_is_final(self, job: ImportJob) -> bool:
+        """Return True once nothing more will happen to the job."""
+        return job.state in FINAL_STATES
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text=_("Why confirm would be refused now, or null when it would be accepted."),
+        )
+    )
+    def get_confirm_refusal(self, job: ImportJob) -> str | None:
+        """Return why a confirm would be refused now, or None."""
+        return job.confirm_refusal()
+
+    @extend_schema_field(
+        inline_serializer(
+            "ImportJobProgress",
+            {
+                "percent": serializers.IntegerField(min_value=0, max_value=100),
+                "done": serializers.IntegerField(),
+                "total": serializers.IntegerField(),
+            },
+        )
+    )
+    def get_progress(self, job: ImportJob) -> dict[str, int]:
+        """Return the running task's progress."""
+        from data_exchange_tool.progress import read_progress
+
+        done, total = read_progress(job)
+        return {"percent": job.progress_percent, "done": done, "total": total}
+
+    @extend_schema_field(
+        inline_serializer(
+            "ImportJobCounts",
+            {
+                name: serializers.IntegerField()
+                for name in ("total", "new", "updated", "unchanged", "invalid")
+            },
+        )
+    )
+    def get_counts(self, job: ImportJob) -> dict[str, int]:
+        """Return the rows of the last run by planned (or done) action."""
+        return {
+            "total": job.total_rows,
+            "new": job.new_rows,
+            "updated": job.updated_rows,
+            "unchanged": job.unchanged_rows,
+            "invalid": job.invalid_rows,
+        }
+
+    #: The job's timestamps shown under ``timings``.
+    timing_fields: ClassVar[tuple[str, ...]] = (
+        "created_at",
+        "preview_started_at",
+        "preview_finished_at",
+        "import_started_at",
+        "import_finished_at",
+        "cancelled_at",
+        "updated_at",
+    )
+
+    @extend_schema_field(
+        inline_serializer(
+            "ImportJobTimings",
+            {
+                name: serializers.DateTimeField(allow_null=True)
+                for name in (
+                    "created_at",
+                    "preview_started_at",
+                    "preview_finished_at",
+                    "import_started_at",
+                    "import_finished_at",
+                    "cancelled_at",
+                    "updated_at",
+                )
+            },
+        )
+    )
+    def get_timings(self, job: ImportJob) -> dict[str, str | None]:
+        """Return when each step started and ended (ISO 8601, or null)."""
+        field = serializers.DateTimeField()
+        return {
+            name: field.to_representation(value) if (value := getattr(job, name)) else None
+            for name in self.timing_fields
+        }
+
+    @extend_schema_field(
+        inline_serializer(
+            "ImportJobLinks",
+            {
+                name: serializers.URLField()
+                for name in (
+                    "self",
+                    "preview",
+                    "errors",
+                    "error_report",
+                    "file",
+                    "confirm",
+                    "cancel",
+                )
+            },
+        )
+    )
+    def get_links(self, job: ImportJob) -> dict[str, str]:
+        """Return the URLs of the job's endpoints and downloads."""
+        view = self.context.get("view")
+        if view is None or not hasattr(view, "reverse_action"):
+            return {}
+        return {
+            name: view.reverse_action(action, kwargs={"pk": job.pk})
+            for name, action in self.link_actions.items()
+        }
+
+
+class PreviewRowSerializer(serializers.ModelSerializer):
+    """A sampled row of the preview: its planned action, its cells, and each change."""
+
+    values = _string_map("The row as it was in the file: {column: cell text}.")
+    changes = serializers.DictField(
+        child=serializers.ListField(min_length=2, max_length=2),
+        read_only=True,
+        help_text="For updates: {field: [old value, new value]}.",
+    )
+
+    class Meta:
+        model = ImportJobPreviewRow
+        fields = ("row_number", "action", "values", "changes")
+        read_only_fields = fields
+
+
+class RowErrorSerializer(serializers.ModelSerializer):
+    """One problem of one row: where, what, and the row's cells."""
+
+    values = _string_map("The row as it was in the file: {column: cell text}.")
+
+    class Meta:
+        model = ImportJobRowError
+        fields = ("row_number", "column", "message", "phase", "values")
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of an error: words for a person, a code for a program."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+class TransitionErrorSerializer(ErrorSerializer):
+    """A refused action: the job's state and why."""
+
+    state = serializers.CharField()
+
+
+class LockedErrorSerializer(TransitionErrorSerializer):
+    """A refused confirm: the target's lock is held by another job."""
+
+    blocking_job = serializers.IntegerField(
+        allow_null=True, help_text=_("The id of the job importing into the same target.")
+    )
