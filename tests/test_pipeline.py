@@ -5,7 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from data_exchange_tool import tasks
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.states import JobState
 from example_project.demo.models import Product, StockRecord, StockRecordImportJob
@@ -314,3 +317,66 @@ def test_updates_write_only_changed_rows(catalogue, run_on_commit):
     record = StockRecord.objects.get(partner_sku="SKU-000002")
     assert (record.num_in_stock, record.num_allocated) == (40, 2)
     assert StockRecord.objects.count() == 5
+
+
+# --- queries: a constant per batch, never per row --------------------------------------------
+
+STOCK_TABLE_INSERT = 'INSERT INTO "demo_stockrecord"'
+
+
+def task_queries(count: int, batch_size: int, monkeypatch) -> tuple[list[str], list[str]]:
+    """Preview and import ``count`` new stock records; return the SQL of each task."""
+    StockRecord.objects.all().delete()
+    monkeypatch.setattr(StockRecordImportJob, "batch_size", batch_size)
+    job = create_job(csv_bytes(stock_rows(count, partner="Globex")))  # not committed: not sent
+    with CaptureQueriesContext(connection) as preview:
+        tasks.preview_job.apply((job.pk,))
+    job.refresh_from_db()
+    assert (job.state, job.new_rows) == (JobState.PREVIEW_SUCCEEDED, count), job.message
+    job.confirm()
+    with CaptureQueriesContext(connection) as run:
+        tasks.import_job.apply((job.pk,))
+    job.refresh_from_db()
+    assert (job.state, job.new_rows) == (JobState.IMPORT_SUCCEEDED, count), job.message
+    assert StockRecord.objects.count() == count
+    return [q["sql"] for q in preview], [q["sql"] for q in run]
+
+
+def backend_insert_statements(count: int) -> int:
+    """Return how many INSERTs Django's ``bulk_create`` splits ``count`` stock records into.
+
+    SQLite binds at most 999 parameters per statement, so Django itself splits a bulk insert
+    there (PostgreSQL inserts any batch in one statement): that split is the backend's, the same
+    for any design that writes in bulk.
+    """
+    fields = [f for f in StockRecord._meta.concrete_fields if not f.primary_key]
+    per_statement = connection.ops.bulk_batch_size(fields, [None] * count)
+    return -(-count // per_statement)
+
+
+def without_table_inserts(queries: list[str]) -> list[str]:
+    return [sql for sql in queries if not sql.startswith(STOCK_TABLE_INSERT)]
+
+
+def test_one_batch_costs_the_same_queries_for_1000_and_10000_rows(catalogue, monkeypatch):
+    preview_1k, import_1k = task_queries(1_000, 20_000, monkeypatch)
+    preview_10k, import_10k = task_queries(10_000, 20_000, monkeypatch)
+    assert len(preview_10k) == len(preview_1k), preview_10k
+    assert len(without_table_inserts(import_10k)) == len(without_table_inserts(import_1k))
+    for count, queries in ((1_000, import_1k), (10_000, import_10k)):
+        inserts = len(queries) - len(without_table_inserts(queries))
+        assert inserts == backend_insert_statements(count)
+    # A handful of queries in all, whatever the size: nothing per row.
+    assert len(preview_10k) < 25
+    assert len(without_table_inserts(import_10k)) < 25
+
+
+def test_queries_grow_by_a_constant_per_batch(catalogue, monkeypatch):
+    preview, imports = {}, {}
+    for count in (1_000, 2_000, 10_000):
+        preview[count], imports[count] = map(len, task_queries(count, 1_000, monkeypatch))
+    for queries in (preview, imports):
+        per_batch = queries[2_000] - queries[1_000]
+        assert queries[10_000] - queries[1_000] == 9 * per_batch, queries
+    assert preview[2_000] - preview[1_000] <= 6
+    assert imports[2_000] - imports[1_000] <= 6 + backend_insert_statements(1_000)
