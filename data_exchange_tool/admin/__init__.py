@@ -15,11 +15,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from data_exchange_tool.admin.exports import ExportActionMixin, ExportJobAdmin
 from data_exchange_tool.admin.imports import GenericImporterModelAdmin
 from data_exchange_tool.admin.overview import ImportJobOverviewAdmin
 from data_exchange_tool.models import ImportJob
 
-__all__ = ["GenericImporterModelAdmin", "ImportJobOverviewAdmin"]
+__all__ = [
+    "ExportActionMixin",
+    "ExportJobAdmin",
+    "GenericImporterModelAdmin",
+    "ImportJobOverviewAdmin",
+]
 
 if not admin.site.is_registered(ImportJob):
     admin.site.register(ImportJob, ImportJobOverviewAdmin)

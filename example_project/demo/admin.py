@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from data_exchange_tool.admin import GenericImporterModelAdmin
+from data_exchange_tool.admin import (
+    ExportActionMixin,
+    ExportJobAdmin,
+    GenericImporterModelAdmin,
+)
 from example_project.demo.models import (
     Partner,
     Product,
     ProductImportJob,
     StockRecord,
+    StockRecordExportJob,
     StockRecordImportJob,
 )
 
@@ -24,6 +29,11 @@ class ProductImporterAdmin(GenericImporterModelAdmin):
     """Upload, preview and confirm product files."""
 
 
+@admin.register(StockRecordExportJob)
+class StockRecordExportAdmin(ExportJobAdmin):
+    """Follow and download stock record exports."""
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     search_fields = ("name",)
@@ -36,7 +46,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockRecord)
-class StockRecordAdmin(admin.ModelAdmin):
+class StockRecordAdmin(ExportActionMixin, admin.ModelAdmin):
     list_display = ("partner", "partner_sku", "product", "price", "num_in_stock", "num_allocated")
     list_filter = ("partner",)
     search_fields = ("partner_sku", "product__sku")

@@ -236,6 +236,13 @@ def test_xlsx_export(catalogue):
     with get_storage().open(job.file.name, "rb") as stored:
         sheet = load_workbook(io.BytesIO(stored.read()), read_only=True).active
         rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("partner", "product", "partner_sku", "price", "num_in_stock", "num_allocated")
+    assert rows[0] == (
+        "partner",
+        "product",
+        "partner_sku",
+        "price",
+        "num_in_stock",
+        "num_allocated",
+    )
     assert rows[1] == ("ACME", "P-1", "ACME-0000", "1.50", 0, 0)
     assert len(rows) == 5

@@ -1,0 +1,355 @@
+"""
+The admin of exports: an export action for a target's changelist, and pages for export jobs.
+
+``ExportActionMixin`` goes on the target model's ``ModelAdmin``. It adds the actions "Export to
+CSV" and "Export to XLSX": with "Select all N" ticked, the export takes every row the changelist's
+current filters, search and ordering select (the changelist's query parameters are stored on the
+job and the task asks the same ``ModelAdmin`` for those rows); otherwise only the ticked rows.
+Then it sends the user to the export's page::
+
+    @admin.register(StockRecord)
+    class StockRecordAdmin(ExportActionMixin, admin.ModelAdmin):
+        list_filter = ("partner",)
+
+``ExportJobAdmin`` is registered for an export job type: a list of that type's exports (a user's
+own, unless they hold ``view_all``) with a live progress bar, size, rows, duration and a download
+link; a read-only page per export; an add page that starts an export with FilterSet filters.
+Permissions, per job type (or for every export type through ``ExportJob``'s own): ``add`` starts
+an export (and allows the changelist actions), ``view`` sees the exports, ``view_all`` every
+user's. A download is a redirect to a short-lived S3 URL where S3 is used, else the file itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_safe
+
+from data_exchange_tool.admin.changelist import changelist_params
+from data_exchange_tool.exceptions import (
+    ConfigurationError,
+    ExportFilterError,
+    TransitionRefusedError,
+)
+from data_exchange_tool.models import ExportJob
+from data_exchange_tool.registry import job_types
+from data_exchange_tool.states import ExportState
+from data_exchange_tool.storage import open_stream
+
+#: States an export page keeps polling in: the task is queued or running.
+EXPORT_POLLING_STATES = (ExportState.CREATED, ExportState.EXPORT_IN_PROGRESS)
+#: Seconds a download URL of S3 stays valid.
+DOWNLOAD_URL_EXPIRY = 300
+
+
+def export_state_badge(state: str) -> SafeString:
+    """Return a coloured badge naming an export's state."""
+    label = ExportState(state).label if state in ExportState.values else state
+    return format_html(
+        '<span class="dxt-badge dxt-state-{}" data-state="{}">{}</span>',
+        state.lower(),
+        state,
+        label,
+    )
+
+
+def export_progress_bar(job: ExportJob, url: str = "") -> SafeString:
+    """Return a progress bar; with ``url`` it polls that JSON endpoint while the export runs."""
+    attrs = ""
+    if url and job.state in EXPORT_POLLING_STATES:
+        attrs = format_html(
+            ' data-dxt-progress data-url="{}" data-state="{}" data-interval="1500"', url, job.state
+        )
+    percent = job.progress_percent
+    return format_html(
+        '<div class="dxt-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+        'aria-valuenow="{}"{}><div class="dxt-progress-bar" style="width: {}%"></div>'
+        '<span class="dxt-progress-text">{}%</span></div>',
+        percent,
+        attrs,
+        percent,
+        percent,
+    )
+
+
+class ExportJobForm(forms.ModelForm):
+    """Start an export: format, filters (the FilterSet's parameters) and the BOM option."""
+
+    bom = forms.BooleanField(required=False, label="CSV with a BOM (for Excel)")
+
+    class Meta:
+        model = ExportJob
+        fields = ("format", "filters")
+        help_texts = {"filters": 'The FilterSet\'s parameters as JSON, e.g. {"partner": "ACME"}.'}
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.cleaned_data.get("bom"):
+            self.instance.options = {**self.instance.options, "bom": True}
+        try:
+            self.instance.get_format()
+            self.instance.filter_queryset(self.instance.get_target_model()._default_manager.none())
+        except ExportFilterError as exc:
+            self.add_error("filters", exc.message)
+
+
+class ExportJobAdmin(admin.ModelAdmin):
+    """The admin of one export job type: start, follow and download exports."""
+
+    form = ExportJobForm
+    list_display = (
+        "id",
+        "state_display",
+        "format",
+        "total_rows",
+        "progress_display",
+        "size_display",
+        "duration_display",
+        "created_by",
+        "created_at",
+        "download_link",
+    )
+    list_filter = ("state", "format", "created_at")
+    actions = ("cancel_selected",)
+    readonly_fields = (
+        "state_display",
+        "job_type",
+        "format",
+        "filters",
+        "file_name",
+        "size_display",
+        "total_rows",
+        "progress_display",
+        "started_at",
+        "finished_at",
+        "duration_display",
+        "message",
+        "created_by",
+        "created_at",
+        "download_link",
+    )
+
+    class Media:
+        css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("data_exchange_tool/admin.css",)}
+        js = ("data_exchange_tool/progress.js",)
+
+    def get_fields(self, request: HttpRequest, obj: ExportJob | None = None) -> Any:
+        return ("format", "filters", "bom") if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ExportJob | None = None) -> Any:
+        return () if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an export is never edited: pages are read-only
+
+    def has_view_all_permission(self, request: HttpRequest) -> bool:
+        """Return True when the user may see every user's exports of this type."""
+        models = (self.model, ExportJob)
+        return any(request.user.has_perm(m.permission_codename("view_all")) for m in models)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        """Return this type's exports the user may see: all of them, or only their own."""
+        queryset = super().get_queryset(request).select_related("created_by")
+        if self.has_view_all_permission(request):
+            return queryset
+        return queryset.filter(created_by_id=request.user.pk)
+
+    def save_model(self, request: HttpRequest, obj: ExportJob, form: Any, change: bool) -> None:
+        """Start the export: its task is sent once the request's transaction commits."""
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    # --- columns -------------------------------------------------------------------------
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, obj: ExportJob) -> str:
+        """Return the state as a coloured badge."""
+        return export_state_badge(obj.state)
+
+    @admin.display(description="progress")
+    def progress_display(self, obj: ExportJob) -> str:
+        """Return a progress bar that stays live while the export runs."""
+        return export_progress_bar(obj, self.view_url("progress", obj))
+
+    @admin.display(description="size", ordering="file_size")
+    def size_display(self, obj: ExportJob) -> str:
+        """Return the file's size for people."""
+        return filesizeformat(obj.file_size) if obj.file_size is not None else "-"
+
+    @admin.display(description="duration")
+    def duration_display(self, obj: ExportJob) -> str:
+        """Return how long the export ran, in seconds."""
+        duration = obj.duration
+        return "-" if duration is None else f"{duration.total_seconds():.1f} s"
+
+    @admin.display(description="file")
+    def download_link(self, obj: ExportJob) -> str:
+        """Return a download link once the file is written."""
+        if obj.state != ExportState.EXPORT_SUCCEEDED:
+            return "-"
+        return format_html('<a href="{}">{}</a>', self.view_url("download", obj), obj.file_name)
+
+    # --- views ---------------------------------------------------------------------------
+
+    def view_url(self, name: str, obj: ExportJob) -> str:
+        """Return the URL of one of this admin's views for ``obj``."""
+        opts = self.opts
+        return reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{name}", args=[obj.pk]
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        """Add the progress and download views before the admin's own URLs."""
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/progress/",
+                wrap(require_safe(self.progress_view)),
+                name=f"{prefix}_progress",
+            ),
+            path(
+                "<path:object_id>/download/",
+                wrap(require_safe(self.download_view)),
+                name=f"{prefix}_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_job(self, request: HttpRequest, object_id: str) -> ExportJob:
+        """Return the export the user may see, or raise ``Http404`` / 403."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        job = self.get_object(request, unquote(object_id))
+        if job is None:
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
+        return job
+
+    def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """Return the export's state and progress as JSON (polled by the pages)."""
+        job = self.get_job(request, object_id)
+        return JsonResponse(
+            {
+                "id": job.pk,
+                "state": job.state,
+                "state_label": str(ExportState(job.state).label),
+                "polling": job.state in EXPORT_POLLING_STATES,
+                "percent": job.progress_percent,
+                "done": job.progress_done,
+                "total": job.progress_total,
+            }
+        )
+
+    def download_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Send the file: a redirect to a short-lived S3 URL, or the file itself."""
+        job = self.get_job(request, object_id)
+        if job.state != ExportState.EXPORT_SUCCEEDED or not job.file.name:
+            raise Http404("This export has no file.")
+        url = job.download_url(expire=DOWNLOAD_URL_EXPIRY)
+        if url:
+            return redirect(url)
+        return FileResponse(open_stream(job.file.name), as_attachment=True, filename=job.file_name)
+
+    @admin.action(description="Cancel the selected exports", permissions=("view",))
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Cancel the selected exports that have not finished."""
+        for job in queryset:
+            try:
+                job.cancel_job()
+            except TransitionRefusedError as exc:
+                self.message_user(request, f"Export #{job.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Export #{job.pk} is cancelled.")
+
+
+class ExportActionMixin:
+    """Add "Export to CSV" / "Export to XLSX" actions to a target model's ``ModelAdmin``."""
+
+    #: The export job type to start; ``None``: the only one whose target is this model.
+    export_job_type: ClassVar[type[ExportJob] | None] = None
+    #: The formats offered as actions.
+    export_formats: ClassVar[tuple[str, ...]] = ("csv", "xlsx")
+
+    def get_export_job_type(self) -> type[ExportJob]:
+        """Return the export job type of this admin's model, or raise naming the fix."""
+        if self.export_job_type is not None:
+            return self.export_job_type
+        model = self.model  # type: ignore[attr-defined]
+        found = [t for t in job_types(ExportJob) if t.get_target_model() is model]
+        if len(found) != 1:
+            raise ConfigurationError(
+                f"{type(self).__name__} needs export_job_type: {len(found)} export job types "
+                f"read {model._meta.label}."
+            )
+        return found[0]
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        """Return True when the user may start exports of this model."""
+        job_type = self.get_export_job_type()
+        names = (job_type.permission_codename("add"), ExportJob.permission_codename("add"))
+        return any(request.user.has_perm(name) for name in names)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Add the export actions for users who may export."""
+        actions = super().get_actions(request)  # type: ignore[misc]
+        if self.has_export_permission(request):
+            for file_format in self.export_formats:
+                name = f"export_as_{file_format}"
+                actions[name] = self.get_action(name)  # type: ignore[attr-defined]
+        return actions
+
+    @admin.action(description="Export to CSV")
+    def export_as_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Export the selected rows (or every filtered row) to CSV."""
+        return self.start_export(request, queryset, "csv")
+
+    @admin.action(description="Export to XLSX")
+    def export_as_xlsx(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Export the selected rows (or every filtered row) to XLSX."""
+        return self.start_export(request, queryset, "xlsx")
+
+    def start_export(
+        self, request: HttpRequest, queryset: QuerySet, file_format: str
+    ) -> HttpResponse | None:
+        """Start an export of the changelist's rows and go to its page."""
+        options: dict[str, Any] = {
+            "changelist": {
+                "site": self.admin_site.name,  # type: ignore[attr-defined]
+                "params": changelist_params(request.GET),
+            }
+        }
+        if request.POST.get("select_across") != "1":
+            options["pks"] = [
+                pk if isinstance(pk, int) else str(pk)
+                for pk in queryset.values_list("pk", flat=True)
+            ]
+        job = self.get_export_job_type().start(
+            file_format=file_format, user=request.user, options=options
+        )
+        return self.after_export_started(request, job)
+
+    def after_export_started(self, request: HttpRequest, job: ExportJob) -> HttpResponse | None:
+        """Tell the user and go to the export's page (if its type has an admin)."""
+        opts = job._meta
+        site = self.admin_site.name  # type: ignore[attr-defined]
+        try:
+            url = reverse(f"{site}:{opts.app_label}_{opts.model_name}_change", args=[job.pk])
+        except NoReverseMatch:
+            self.message_user(request, f"Export #{job.pk} has started.")  # type: ignore[attr-defined]
+            return None
+        self.message_user(  # type: ignore[attr-defined]
+            request, format_html('Export #{} has started: <a href="{}">follow it</a>.', job.pk, url)
+        )
+        return redirect(url)
