@@ -1,0 +1,40 @@
+"""Queries per batch on PostgreSQL: the same count for 1,000 and 10,000 rows in one batch.
+
+PostgreSQL inserts a whole batch in one statement, so here the counts are exactly equal; the fast
+layer (SQLite, 999 parameters per statement) checks the same with Django's own INSERT split set
+aside. The tasks run in this process (``.apply``); nothing is sent to the worker.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from data_exchange_tool import tasks
+from tests.test_pipeline import task_queries
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def not_sent(monkeypatch):
+    """Keep the tasks in this process: nothing reaches the broker."""
+    monkeypatch.setattr(tasks, "_send_on_commit", lambda *args, **kwargs: None)
+
+
+def test_one_batch_costs_the_same_queries_for_1000_and_10000_rows(catalogue, monkeypatch, not_sent):
+    assert connection.vendor == "postgresql"
+    preview_1k, import_1k = task_queries(1_000, 20_000, monkeypatch)
+    preview_10k, import_10k = task_queries(10_000, 20_000, monkeypatch)
+    assert len(preview_10k) == len(preview_1k), preview_10k
+    assert len(import_10k) == len(import_1k), import_10k
+    assert len(import_10k) < 25
+
+
+def test_queries_grow_by_a_constant_per_batch(catalogue, monkeypatch, not_sent):
+    preview, imports = {}, {}
+    for count in (1_000, 2_000, 10_000):
+        preview[count], imports[count] = map(len, task_queries(count, 1_000, monkeypatch))
+    for queries in (preview, imports):
+        assert queries[10_000] - queries[1_000] == 9 * (queries[2_000] - queries[1_000]), queries
+        assert queries[2_000] - queries[1_000] <= 6
