@@ -56,7 +56,8 @@ class ProgressChannel:
         self.job = job
         self.table = job._meta.db_table
         self.interval = float(app_settings.PROGRESS_INTERVAL)
-        self._last_write = 0.0
+        # Minus infinity, not 0: time.monotonic() may itself be smaller than the interval.
+        self._last_write = float("-inf")
         self._side = None
 
     def report(self, done: int, total: int, *, force: bool = False) -> None:
