@@ -398,3 +398,41 @@ def test_skip_preview_confirmation_waits_when_the_preview_found_invalid_rows(
     job = previewed(csv_bytes(rows), run_on_commit, options={"skip_preview_confirmation": True})
     assert (job.state, job.invalid_rows) == (S.PREVIEW_SUCCEEDED, 1)
     assert StockRecord.objects.count() == 0
+
+
+def test_cancel_during_the_preview_stops_it(catalogue, run_on_commit, monkeypatch):
+    seen_rows = []
+
+    def cancel_on_row_3(self, row, row_number):
+        seen_rows.append(row_number)
+        if row_number == 3:
+            self.cancel_job()
+
+    monkeypatch.setattr(StockRecordImportJob, "before_import_row", cancel_on_row_3)
+    monkeypatch.setattr(StockRecordImportJob, "batch_size", 2)
+    job = previewed(csv_bytes(stock_rows(8)), run_on_commit)
+    assert job.state == S.CANCELLED
+    assert seen_rows == [2, 3]  # the next batch never started
+    assert job.preview_finished_at is None
+
+
+def test_cancel_after_confirm_before_the_task_starts(catalogue, run_on_commit):
+    job = previewed(csv_bytes(stock_rows(3)), run_on_commit)
+    job.confirm()  # not committed: the import task waits in the queue
+    job.cancel_job()
+    assert job.state == S.CANCELLED
+    tasks.import_job.apply((job.pk,))
+    job.refresh_from_db()
+    assert job.state == S.CANCELLED
+    assert StockRecord.objects.count() == 0
+    # The cancelled job released the lock.
+    assert previewed(csv_bytes(stock_rows(1)), run_on_commit).confirm_refusal() is None
+
+
+def test_a_file_gone_from_storage_fails_the_preview(catalogue, run_on_commit):
+    job = create_job(csv_bytes(stock_rows(2)))  # not committed: the preview waits
+    job.file.storage.delete(job.file.name)
+    tasks.preview_job.apply((job.pk,))
+    job.refresh_from_db()
+    assert job.state == S.PREVIEW_FAILED
+    assert job.message.startswith("The preview failed unexpectedly")
