@@ -8,10 +8,15 @@ progress bar carries ``data-dxt-progress`` so ``progress.js`` keeps it live whil
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from data_exchange_tool.states import RUNNING_STATES, JobState
+
+if TYPE_CHECKING:
+    from data_exchange_tool.models import ImportJob
 
 #: States a page keeps polling in: the task is queued or running.
 POLLING_STATES = (JobState.CREATED, *RUNNING_STATES)
@@ -49,4 +54,22 @@ def progress_bar(state: str, percent: int, url: str = "", interval: float = 1.5)
         attrs,
         percent,
         percent,
+    )
+
+
+def counts_html(job: ImportJob) -> SafeString:
+    """Return a job's row count and its counts by action, invalid rows marked."""
+    invalid = (
+        format_html('<strong class="dxt-invalid">{}</strong>', job.invalid_rows)
+        if job.invalid_rows
+        else "0"
+    )
+    return format_html(
+        '<span class="dxt-total">{}</span><br><span class="dxt-breakdown">{} new · {} updated · '
+        "{} unchanged · {} invalid</span>",
+        job.total_rows,
+        job.new_rows,
+        job.updated_rows,
+        job.unchanged_rows,
+        invalid,
     )

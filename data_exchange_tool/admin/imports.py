@@ -37,7 +37,12 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST, require_safe
 
 from data_exchange_tool.admin import downloads
-from data_exchange_tool.admin.display import POLLING_STATES, progress_bar, state_badge
+from data_exchange_tool.admin.display import (
+    POLLING_STATES,
+    counts_html,
+    progress_bar,
+    state_badge,
+)
 from data_exchange_tool.admin.forms import ImportUploadForm, RerunPreviewForm
 from data_exchange_tool.exceptions import TransitionRefusedError
 from data_exchange_tool.models import ImportJob
@@ -106,11 +111,7 @@ class GenericImporterModelAdmin(JobPermissionsMixin, admin.ModelAdmin):
         "file_name",
         "state_display",
         "progress_display",
-        "total_rows",
-        "new_rows",
-        "updated_rows",
-        "unchanged_rows",
-        "invalid_display",
+        "counts_display",
         "created_by",
         "created_at",
         "finished_at",
@@ -145,12 +146,10 @@ class GenericImporterModelAdmin(JobPermissionsMixin, admin.ModelAdmin):
             return ""
         return self.get_progress_bar(obj)
 
-    @admin.display(description="invalid", ordering="invalid_rows")
-    def invalid_display(self, obj: ImportJob) -> str:
-        """Return the count of invalid rows, marked when there are any."""
-        if not obj.invalid_rows:
-            return "0"
-        return format_html('<strong class="dxt-invalid">{}</strong>', obj.invalid_rows)
+    @admin.display(description="rows", ordering="total_rows")
+    def counts_display(self, obj: ImportJob) -> str:
+        """Return the row count and, below it, the counts by action; invalid rows stand out."""
+        return counts_html(obj)
 
     @admin.display(description="finished")
     def finished_at(self, obj: ImportJob) -> Any:

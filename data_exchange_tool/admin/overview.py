@@ -19,7 +19,12 @@ from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from data_exchange_tool.admin.display import POLLING_STATES, progress_bar, state_badge
+from data_exchange_tool.admin.display import (
+    POLLING_STATES,
+    counts_html,
+    progress_bar,
+    state_badge,
+)
 from data_exchange_tool.models import ImportJob
 
 
@@ -32,11 +37,7 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
         "job_type_display",
         "state_display",
         "progress_display",
-        "total_rows",
-        "new_rows",
-        "updated_rows",
-        "unchanged_rows",
-        "invalid_rows",
+        "counts_display",
         "created_by",
         "created_at",
     )
@@ -103,6 +104,11 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
     def state_display(self, obj: ImportJob) -> str:
         """Return the state as a coloured badge."""
         return state_badge(obj.state)
+
+    @admin.display(description="rows", ordering="total_rows")
+    def counts_display(self, obj: ImportJob) -> str:
+        """Return the row count and the counts by action."""
+        return counts_html(obj)
 
     @admin.display(description="progress")
     def progress_display(self, obj: ImportJob) -> str:

@@ -18,6 +18,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from data_exchange_tool.admin import GenericImporterModelAdmin
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord, StockRecordImportJob
 from tests.helpers import csv_bytes, make_catalogue, stock_rows
@@ -40,6 +41,8 @@ CHROMIUM_ARGS = [
 ]
 #: Milliseconds a page may take to show a state the worker reaches.
 STATE_TIMEOUT = 60_000
+#: Rows of the main file: enough for a preview of a few seconds.
+ROWS = 10_000
 
 
 @pytest.fixture(scope="session")
@@ -126,10 +129,10 @@ def wait_for_state(page: Page, state: str) -> None:
 
 def rows_with_errors() -> list[list[Any]]:
     """Enough rows for the progress bar to move, three of them invalid."""
-    rows = stock_rows(6000)
+    rows = stock_rows(ROWS)
     rows[10] = ["Nobody", "P-1", "SKU-BAD-1", "1.00", 1, 0]
     rows[2000] = ["ACME", "P-2", "SKU-BAD-2", "2.00", 1, 9]
-    rows[5990] = ["ACME", "P-404", "<script>alert('x')</script>", "3.00", 1, 0]
+    rows[ROWS - 10] = ["ACME", "P-404", "<script>alert('x')</script>", "3.00", 1, 0]
     return rows
 
 
@@ -145,7 +148,10 @@ def test_upload_fix_and_import_in_the_browser(
     admin_user_pw: User,
     shots: Shots,
     progress_log: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # poll faster than people need, so the test sees the bar move (the server runs in-process)
+    monkeypatch.setattr(GenericImporterModelAdmin, "poll_interval", 0.25)
     make_catalogue()
     base = live_server.url
     log_in(page, base, shots)
@@ -163,7 +169,7 @@ def test_upload_fix_and_import_in_the_browser(
 
     # the preview: counts, the invalid rows, escaped values, the refusal in words
     expect(page.locator('[data-count="invalid"]')).to_have_text("3")
-    expect(page.locator('[data-count="new"]')).to_have_text("5997")
+    expect(page.locator('[data-count="new"]')).to_have_text(str(ROWS - 3))
     expect(page.locator("#dxt-refusal")).to_contain_text("The preview found 3 invalid row(s)")
     expect(page.locator("button.dxt-confirm")).to_have_count(0)
     errors = page.locator("#dxt-errors")
@@ -183,7 +189,7 @@ def test_upload_fix_and_import_in_the_browser(
         "SKU-BAD-2",
         "<script>alert('x')</script>",
     ]
-    fixed = stock_rows(6000)
+    fixed = stock_rows(ROWS)
     page.set_input_files(
         ".dxt-rerun input[name=file]",
         files=[{"name": "stock-fixed.csv", "mimeType": "text/csv", "buffer": csv_bytes(fixed)}],
@@ -192,7 +198,7 @@ def test_upload_fix_and_import_in_the_browser(
     page.click("button[name=rerun]")
     wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
     expect(page.locator('[data-count="invalid"]')).to_have_text("0")
-    expect(page.locator('[data-count="new"]')).to_have_text("6000")
+    expect(page.locator('[data-count="new"]')).to_have_text(str(ROWS))
     expect(page.locator(".dxt-facts")).to_contain_text("stock-fixed.csv")
     shots("clean-preview")
 
@@ -201,10 +207,10 @@ def test_upload_fix_and_import_in_the_browser(
     shots("importing")
     wait_for_state(page, JobState.IMPORT_SUCCEEDED)
     shots("import-succeeded")
-    assert StockRecord.objects.count() == 6000
+    assert StockRecord.objects.count() == ROWS
     page.click("a.dxt-target-link")
     expect(page.locator("#changelist")).to_be_visible()
-    expect(page.locator(".paginator")).to_contain_text("6000 stock records")
+    expect(page.locator(".paginator")).to_contain_text(f"{ROWS} stock records")
     shots("target-changelist")
 
     page.goto(f"{base}/admin/demo/stockrecordimportjob/")
