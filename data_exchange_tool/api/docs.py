@@ -34,6 +34,7 @@ ACTIONS = (
     "confirm",
     "cancel",
 )
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BASE = "https://example.com/api/imports/stock-record/42/"
 
 
@@ -309,9 +310,8 @@ FILE = extend_schema(
     parameters=[JOB_ID],
     summary="Download the uploaded file",
     responses={
-        (200, "application/octet-stream"): OpenApiResponse(
-            OpenApiTypes.BINARY, description="The file as uploaded."
-        ),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="A CSV upload."),
+        (200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="An XLSX upload."),
         **READ_ERRORS,
     },
 )

@@ -144,12 +144,12 @@ class ImportJobSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_created_by(self, job: ImportJob) -> str | None:
         """Return the username of the uploader."""
         return job.created_by.get_username() if job.created_by else None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_confirmed_by(self, job: ImportJob) -> str | None:
         """Return the username of the user who confirmed the import."""
         return job.confirmed_by.get_username() if job.confirmed_by else None
@@ -316,5 +316,7 @@ class LockedErrorSerializer(TransitionErrorSerializer):
     """A refused confirm: the target's lock is held by another job."""
 
     blocking_job = serializers.IntegerField(
-        allow_null=True, help_text=_("The id of the job importing into the same target.")
+        required=False,
+        allow_null=True,
+        help_text=_("With code 'locked': the id of the job importing into the same target."),
     )

@@ -1,0 +1,103 @@
+"""
+A bounded schemathesis run against the API's own OpenAPI schema: no request it generates, valid or
+not, gets a server error (5xx), and every answer matches the documented status codes, content
+types and bodies.
+
+Every job type is served by the same viewset code, so two of them are run: the demo's stock
+records (related fields, a composite natural key) and the tests' tags. Requests go through the WSGI
+application in the test's thread (so they see the test's database transaction), authenticated as a
+superuser with HTTP Basic. Jobs exist before the run, and each job endpoint is also run against a
+real job id, so the examples reach real rows, not only 404s.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.helpers import create_job, csv_bytes, stock_rows
+
+MAX_EXAMPLES = 10
+SEED = 20250301
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def wsgi_app():
+    """The project's WSGI application, keeping the test's connection (as Django's test client)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield get_wsgi_application()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def basic_auth(django_user_model) -> dict[str, str]:
+    django_user_model.objects.create_superuser("root", password="pw")
+    return {"Authorization": "Basic " + base64.b64encode(b"root:pw").decode()}
+
+
+@pytest.fixture
+def jobs(catalogue, run_on_commit, django_user_model):
+    """A clean job, a job with invalid rows, and one never previewed, of the superuser."""
+    root = django_user_model.objects.get(username="root")
+    invalid = [*stock_rows(2), ["ACME", "P-1", "BAD", "=1+1", 1, 0]]
+    with run_on_commit():
+        clean = create_job(csv_bytes(stock_rows(3)), created_by=root)
+        with_errors = create_job(csv_bytes(invalid), created_by=root)
+    waiting = create_job(csv_bytes(stock_rows(2)), created_by=root)
+    return [clean, with_errors, waiting]
+
+
+def run_operation(operation, headers: dict[str, str], **fixed) -> None:
+    @seed(SEED)
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(**fixed))
+    def check(case):
+        response = case.call(headers=headers)
+        case.validate_response(response, checks=CHECKS, headers=headers)
+
+    check()
+
+
+def test_no_generated_request_gets_a_server_error(wsgi_app, basic_auth, jobs):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", wsgi_app)
+    operations = [
+        result.ok()
+        for result in schema.get_all_operations()
+        if result.ok().path.startswith(("/api/imports/stock-record/", "/api/imports/tag/"))
+    ]
+    assert len(operations) == 18
+
+    for operation in operations:
+        run_operation(operation, basic_auth)
+        if "{id}" in operation.path and "/stock-record/" in operation.path:
+            for job in jobs:
+                run_operation(operation, basic_auth, path_parameters={"id": job.pk})
