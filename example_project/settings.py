@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "data_exchange_tool",
     "example_project.demo",
 ]
@@ -127,6 +130,19 @@ DATA_EXCHANGE_IMPORT_QUEUE = os.environ.get(
 # Report progress often, so the demo's small files still show the bar moving.
 DATA_EXCHANGE_PROGRESS_INTERVAL = 0.25
 DATA_EXCHANGE_BATCH_SIZE = int(os.environ.get("DATA_EXCHANGE_BATCH_SIZE", "250"))
+
+# The API (data_exchange_tool.api): OpenAPI schema at /api/schema/, Swagger UI at /api/docs/,
+# served from drf-spectacular-sidecar (no CDN).
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "data_exchange_tool example project",
+    "DESCRIPTION": "Upload, preview, confirm and follow import jobs.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 USE_TZ = True
 TIME_ZONE = "UTC"
