@@ -142,6 +142,11 @@ class Run:
         """Return True when the job was cancelled while this run worked."""
         raise NotImplementedError
 
+    def row_values(self, cells: list[str]) -> dict[str, str]:
+        """Return a row as ``{header: text}`` to store (NUL, refused by PostgreSQL, as U+FFFD)."""
+        values = self.columns.values(cells)
+        return {h: t.replace("\x00", "\ufffd") if "\x00" in t else t for h, t in values.items()}
+
     def error_rows(self, outcomes: Iterable[RowOutcome]) -> list[ImportJobRowError]:
         """Return unsaved error rows for the invalid outcomes."""
         return [
@@ -151,7 +156,7 @@ class Run:
                 row_number=outcome.row_number,
                 column=column[:255],
                 message=message,
-                values=self.columns.values(outcome.cells),
+                values=self.row_values(outcome.cells),
             )
             for outcome in outcomes
             for column, message in outcome.errors
@@ -194,7 +199,7 @@ class PreviewRun(Run):
             job_id=self.job.pk,
             row_number=outcome.row_number,
             action=outcome.action,
-            values=self.columns.values(outcome.cells),
+            values=self.row_values(outcome.cells),
             changes=changes,
         )
 
