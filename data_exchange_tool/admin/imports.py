@@ -50,6 +50,8 @@ from data_exchange_tool.progress import read_progress
 from data_exchange_tool.readers import supported_extensions
 from data_exchange_tool.states import CANCELLABLE_STATES, PREVIEW_DONE_STATES, JobState
 
+#: States whose (full) progress bar is still worth showing.
+SUCCEEDED_STATES = (JobState.PREVIEW_SUCCEEDED, JobState.IMPORT_SUCCEEDED)
 #: The global permissions that stand for the per-type ones on every job type.
 GLOBAL_CONFIRM = ImportJob.permission_codename("confirm")
 GLOBAL_VIEW_ALL = ImportJob.permission_codename("view_all")
@@ -241,6 +243,7 @@ class GenericImporterModelAdmin(JobPermissionsMixin, admin.ModelAdmin):
             "has_view_permission": True,
             "state_badge": state_badge(job.state),
             "is_polling": job.state in POLLING_STATES,
+            "show_progress": job.state in (*POLLING_STATES, *SUCCEEDED_STATES),
             "progress_bar": self.get_progress_bar(job),
             **self.get_action_context(request, job),
             "urls": self.get_job_urls(job),

@@ -14,10 +14,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from data_exchange_tool.admin.display import (
     POLLING_STATES,
@@ -26,6 +28,23 @@ from data_exchange_tool.admin.display import (
     state_badge,
 )
 from data_exchange_tool.models import ImportJob
+from data_exchange_tool.registry import job_types
+
+
+class JobTypeFilter(admin.SimpleListFilter):
+    """Filter the overview by job type, named by each type's verbose name."""
+
+    title = "job type"
+    parameter_name = "job_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            (job_type._meta.label_lower, capfirst(job_type._meta.verbose_name))
+            for job_type in job_types(ImportJob)
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(job_type=self.value()) if self.value() else queryset
 
 
 class ImportJobOverviewAdmin(admin.ModelAdmin):
@@ -43,7 +62,7 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
     )
     list_display_links = None
     list_filter = (
-        "job_type",
+        JobTypeFilter,
         "state",
         ("created_by", admin.RelatedOnlyFieldListFilter),
         "created_at",

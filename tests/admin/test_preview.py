@@ -147,3 +147,13 @@ def test_the_list_filters_by_state(admin_client, catalogue, upload):
     create_job(csv_bytes(stock_rows(2)))
     response = admin_client.get(admin_url("changelist"), {"state__exact": "CREATED"})
     assert response.context["cl"].result_count == 1
+
+
+def test_a_failed_preview_says_why_and_offers_a_new_file(admin_client, upload):
+    _response, job = upload(admin_client, csv_bytes([["x"]], headers=["nothing"]))
+    assert job.state == JobState.PREVIEW_FAILED
+    body = page_of(admin_client, job)
+    assert "Missing required column(s)" in body
+    assert "Re-run preview" in body
+    assert "Confirm import" not in body
+    assert "dxt-progress-section" not in body

@@ -90,6 +90,11 @@ def test_the_overview_lists_every_type_for_superusers(admin_client, catalogue):
     redirect = admin_client.get(f"/admin/data_exchange_tool/importjob/{stock.pk}/change/")
     assert redirect.status_code == 302
     assert redirect.url == admin_url("change", stock.pk)
+    only_products = admin_client.get(
+        "/admin/data_exchange_tool/importjob/", {"job_type": "demo.productimportjob"}
+    )
+    assert [job.pk for job in only_products.context["cl"].result_list] == [product.pk]
+    assert "Stock record import</a>" in body  # the filter names types by verbose name
 
 
 def test_the_overview_is_hidden_from_staff(clerk_client):
