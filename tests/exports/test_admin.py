@@ -59,7 +59,8 @@ def test_export_action_with_select_all_uses_the_changelist_filters(
         admin_client, run_on_commit, query, "export_as_csv", [records[3].pk], True
     )
     job = ExportJob.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"{EXPORTS}{job.pk}/change/"
+    assert response.status_code == 302
+    assert response["Location"] == f"{EXPORTS}{job.pk}/change/"
     job.refresh_from_db()
     assert job.state == ExportState.EXPORT_SUCCEEDED, job.message
     assert job.options["changelist"]["params"]["partner__id__exact"] == [str(globex.pk)]
@@ -73,7 +74,8 @@ def test_export_action_without_select_all_takes_the_ticked_rows(
     post_action(admin_client, run_on_commit, "", "export_as_xlsx", picked, False)
     job = ExportJob.objects.get()
     job.refresh_from_db()
-    assert job.format == "xlsx" and job.total_rows == 2
+    assert job.format == "xlsx"
+    assert job.total_rows == 2
     assert sorted(job.options["pks"]) == picked
 
 
@@ -95,7 +97,8 @@ def test_export_pages_show_progress_and_a_download_link(admin_client, records, r
     page = admin_client.get(f"{EXPORTS}{job.pk}/change/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "dxt-progress" in html and "100%" in html
+    assert "dxt-progress" in html
+    assert "100%" in html
     assert "Export succeeded" in html
     progress = admin_client.get(f"{EXPORTS}{job.pk}/progress/").json()
     assert progress["state"] == ExportState.EXPORT_SUCCEEDED
@@ -126,7 +129,8 @@ def test_the_add_page_starts_an_export_and_refuses_bad_filters(
         )
     assert good.status_code == 302
     job = ExportJob.objects.get()
-    assert job.options == {"bom": True} and job.created_by.username == "admin"
+    assert job.options == {"bom": True}
+    assert job.created_by.username == "admin"
     job.refresh_from_db()
     assert job.total_rows == 2
 

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.states import ExportState
-from example_project.demo.models import Partner, Product, StockRecord, StockRecordExportJob
+from example_project.demo.models import StockRecord, StockRecordExportJob
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,8 @@ def test_list_retrieve_and_cancel(api, alice, records, run_on_commit):
     again = api.post(f"{BASE}{job.pk}/cancel/")
     assert again.status_code == 409
     download = api.get(f"{BASE}{job.pk}/download/")
-    assert download.status_code == 409 and download.json()["code"] == "not_ready"
+    assert download.status_code == 409
+    assert download.json()["code"] == "not_ready"
 
 
 def test_other_users_exports_are_hidden_without_view_all(api, records):

@@ -32,7 +32,8 @@ def test_import_file_previews_then_imports_a_clean_file(catalogue, tmp_path):
     assert "preview: 6 row(s): 6 new" in out
     assert "imported 6 row(s): 6 new" in out
     job = ImportJob.objects.get()
-    assert job.state == JobState.IMPORT_SUCCEEDED and job.file_name == "stock.csv"
+    assert job.state == JobState.IMPORT_SUCCEEDED
+    assert job.file_name == "stock.csv"
     assert StockRecord.objects.count() == 6
 
 
@@ -45,7 +46,8 @@ def test_import_file_refuses_invalid_rows_unless_forced(catalogue, tmp_path):
         run("import_file", "StockRecordImportJob", str(path))
     assert StockRecord.objects.count() == 0
     out, err = run("import_file", "StockRecordImportJob", str(path), "--force")
-    assert "row 4" in err and "3 new" in out
+    assert "row 4" in err
+    assert "3 new" in out
     assert StockRecord.objects.count() == 3
 
 
@@ -57,7 +59,7 @@ def test_import_file_exit_status_is_1_on_failure(catalogue, tmp_path):
     assert caught.value.returncode == 1
     with pytest.raises(CommandError, match="No file at"):
         run("import_file", "demo.stockrecordimportjob", str(tmp_path / "absent.csv"))
-    with pytest.raises(CommandError, match="Job types: .*demo.stockrecordimportjob"):
+    with pytest.raises(CommandError, match=r"Job types: .*demo\.stockrecordimportjob"):
         run("import_file", "nope", str(path))
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from data_exchange_tool.export_tasks import claim_export, export_job, run_export
 from data_exchange_tool.exceptions import ExportFilterError, TransitionRefusedError
+from data_exchange_tool.export_tasks import claim_export, export_job, run_export
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.registry import job_types
 from data_exchange_tool.states import ExportState
@@ -61,8 +61,10 @@ def test_export_writes_every_row_with_metadata(catalogue, run_on_commit):
     assert (job.total_rows, job.progress_percent) == (25, 100)
     assert job.file_size == get_storage().size(job.file.name) > 0
     assert job.started_at <= job.finished_at
-    assert job.duration is not None and job.duration.total_seconds() >= 0
-    assert job.file_name.startswith("demo-stockrecord_") and job.file_name.endswith(".csv")
+    assert job.duration is not None
+    assert job.duration.total_seconds() >= 0
+    assert job.file_name.startswith("demo-stockrecord_")
+    assert job.file_name.endswith(".csv")
     assert job.file.name.endswith(job.file_name)
     assert job.queue == "dxt_test_export" or job.queue == ""
     rows = rows_of(job)
@@ -158,7 +160,8 @@ def test_cancel_a_created_export(catalogue):
     assert job.state == ExportState.CANCELLED
     export_job.apply(args=(job.pk,))
     job.refresh_from_db()
-    assert job.state == ExportState.CANCELLED and not job.file
+    assert job.state == ExportState.CANCELLED
+    assert not job.file
     with pytest.raises(TransitionRefusedError):
         job.cancel_job()
 
@@ -232,7 +235,8 @@ def test_xlsx_export(catalogue):
 
     add_records(4)
     job = run_export(StockRecordExportJob.start(enqueue=False, file_format="xlsx"))
-    assert job.file_name.endswith(".xlsx") and job.format == "xlsx"
+    assert job.file_name.endswith(".xlsx")
+    assert job.format == "xlsx"
     with get_storage().open(job.file.name, "rb") as stored:
         sheet = load_workbook(io.BytesIO(stored.read()), read_only=True).active
         rows = list(sheet.iter_rows(values_only=True))
