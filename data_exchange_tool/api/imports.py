@@ -69,6 +69,7 @@ from data_exchange_tool.api.serializers import (
     ImportJobStartSerializer,
     PreviewRowSerializer,
     RowErrorSerializer,
+    lock_holders,
 )
 from data_exchange_tool.exceptions import ConfigurationError
 from data_exchange_tool.models import ImportJob, Phase
@@ -98,8 +99,8 @@ def job_type_slug(job_type: type[ImportJob]) -> str:
 
 
 def tag_operations(viewset: type[ImportJobViewSet]) -> type[ImportJobViewSet]:
-    """Group a job type's operations under its own OpenAPI tag (``imports/<slug>``)."""
-    tag = extend_schema(tags=[f"imports/{job_type_slug(viewset.job_type)}"])
+    """Group a job type's operations under its own OpenAPI tag: its plural verbose name."""
+    tag = extend_schema(tags=[str(viewset.job_type._meta.verbose_name_plural)])
     return extend_schema_view(**dict.fromkeys(docs.ACTIONS, tag))(viewset)
 
 
@@ -167,8 +168,11 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return queryset.filter(created_by=user)
 
     def get_serializer_context(self) -> dict[str, Any]:
-        """Add the job type to the serializers' context."""
-        return {**super().get_serializer_context(), "job_type": self.job_type}
+        """Add the job type, and for lists the targets' lock holders, to the context."""
+        context = {**super().get_serializer_context(), "job_type": self.job_type}
+        if self.action == "list":
+            context["lock_holders"] = lock_holders()
+        return context
 
     def handle_exception(self, exc: Exception) -> Response:
         """Answer the library's refusals with the API's errors (409, 400), never a 500."""

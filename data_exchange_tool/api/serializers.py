@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.locking import describe_holder, state_refusal
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.readers import get_reader_class
 from data_exchange_tool.states import FINAL_STATES
@@ -92,6 +93,14 @@ class ImportJobStartSerializer(serializers.Serializer):
             options={"skip_preview_confirmation": validated_data["skip_preview_confirmation"]},
             created_by=user if user.is_authenticated else None,
         )
+
+
+def lock_holders() -> dict[int, ImportJob]:
+    """Return the importing job of each locked target, by content type id (one query)."""
+    importing = ImportJob.objects.importing().select_related(
+        "content_type", "confirmed_by", "created_by"
+    )
+    return {job.content_type_id: job for job in importing}
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -169,8 +178,19 @@ class ImportJobSerializer(serializers.ModelSerializer):
         )
     )
     def get_confirm_refusal(self, job: ImportJob) -> str | None:
-        """Return why a confirm would be refused now, or None."""
-        return job.confirm_refusal()
+        """Return why a confirm would be refused now, or None.
+
+        A list passes ``lock_holders`` (``{content_type_id: importing job}``) in the context, read
+        once for the page, so the refusal costs no query per job.
+        """
+        holders = self.context.get("lock_holders")
+        if holders is None:
+            return job.confirm_refusal()
+        reason = state_refusal(job)
+        holder = holders.get(job.content_type_id)
+        if reason or holder is None or holder.pk == job.pk:
+            return reason
+        return describe_holder(holder)
 
     @extend_schema_field(
         inline_serializer(

@@ -214,3 +214,44 @@ def test_file_gone_from_the_storage_is_a_404(upload, api, catalogue):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert StockRecord.objects.count() == 0
+
+
+def count_queries(call) -> int:
+    """Return how many SQL statements ``call()`` runs (the request resets Django's own log)."""
+    from django.db import connection
+
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        call()
+    return len(statements)
+
+
+def test_the_list_costs_the_same_queries_for_two_jobs_or_six(upload, api, catalogue):
+    for i in range(2):
+        upload(csv_bytes(stock_rows(1, start=i)))
+    two = count_queries(lambda: api.get(STOCK))
+    for i in range(4):
+        upload(csv_bytes(stock_rows(1, start=10 + i)))
+
+    six = count_queries(lambda: api.get(STOCK))
+
+    assert api.get(STOCK).json()["count"] == 6
+    assert six == two
+
+
+def test_the_list_names_the_lock_holder_in_confirm_refusal(upload, api, catalogue):
+    holder = upload(csv_bytes(stock_rows(1))).json()["id"]
+    waiting = upload(csv_bytes(stock_rows(1, start=5))).json()["id"]
+    api.post(f"{STOCK}{holder}/confirm/")  # importing: its task is not run
+
+    listed = {job["id"]: job for job in api.get(STOCK).json()["results"]}
+    single = api.get(f"{STOCK}{waiting}/").json()
+
+    assert listed[holder]["confirm_refusal"] == "The job is importing already."
+    assert listed[waiting]["confirm_refusal"].startswith(f"Job #{holder} ")
+    assert listed[waiting]["confirm_refusal"] == single["confirm_refusal"]

@@ -34,7 +34,7 @@ def test_every_action_has_a_summary_responses_and_an_example(schema):
         media = next(iter(content.values()))
         if "binary" not in str(media.get("schema")):
             assert media.get("examples"), (path, method)
-        assert operation["tags"] == ["imports/stock-record"]
+        assert operation["tags"] == ["stock record imports"]
 
 
 def test_start_takes_a_multipart_upload(schema):
