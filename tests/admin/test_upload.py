@@ -17,6 +17,8 @@ def test_add_page_is_an_upload_form_with_the_expected_columns(admin_client):
     assert "Upload and preview" in body
     assert "<code>partner_sku</code>" in body
     assert admin_url("template") in body
+    assert "data_exchange_tool/admin.css" in body
+    assert " object at 0x" not in body  # nothing renders a Python repr
 
 
 def test_force_import_is_offered_only_to_people_who_may_confirm(clerk_client):
