@@ -38,7 +38,12 @@ class CSVRenderer(BaseRenderer):
     format = "csv"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: dict[str, Any] | None = None,
+    ) -> bytes:
         """Return bytes unchanged (views stream their CSV; errors are rendered as JSON)."""
         return data if isinstance(data, bytes) else str(data).encode()
 

@@ -178,7 +178,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         """Answer the library's refusals with the API's errors (409, 400), never a 500."""
         return super().handle_exception(api_exception(exc))
 
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any):
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         """Render errors of the download actions as JSON, whatever the client accepted."""
         renderer = getattr(request, "accepted_renderer", None)
         if (
