@@ -25,6 +25,20 @@ class FileFormatError(DataExchangeError):
     """
 
 
+class EncodingGuessError(FileFormatError):
+    """A CSV file turned out, past its first bytes, not to be in the encoding guessed from them.
+
+    ``encoding`` is the next one to try; the preview starts again with it.
+    """
+
+    def __init__(self, message: str, encoding: str) -> None:
+        super().__init__(message, encoding)
+        self.encoding = encoding
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class TransitionRefusedError(DataExchangeError):
     """A state change was asked for that the job's state or options do not allow."""
 

@@ -20,6 +20,7 @@ from django.db.models import UniqueConstraint
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import (
+    EncodingGuessError,
     FileFormatError,
     ImportAbortedError,
     ImportCancelledError,
@@ -108,8 +109,25 @@ class Run:
             raise FileFormatError(
                 f"The file is {self.job.file_size:,} bytes; the largest accepted is {limit:,}."
             )
+        encoding = self.job.file_encoding if self.phase == Phase.IMPORT else ""
+        for _attempt in range(3):
+            try:
+                return self.read_file(encoding)
+            except EncodingGuessError as exc:
+                if self.phase == Phase.IMPORT:
+                    raise
+                encoding = exc.encoding
+                self.restart()
+        raise FileFormatError("The file's text encoding is not recognised: save it as UTF-8 CSV.")
+
+    def restart(self) -> None:
+        """Forget what an attempt recorded, before reading the file again."""
+        self.result = RunResult()
+
+    def read_file(self, encoding: str) -> RunResult:
+        """Read the file once with ``encoding`` ("" to detect it); return the counts."""
         name = self.job.file_name or self.job.file.name
-        reader = get_reader(name, open_stream(self.job.file.name))
+        reader = get_reader(name, self.open_file(), encoding)
         with reader:
             self.job.file_encoding = reader.encoding
             validator = BatchValidator(
@@ -126,6 +144,20 @@ class Run:
                 validator.close()
         self.channel.report(self.result.total, self.result.total, force=True)
         return self.result
+
+    def open_file(self) -> Any:
+        """Open the job's stored file as a stream, or say plainly that it is gone."""
+        if not self.job.file:
+            raise FileFormatError("The job has no file.")
+        try:
+            return open_stream(self.job.file.name)
+        except Exception as exc:  # storages raise OSError, botocore ClientError, ...
+            if "NoSuchKey" in repr(exc) or isinstance(exc, FileNotFoundError | OSError):
+                raise FileFormatError(
+                    f"The uploaded file {self.job.file_name or self.job.file.name!r} is missing "
+                    "from storage; upload it again."
+                ) from exc
+            raise
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         """Do what the run does with a validated batch."""
@@ -179,6 +211,12 @@ class PreviewRun(Run):
         self.sample_left = dict.fromkeys(
             (RowAction.NEW, RowAction.UPDATE, RowAction.UNCHANGED), job.get_preview_sample_size()
         )
+
+    def restart(self) -> None:
+        super().restart()
+        ImportJobRowError.objects.filter(job_id=self.job.pk).delete()
+        ImportJobPreviewRow.objects.filter(job_id=self.job.pk).delete()
+        self.sample_left = dict.fromkeys(self.sample_left, self.job.get_preview_sample_size())
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         ImportJobRowError.objects.bulk_create(self.error_rows(o for o in outcomes if o.errors))

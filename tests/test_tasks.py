@@ -435,4 +435,4 @@ def test_a_file_gone_from_storage_fails_the_preview(catalogue, run_on_commit):
     tasks.preview_job.apply((job.pk,))
     job.refresh_from_db()
     assert job.state == S.PREVIEW_FAILED
-    assert job.message.startswith("The preview failed unexpectedly")
+    assert job.message == "The uploaded file 'stock.csv' is missing from storage; upload it again."

@@ -38,6 +38,11 @@ def get_reader_class(name: str) -> type[BaseReader]:
     )
 
 
-def get_reader(name: str, stream: IO[bytes]) -> BaseReader:
-    """Return a reader for the file ``name`` over ``stream`` (not opened yet)."""
-    return get_reader_class(name)(stream, max_cell_length=app_settings.MAX_CELL_LENGTH)
+def get_reader(name: str, stream: IO[bytes], encoding: str = "") -> BaseReader:
+    """Return a reader for the file ``name`` over ``stream`` (not opened yet).
+
+    :param encoding: the text encoding to use instead of detecting it (CSV).
+    """
+    return get_reader_class(name)(
+        stream, max_cell_length=app_settings.MAX_CELL_LENGTH, encoding=encoding
+    )

@@ -24,12 +24,13 @@ class BaseReader:
     #: A short name of the format, shown to people.
     format_name: ClassVar[str] = ""
 
-    def __init__(self, stream: IO[bytes], *, max_cell_length: int) -> None:
+    def __init__(self, stream: IO[bytes], *, max_cell_length: int, encoding: str = "") -> None:
         self.stream = stream
         self.max_cell_length = max_cell_length
         self.headers: list[str] = []
-        #: The text encoding detected, for formats that have one.
-        self.encoding: str = ""
+        #: The text encoding, for formats that have one: given, or detected by ``open()``.
+        self.encoding: str = encoding
+        self.encoding_given = bool(encoding)
 
     def open(self) -> None:
         """Read what comes before the rows (encoding, headers). Override in subclasses."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from data_exchange_tool.conf import app_settings
-from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.exceptions import EncodingGuessError, FileFormatError
 from data_exchange_tool.readers.base import BaseReader
 
 SNIFF_BYTES = 64 * 1024
@@ -95,7 +95,8 @@ class CSVReader(BaseReader):
                 "The file contains NUL bytes, so it is not a CSV text file "
                 "(is it a spreadsheet saved under a .csv name?)."
             )
-        self.encoding = detect_encoding(head, complete=len(head) < SNIFF_BYTES)
+        if not self.encoding_given:
+            self.encoding = detect_encoding(head, complete=len(head) < SNIFF_BYTES)
         self._raw = _Prepended(head, self.stream)
         self._raw.bytes_read = len(head)
         raw = io.BufferedReader(self._raw, buffer_size=SNIFF_BYTES)
@@ -122,10 +123,25 @@ class CSVReader(BaseReader):
         try:
             return read()
         except UnicodeDecodeError as exc:
+            fallback = self._next_encoding()
+            if fallback:
+                raise EncodingGuessError(
+                    f"The file is not {self.encoding} past its first bytes; reading it as "
+                    f"{fallback}.",
+                    fallback,
+                ) from exc
             raise FileFormatError(
                 f"The file is not valid {self.encoding} text ({exc.reason} near byte "
                 f"{exc.start}): save it as UTF-8 CSV."
             ) from exc
+
+    def _next_encoding(self) -> str:
+        """Return the fallback after a guessed encoding failed late, or "" if none is left."""
+        if self.encoding_given or self.encoding == "utf-8-sig":
+            return ""
+        order = ["utf-8", *app_settings.CSV_FALLBACK_ENCODINGS]
+        position = order.index(self.encoding) if self.encoding in order else len(order)
+        return order[position + 1] if position + 1 < len(order) else ""
 
     def _lines(self) -> Iterator[str]:
         while line := self._decode(self.text.readline):

@@ -26,10 +26,14 @@ MIDNIGHT = datetime.time(0, 0)
 
 
 def number_text(value: float) -> str:
-    """Return a float as a person reads it: ``5.0`` -> ``"5"``, ``1e-05`` -> ``"0.00001"``."""
-    if value.is_integer():
+    """Return a float as a person reads it: ``5.0`` -> ``"5"``, ``1e-05`` -> ``"0.00001"``.
+
+    Excel shows 15 significant digits, so ``0.1 + 0.2`` reads ``"0.3"`` as it does there.
+    """
+    if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return format(Decimal(repr(value)), "f")
+    text = format(Decimal(format(value, ".15g")), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def cell_text(value: Any, number_format: str = "General") -> str:

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.test import override_settings
 
-from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.exceptions import EncodingGuessError, FileFormatError
 from data_exchange_tool.readers import CSVReader, get_reader, supported_extensions
 from data_exchange_tool.readers.csv import SNIFF_BYTES
 from data_exchange_tool.states import JobState
@@ -65,14 +65,15 @@ def test_multibyte_character_cut_by_the_sniffed_head_is_still_utf8():
     assert rows[-1][1] == [filler.decode() + "é"]
 
 
-def test_invalid_utf8_byte_after_the_sniffed_head_is_a_clear_error():
+def test_invalid_utf8_byte_after_the_sniffed_head_names_the_next_encoding():
     line = b"x" * 99 + b"\n"
     content = b"name\n" + line * (2 * SNIFF_BYTES // len(line)) + b"caf\xe9\n"
     reader = get_reader("late.csv", io.BytesIO(content))
     with reader:
         assert reader.encoding == "utf-8"
-        with pytest.raises(FileFormatError, match=r"not valid utf-8 text.*save it as UTF-8 CSV"):
+        with pytest.raises(EncodingGuessError, match="not utf-8 past its first bytes") as late:
             list(reader.iter_rows())
+    assert late.value.encoding == "cp1252"
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
@@ -212,9 +213,23 @@ def test_unreadable_files_fail_the_preview_with_the_message(
 
 
 @pytest.mark.django_db
-def test_late_invalid_byte_fails_the_preview_with_the_message(catalogue, run_on_commit):
+def test_late_cp1252_byte_restarts_the_preview_in_cp1252(catalogue, run_on_commit):
     content = csv_bytes(stock_rows(3000)) + b"ACME,P-1,caf\xe9,1.00,1,0\r\n"
     assert len(content) > SNIFF_BYTES
     job = previewed(content, run_on_commit)
-    assert job.state == JobState.PREVIEW_FAILED
-    assert "not valid utf-8 text" in job.message
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    assert job.file_encoding == "cp1252"
+    assert (job.total_rows, job.new_rows) == (3001, 3001)
+    with run_on_commit():
+        job.confirm()
+    from example_project.demo.models import StockRecord
+
+    assert StockRecord.objects.filter(partner_sku="café").exists()
+
+
+def test_a_given_encoding_is_not_second_guessed():
+    content = b"sku,title\n" + b"a,b\n" * 20000 + b"caf\xe9,x\n"
+    reader = get_reader("late.csv", io.BytesIO(content), encoding="utf-8")
+    with reader, pytest.raises(FileFormatError, match="not valid utf-8 text") as failure:
+        list(reader.iter_rows())
+    assert not isinstance(failure.value, EncodingGuessError)
