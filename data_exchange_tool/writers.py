@@ -186,12 +186,15 @@ class _SinkStream(io.RawIOBase):
 # --- writers -------------------------------------------------------------------------------
 
 
+def neutralized(text: str) -> str:
+    """Return text prefixed with a quote when a spreadsheet would run it as a formula."""
+    return "'" + text if is_formula_like(text) else text
+
+
 def text_cell(value: Any, neutralize: bool) -> Any:
     """Return a rendered value as a cell: text neutralised, containers as JSON, None as blank."""
     if value.__class__ is str:
-        if neutralize and value[:1] in FORMULA_START and is_formula_like(value):
-            return "'" + value
-        return value
+        return neutralized(value) if neutralize and value[:1] in FORMULA_START else value
     if value is None:
         return ""
     if isinstance(value, dict | list):
@@ -253,8 +256,15 @@ class CSVWriter(BaseWriter):
         self.csv.writerow([text_cell(h, self.neutralize) for h in self.headers])
 
     def write_rows(self, rows: Iterable[Sequence[Any]]) -> None:
-        neutralize = self.neutralize
-        self.csv.writerows([text_cell(v, neutralize) for v in row] for row in rows)
+        # Inlined for speed: only text whose first character could start a formula is checked;
+        # None is written blank by the csv module, containers were made JSON by the renderer.
+        if self.neutralize:
+            start = FORMULA_START
+            rows = (
+                [neutralized(v) if v.__class__ is str and v[:1] in start else v for v in row]
+                for row in rows
+            )
+        self.csv.writerows(rows)
 
     def close(self) -> None:
         self.text.flush()

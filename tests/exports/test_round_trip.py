@@ -146,3 +146,20 @@ def test_without_neutralisation_the_round_trip_is_exact_too(
     assert b",=SUM(A1:A9)," in content
     job = import_file(content, name, run_on_commit)
     assert (job.unchanged_rows, job.invalid_rows) == (len(TRICKY), 0)
+
+
+def test_both_render_paths_equal_the_serializers_own_output(tricky_records):
+    from data_exchange_tool.exporting import RowRenderer
+    from example_project.demo.serializers import ImportStockRecordSerializer
+
+    serializer = ImportStockRecordSerializer()
+    expected = [
+        list(serializer.to_representation(obj).values())
+        for obj in StockRecord.objects.order_by("pk")
+    ]
+    fast = RowRenderer(serializer, StockRecord)
+    assert fast.paths is not None
+    assert fast.render_chunk(list(fast.prepare(StockRecord.objects.order_by("pk")))) == expected
+    slow = RowRenderer(serializer, StockRecord)
+    slow.paths = None  # the instance path, as for serializers with computed fields
+    assert slow.render_chunk(list(slow.prepare(StockRecord.objects.order_by("pk")))) == expected

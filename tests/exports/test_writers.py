@@ -70,15 +70,45 @@ def test_neutralisation_follows_the_setting(settings):
     assert sink.data.decode() == "a\r\n=1+1\r\n"
 
 
-def test_csv_writer_quotes_and_serialises_containers():
+def test_csv_writer_quotes_and_neutralises():
     sink = MemorySink()
     writer = CSVWriter(sink, ["a", "b", "c"], neutralize=True, bom=True)
-    writer.write_rows([['x, "y"', {"k": [1, "é"]}, None], ["=2", [1, 2], Decimal("1.50")]])
+    writer.write_rows([['x, "y"', None, -5], ["=2", "é", Decimal("1.50")]])
     writer.close()
     text = bytes(sink.data).decode("utf-8")
-    assert text.startswith("\ufeffa,b,c\r\n")
-    assert '"x, ""y""","{""k"": [1, ""é""]}",\r\n' in text
-    assert '\'=2,"[1, 2]",1.50\r\n' in text
+    assert text == '\ufeffa,b,c\r\n"x, ""y""",,-5\r\n\'=2,é,1.50\r\n'
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("values_path", [True, False])
+def test_renderer_writes_containers_as_json_on_both_paths(values_path):
+    from rest_framework import serializers
+
+    from data_exchange_tool.exporting import RowRenderer
+    from data_exchange_tool.models import ExportJob
+    from example_project.demo.models import StockRecordExportJob
+
+    class JobRow(serializers.ModelSerializer):
+        class Meta:
+            model = ExportJob
+            fields = ("id", "options", "total_rows")
+
+    class WithMethod(JobRow):
+        extra = serializers.SerializerMethodField()
+
+        class Meta(JobRow.Meta):
+            fields = (*JobRow.Meta.fields, "extra")
+
+        def get_extra(self, obj):
+            return ["x", 1]
+
+    job = StockRecordExportJob.start(enqueue=False, options={"pks": [1, 2]})
+    renderer = RowRenderer(JobRow() if values_path else WithMethod(), ExportJob)
+    assert (renderer.paths is not None) == values_path
+    rows = renderer.render_chunk(list(renderer.prepare(ExportJob.objects.filter(pk=job.pk))))
+    assert rows[0][:3] == [job.pk, '{"pks": [1, 2]}', 0]
+    if not values_path:
+        assert rows[0][3] == '["x", 1]'
 
 
 def test_xlsx_writer_keeps_text_as_text_and_drops_illegal_characters():
