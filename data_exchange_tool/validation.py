@@ -30,6 +30,7 @@ from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.formulas import restore as restore_formula
+from data_exchange_tool.lookups import filter_in
 from data_exchange_tool.seen import SeenKeys
 from data_exchange_tool.states import RowAction
 
@@ -38,9 +39,11 @@ if TYPE_CHECKING:
 
 OMIT = object()
 AMBIGUOUS = object()
+#: Texts of one related field whose objects are kept between batches.
+RELATED_CACHE_SIZE = 10_000
 
 
-@dataclass
+@dataclass(slots=True)
 class RowOutcome:
     """What validation found for one row."""
 
@@ -165,10 +168,16 @@ class BatchRelated:
         )
 
     def prefetch(self, texts: set[str]) -> None:
-        """Load the objects named by ``texts`` with one query (the cache holds one batch)."""
-        self.cache = {}
+        """Load the objects named by ``texts`` and not cached yet, with one query.
+
+        Objects found stay cached for later batches (a file names the same partners and products
+        again and again), up to ``RELATED_CACHE_SIZE`` texts; past it the cache starts afresh.
+        """
+        missing = texts - self.cache.keys()
+        if len(self.cache) + len(missing) > RELATED_CACHE_SIZE:
+            self.cache, missing = {}, set(texts)
         by_value: dict[Any, list[str]] = {}
-        for text in texts:
+        for text in missing:
             try:
                 value = self.model_field.to_python(text.strip())
             except (DjangoValidationError, TypeError, ValueError):
@@ -176,8 +185,7 @@ class BatchRelated:
             by_value.setdefault(value, []).append(text)
         if not by_value:
             return
-        lookup = "pk__in" if self.attr == "pk" else f"{self.attr}__in"
-        for obj in self.field.get_queryset().filter(**{lookup: list(by_value)}):
+        for obj in filter_in(self.field.get_queryset(), {self.attr: by_value.keys()}):
             for text in by_value.get(getattr(obj, self.attr), ()):
                 self.cache[text] = AMBIGUOUS if text in self.cache else obj
 
@@ -242,7 +250,11 @@ def db_value(value: Any) -> Any:
 
 
 class BatchValidator:
-    """Validate batches of rows of one file for one job; see the module docstring."""
+    """Validate batches of rows of one file for one job; see the module docstring.
+
+    ``for_display`` is set by the preview, which writes nothing: new rows get no model instance,
+    and the old values of changed related fields are the objects (shown), not their pks.
+    """
 
     def __init__(self, job: ImportJob, headers: Sequence[str], *, for_display: bool = False):
         self.job = job
@@ -323,8 +335,8 @@ class BatchValidator:
         return tuple(getattr(instance, self.attnames.get(name, name)) for name in names)
 
     def _find(self, names: Sequence[str], keys: set[tuple[Any, ...]]) -> models.QuerySet:
-        filters = {f"{name}__in": {key[i] for key in keys} for i, name in enumerate(names)}
-        return self.model._default_manager.filter(**filters)
+        filters = {name: {key[i] for key in keys} for i, name in enumerate(names)}
+        return filter_in(self.model._default_manager.all(), filters)
 
     def _check_unique_sets(self, outcomes: list[RowOutcome]) -> None:
         for unique in self.unique_sets:
@@ -403,8 +415,8 @@ class BatchValidator:
     def _load_existing(self, keys: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], models.Model]:
         if not keys:
             return {}
-        queryset = self.queryset.filter(
-            **{f"{name}__in": {k[i] for k in keys} for i, name in enumerate(self.lookup_fields)}
+        queryset = filter_in(
+            self.queryset, {name: {k[i] for k in keys} for i, name in enumerate(self.lookup_fields)}
         )
         if self.for_display and self.relations:
             queryset = queryset.select_related(*self.relations & set(self.sources.values()))
@@ -414,9 +426,10 @@ class BatchValidator:
         validated = outcome.validated or {}
         if instance is None:
             outcome.action = RowAction.NEW
-            outcome.instance = self.model(
-                **{k: v for k, v in validated.items() if k in self.attnames}
-            )
+            if not self.for_display:  # the preview writes nothing: no instance to build
+                outcome.instance = self.model(
+                    **{k: v for k, v in validated.items() if k in self.attnames}
+                )
             return
         outcome.instance = instance
         for name, new in validated.items():

@@ -1,0 +1,14 @@
+"""filter_in on PostgreSQL: the array form finds what ``__in`` finds."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_lookups import (  # noqa: F401 - the same tests, run on PostgreSQL here
+    test_filters_on_pks_and_foreign_keys,
+    test_filters_on_text_values,
+    test_no_values_find_nothing,
+    test_the_sql_has_one_parameter_per_field_on_postgresql,
+)
+
+pytestmark = pytest.mark.django_db
