@@ -310,8 +310,11 @@ FILE = extend_schema(
     parameters=[JOB_ID],
     summary="Download the uploaded file",
     responses={
-        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="A CSV upload."),
-        (200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="An XLSX upload."),
+        (200, "*/*"): OpenApiResponse(
+            OpenApiTypes.BINARY,
+            description="The file as uploaded, typed by its extension (text/csv, "
+            f"{XLSX_TYPE}, ...).",
+        ),
         **READ_ERRORS,
     },
 )

@@ -24,7 +24,7 @@ from data_exchange_tool.readers import get_reader_class
 from data_exchange_tool.states import FINAL_STATES
 
 #: The first bytes of formats that have a signature: a file without it cannot be read.
-FILE_SIGNATURES: dict[str, bytes] = {".xlsx": b"PK\x03\x04"}
+FILE_SIGNATURES: dict[str, bytes] = {".xlsx": b"PK\x03\x04", ".xlsm": b"PK\x03\x04"}
 #: Longest accepted upload name (the storage path adds about 80 characters).
 MAX_FILE_NAME_LENGTH = 200
 
@@ -78,7 +78,7 @@ class ImportJobStartSerializer(serializers.Serializer):
         value.seek(0)
         if head != signature:
             raise serializers.ValidationError(
-                "The file is not a valid XLSX workbook.", code="unreadable_file"
+                "The file is not a valid Excel workbook.", code="unreadable_file"
             )
 
     def create(self, validated_data: dict[str, Any]) -> ImportJob:

@@ -84,6 +84,7 @@ def test_an_xlsx_upload_is_previewed(upload, api, catalogue):
         ("stock", b"a,b\r\n1,2\r\n", "unsupported_format"),
         ("stock.csv", b"", "empty"),
         ("stock.xlsx", b"partner,product\r\nACME,P-1\r\n", "unreadable_file"),
+        ("stock.XLSM", b"\x00\x01", "unreadable_file"),
     ],
 )
 def test_a_file_that_can_never_be_read_is_refused_at_upload(upload, name, content, code):
