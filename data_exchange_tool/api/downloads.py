@@ -9,21 +9,28 @@ spreadsheet would run as a formula are prefixed with ``'`` (``data_exchange_tool
 
 from __future__ import annotations
 
-import csv
 import logging
-import os
 from collections.abc import Iterable, Iterator
-from itertools import groupby
-from operator import attrgetter
 from typing import IO, Any
 
 from django.utils.http import content_disposition_header
 from rest_framework.renderers import BaseRenderer
 
-from data_exchange_tool.formulas import neutralize
-from data_exchange_tool.models import ImportJob, ImportJobRowError, Phase
-from data_exchange_tool.readers import get_reader
+from data_exchange_tool import reports
+from data_exchange_tool.models import ImportJob
+from data_exchange_tool.reports import csv_chunks, error_report_rows, report_phase
 from data_exchange_tool.storage import open_stream
+
+__all__ = [
+    "CSVRenderer",
+    "FileRenderer",
+    "attachment",
+    "open_job_file",
+    "report_file_name",
+    "report_phase",
+    "report_rows",
+    "stream_csv",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -61,65 +68,19 @@ def open_job_file(job: ImportJob) -> IO[bytes]:
     return open_stream(job.file.name)
 
 
-def file_headers(job: ImportJob) -> list[str]:
-    """Return the header row of the job's file, or [] when it cannot be read any more."""
-    try:
-        reader = get_reader(job.file_name or job.file.name, open_job_file(job))
-        with reader:
-            return list(reader.headers)
-    except Exception:  # gone from storage, unreadable: fall back to the recorded values
-        logger.warning(
-            "data_exchange_tool: cannot read the header of job %s", job.pk, exc_info=True
-        )
-        return []
+def report_rows(job: ImportJob, phase: str) -> Iterator[list[Any]]:
+    """Yield the error report's header, then one row per invalid row (``reports``)."""
+    return error_report_rows(job, phase)
 
 
-def report_phase(job: ImportJob) -> str:
-    """Return the phase whose errors describe the job now: the import's when it recorded any."""
-    if ImportJobRowError.objects.filter(job=job, phase=Phase.IMPORT).exists():
-        return Phase.IMPORT
-    return Phase.PREVIEW
-
-
-def describe_errors(errors: list[ImportJobRowError]) -> str:
-    """Return one cell naming every problem of a row."""
-    return "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
-
-
-def report_rows(job: ImportJob, phase: str) -> Iterator[list[str]]:
-    """Yield the header then one row per invalid row of the file, in file order."""
-    errors = ImportJobRowError.objects.filter(job=job, phase=phase).order_by("row_number", "id")
-    headers = file_headers(job)
-    if not headers:
-        first = errors.first()
-        headers = list(first.values) if first is not None else []
-    yield [*headers, ERROR_COLUMN]
-    for _number, group in groupby(errors.iterator(chunk_size=2000), key=attrgetter("row_number")):
-        row_errors = list(group)
-        values = row_errors[0].values or {}
-        cells = [str(values.get(header, "")) if header else "" for header in headers]
-        yield [neutralize(cell) for cell in cells] + [neutralize(describe_errors(row_errors))]
-
-
-class _Line:
-    """A file-like object whose ``write`` returns what was written (for ``csv.writer``)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def stream_csv(rows: Iterable[list[str]]) -> Iterator[bytes]:
+def stream_csv(rows: Iterable[list[Any]]) -> Iterator[bytes]:
     """Yield a UTF-8 CSV (with a BOM, so spreadsheets detect the encoding) line by line."""
-    writer = csv.writer(_Line(), lineterminator="\r\n")
-    yield "\ufeff".encode()
-    for row in rows:
-        yield writer.writerow(row).encode("utf-8")
+    return (chunk.encode("utf-8") for chunk in csv_chunks(rows))
 
 
 def report_file_name(job: ImportJob) -> str:
-    """Return the download name of the error report: the upload's name plus ``-errors``."""
-    stem = os.path.splitext(job.file_name or f"job-{job.pk}")[0]
-    return f"{stem}-errors.csv"
+    """Return the download name of the error report (always CSV in the API)."""
+    return reports.report_file_name(job, "csv")
 
 
 def attachment(response: Any, filename: str) -> Any:

@@ -1,0 +1,40 @@
+"""The error report and the template, shared by the admin and the API."""
+
+from __future__ import annotations
+
+import pytest
+
+from data_exchange_tool.reports import csv_chunks, error_report_rows, template_columns
+from example_project.demo.models import StockRecordImportJob
+from tests.helpers import STOCK_HEADERS, create_job, csv_bytes, stock_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_forced_import_reports_each_invalid_row_once(catalogue, run_on_commit):
+    rows = stock_rows(4)
+    rows[1][0] = "Nobody"
+    rows[2][3] = "=1+1"
+    with run_on_commit():
+        job = create_job(csv_bytes(rows), force_import=True)
+    job.refresh_from_db()
+    with run_on_commit():
+        job.confirm()
+    job.refresh_from_db()
+    assert job.row_errors.filter(phase="preview").count() == 2
+    assert job.row_errors.filter(phase="import").count() == 2
+
+    report = list(error_report_rows(job))
+    assert report[0] == [*STOCK_HEADERS, "errors"]
+    assert [row[2] for row in report[1:]] == [rows[1][2], rows[2][2]]
+    assert report[1][-1] == "partner: Object with name=Nobody does not exist."
+    text = "".join(csv_chunks(report))
+    assert text.startswith("\ufeff")
+    assert ",'=1+1," in text  # neutralised for spreadsheets
+
+
+def test_template_uses_the_file_names_of_mapped_columns():
+    from tests.testapp.models import TagImportJob
+
+    assert template_columns(TagImportJob) == ["Tag code", "label", "weight"]
+    assert template_columns(StockRecordImportJob) == STOCK_HEADERS
