@@ -8,6 +8,10 @@ System checks: a misdeclared job type fails at start-up with a message naming th
 - ``data_exchange_tool.E004``: a lookup field is not written by the serializer.
 - ``data_exchange_tool.E005``: the serializer writes a many-to-many field (not supported).
 - ``data_exchange_tool.W001``: the database cannot enforce the lock per target.
+- ``data_exchange_tool.E010``: an export job type has no target, or no serializer (none declared
+  and no import job type of the same target to borrow one from).
+- ``data_exchange_tool.E011``: an export job type's ``filterset_class`` cannot be imported or is
+  not a django-filter FilterSet of its target.
 """
 
 from __future__ import annotations
@@ -134,3 +138,46 @@ def check_database(app_configs: Any = None, databases: Any = None, **kwargs: Any
                 )
             )
     return messages
+
+
+@checks.register(checks.Tags.models)
+def check_export_job_types(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Check every export job type: target, serializer (own or borrowed) and FilterSet."""
+    from data_exchange_tool.models import ExportJob
+
+    messages: list[checks.CheckMessage] = []
+    for model in job_types(ExportJob):
+        try:
+            model.get_target_model()
+            model.get_serializer_class()
+        except ConfigurationError as exc:
+            messages.append(checks.Error(str(exc), obj=model, id="data_exchange_tool.E010"))
+            continue
+        messages.extend(_check_filterset(model))
+    return messages
+
+
+def _check_filterset(model: Any) -> list[checks.CheckMessage]:
+    from django_filters import FilterSet
+
+    try:
+        filterset_class = model.get_filterset_class()
+    except ConfigurationError as exc:
+        return [checks.Error(str(exc), obj=model, id="data_exchange_tool.E011")]
+    if filterset_class is None:
+        return []
+    target = model.get_target_model()
+    if not (isinstance(filterset_class, type) and issubclass(filterset_class, FilterSet)):
+        problem = f"{filterset_class!r} is not a django-filter FilterSet"
+    elif filterset_class._meta.model not in (None, target):
+        problem = f"{filterset_class.__name__} filters {filterset_class._meta.model._meta.label}"
+    else:
+        return []
+    return [
+        checks.Error(
+            f"{model.__name__}.filterset_class: {problem}.",
+            hint=f"Use a FilterSet whose Meta.model is {target._meta.label}.",
+            obj=model,
+            id="data_exchange_tool.E011",
+        )
+    ]
