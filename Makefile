@@ -52,7 +52,7 @@ demo: install ## Start the example project: SQLite, in-process worker, demo user
 
 worker: install ## Run a Celery worker on both queues (needs CELERY_BROKER_URL)
 	$(BIN)/celery -A example_project worker -l info \
-		-Q $${DATA_EXCHANGE_PREVIEW_QUEUE:-data_exchange_shared_queue},$${DATA_EXCHANGE_IMPORT_QUEUE:-data_exchange_shared_queue}
+		-Q $${DATA_EXCHANGE_PREVIEW_QUEUE:-data_exchange_shared_queue},$${DATA_EXCHANGE_IMPORT_QUEUE:-data_exchange_shared_queue},$${DATA_EXCHANGE_EXPORT_QUEUE:-data_exchange_shared_queue}
 
 bench: install services ## Time preview, import and export on PostgreSQL (100k and 1M rows)
 	bash scripts/bench.sh

@@ -124,6 +124,7 @@ DATA_EXCHANGE_PREVIEW_QUEUE = os.environ.get(
     "DATA_EXCHANGE_PREVIEW_QUEUE", "data_exchange_shared_queue"
 )
 DATA_EXCHANGE_IMPORT_QUEUE = os.environ.get(
+DATA_EXCHANGE_EXPORT_QUEUE = os.environ.get("DATA_EXCHANGE_EXPORT_QUEUE", "data_exchange_shared_queue")
     "DATA_EXCHANGE_IMPORT_QUEUE", "data_exchange_shared_queue"
 )
 
