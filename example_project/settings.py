@@ -120,13 +120,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 DXT_INPROCESS_WORKER = CELERY_BROKER_URL == "memory://"
 
-DATA_EXCHANGE_PREVIEW_QUEUE = os.environ.get(
-    "DATA_EXCHANGE_PREVIEW_QUEUE", "data_exchange_shared_queue"
-)
-DATA_EXCHANGE_IMPORT_QUEUE = os.environ.get(
-DATA_EXCHANGE_EXPORT_QUEUE = os.environ.get("DATA_EXCHANGE_EXPORT_QUEUE", "data_exchange_shared_queue")
-    "DATA_EXCHANGE_IMPORT_QUEUE", "data_exchange_shared_queue"
-)
+SHARED_QUEUE = "data_exchange_shared_queue"
+DATA_EXCHANGE_PREVIEW_QUEUE = os.environ.get("DATA_EXCHANGE_PREVIEW_QUEUE", SHARED_QUEUE)
+DATA_EXCHANGE_IMPORT_QUEUE = os.environ.get("DATA_EXCHANGE_IMPORT_QUEUE", SHARED_QUEUE)
+DATA_EXCHANGE_EXPORT_QUEUE = os.environ.get("DATA_EXCHANGE_EXPORT_QUEUE", SHARED_QUEUE)
 
 # Report progress often, so the demo's small files still show the bar moving.
 DATA_EXCHANGE_PROGRESS_INTERVAL = 0.25
