@@ -15,6 +15,22 @@ from typing import Any
 from django.db import connections
 from django.db.models import F, Lookup, QuerySet
 
+#: Fields whose database value is the Python value itself when it has this exact type.
+PLAIN_TYPES: dict[str, type] = {
+    "AutoField": int,
+    "BigAutoField": int,
+    "BigIntegerField": int,
+    "CharField": str,
+    "IntegerField": int,
+    "PositiveBigIntegerField": int,
+    "PositiveIntegerField": int,
+    "PositiveSmallIntegerField": int,
+    "SlugField": str,
+    "SmallAutoField": int,
+    "SmallIntegerField": int,
+    "TextField": str,
+}
+
 
 class AnyOf(Lookup):
     """``lhs = ANY(%s)`` with the values as one array parameter (PostgreSQL)."""
@@ -25,6 +41,10 @@ class AnyOf(Lookup):
     def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
         """Return the placeholder and the values, each prepared by the column's field."""
         field = self.lhs.output_field
+        target = field.target_field if field.is_relation else field
+        plain = PLAIN_TYPES.get(target.get_internal_type())
+        if plain is not None and all(type(v) is plain for v in value):
+            return "%s", [list(value)]  # the field would return each value unchanged
         return "%s", [[field.get_db_prep_value(v, connection, prepared=False) for v in value]]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:

@@ -17,7 +17,8 @@ Each row then gets an action: new, update (with its changes), unchanged or inval
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +106,14 @@ class ColumnMap:
                 self.columns.append((index, name, empty_value(fields[name])))
                 self.header_of[name] = header
         self._check_required(fields, required)
+        self.names = [name for _, name, _ in self.columns]
+        self.width = 1 + max((index for index, _, _ in self.columns), default=-1)
+        indexes = [index for index, _, _ in self.columns]
+        self.pick: Callable[[list[str]], tuple[str, ...]] = (
+            operator.itemgetter(*indexes)
+            if len(indexes) > 1
+            else lambda cells, index=self.width - 1: (cells[index],)
+        )
 
     def _check_required(
         self, fields: dict[str, serializers.Field], required: Sequence[str]
@@ -119,6 +128,19 @@ class ColumnMap:
 
     def row_data(self, cells: list[str]) -> tuple[dict[str, Any], list[str]]:
         """Return ``({field: text}, [fields holding a NUL character])`` for one row."""
+        if len(cells) >= self.width > 0:
+            # The common row, checked with a few calls that loop in C: every mapped cell is
+            # filled, none holds a NUL, none starts with a quote (a neutralised formula).
+            texts = self.pick(cells)
+            if all(map(str.strip, texts)):
+                joined = "\n".join(texts)
+                if "\x00" not in joined and not (
+                    self.restore_formulas and (joined[0] == "'" or "\n'" in joined)
+                ):
+                    return dict(zip(self.names, texts, strict=True)), []
+        return self._row_data_cell_by_cell(cells)
+
+    def _row_data_cell_by_cell(self, cells: list[str]) -> tuple[dict[str, Any], list[str]]:
         data: dict[str, Any] = {}
         nul: list[str] = []
         size = len(cells)
@@ -327,8 +349,13 @@ class BatchValidator:
     def key_of_row(self, outcome: RowOutcome, names: Sequence[str]) -> tuple[Any, ...] | None:
         """Return the values of ``names`` in a validated row, or None if one is missing."""
         validated = outcome.validated or {}
-        key = tuple(db_value(validated.get(name)) for name in names)
-        return None if any(v is None for v in key) else key
+        key = []
+        for name in names:
+            value = validated.get(name)
+            if value is None:
+                return None
+            key.append(value.pk if isinstance(value, models.Model) else value)
+        return tuple(key)
 
     def key_of_instance(self, instance: models.Model, names: Sequence[str]) -> tuple[Any, ...]:
         """Return the values of ``names`` on a saved instance."""
@@ -388,29 +415,33 @@ class BatchValidator:
         return {row: found.get(key) for row, key in keys.items() if key is not None}
 
     def _match_existing(self, outcomes: list[RowOutcome]) -> None:
-        keyed = (
-            [(o, self.key_of_row(o, self.lookup_fields)) for o in outcomes]
-            if (self.lookup_fields)
-            else []
-        )
-        keyed = [(o, k) for o, k in keyed if k is not None]
-        existing: dict[tuple[Any, ...], models.Model] = {}
-        if keyed:
-            earlier = self.seen.check_and_add("lookup", [(k, o.row_number) for o, k in keyed])
-            names = ", ".join(self.column_of(n) for n in self.lookup_fields)
-            for (outcome, _key), first in zip(keyed, earlier, strict=True):
-                if first is not None:
-                    outcome.fail(
-                        self.column_of(self.lookup_fields[-1]),
-                        f"Duplicate of row {first}: the same {names} appears earlier in the file.",
-                    )
-            existing = self._load_existing({k for o, k in keyed if not o.errors})
-        by_row = {o.row_number: k for o, k in keyed}
+        names = self.lookup_fields
+        keyed: list[tuple[RowOutcome, tuple[Any, ...]]] = []
         for outcome in outcomes:
-            if outcome.errors:
-                continue
-            instance = existing.get(by_row.get(outcome.row_number))  # type: ignore[arg-type]
-            self._plan(outcome, instance)
+            key = self.key_of_row(outcome, names) if names else None
+            if key is None:
+                self._plan(outcome, None)  # nothing to match by: always new
+            else:
+                keyed.append((outcome, key))
+        if not keyed:
+            return
+        earlier = self.seen.check_and_add("lookup", [(k, o.row_number) for o, k in keyed])
+        if any(first is not None for first in earlier):
+            self._fail_duplicates(keyed, earlier)
+        existing = self._load_existing({k for o, k in keyed if not o.errors})
+        for outcome, key in keyed:
+            if not outcome.errors:
+                self._plan(outcome, existing.get(key))
+
+    def _fail_duplicates(self, keyed: list, earlier: list[int | None]) -> None:
+        names = ", ".join(self.column_of(n) for n in self.lookup_fields)
+        column = self.column_of(self.lookup_fields[-1])
+        for (outcome, _key), first in zip(keyed, earlier, strict=True):
+            if first is not None:
+                outcome.fail(
+                    column,
+                    f"Duplicate of row {first}: the same {names} appears earlier in the file.",
+                )
 
     def _load_existing(self, keys: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], models.Model]:
         if not keys:

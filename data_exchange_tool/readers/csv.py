@@ -104,7 +104,7 @@ class CSVReader(BaseReader):
         first_line = self._decode(self.text.readline)
         delimiter = sniff_delimiter(first_line)
         csv.field_size_limit(self.max_cell_length)
-        self._rows = csv.reader(self._lines(), delimiter=delimiter)
+        self._rows = csv.reader(self.text, delimiter=delimiter)
         self.headers = self.check_headers(
             self._parse(csv.reader([first_line], delimiter=delimiter), 1)
         )
@@ -123,17 +123,20 @@ class CSVReader(BaseReader):
         try:
             return read()
         except UnicodeDecodeError as exc:
-            fallback = self._next_encoding()
-            if fallback:
-                raise EncodingGuessError(
-                    f"The file is not {self.encoding} past its first bytes; reading it as "
-                    f"{fallback}.",
-                    fallback,
-                ) from exc
-            raise FileFormatError(
-                f"The file is not valid {self.encoding} text ({exc.reason} near byte "
-                f"{exc.start}): save it as UTF-8 CSV."
-            ) from exc
+            raise self._decode_error(exc) from exc
+
+    def _decode_error(self, exc: UnicodeDecodeError) -> FileFormatError:
+        """Return the error for text that is not in the encoding: try the next one, or give up."""
+        fallback = self._next_encoding()
+        if fallback:
+            return EncodingGuessError(
+                f"The file is not {self.encoding} past its first bytes; reading it as {fallback}.",
+                fallback,
+            )
+        return FileFormatError(
+            f"The file is not valid {self.encoding} text ({exc.reason} near byte "
+            f"{exc.start}): save it as UTF-8 CSV."
+        )
 
     def _next_encoding(self) -> str:
         """Return the fallback after a guessed encoding failed late, or "" if none is left."""
@@ -143,20 +146,20 @@ class CSVReader(BaseReader):
         position = order.index(self.encoding) if self.encoding in order else len(order)
         return order[position + 1] if position + 1 < len(order) else ""
 
-    def _lines(self) -> Iterator[str]:
-        while line := self._decode(self.text.readline):
-            yield line
-
     def iter_rows(self) -> Iterator[tuple[int, list[str]]]:
+        # One plain loop over csv.reader (the hot path); errors are turned into clear ones here.
         row_number = 1
-        while True:
-            try:
-                cells = self._parse(self._rows, row_number + 1)
-            except StopIteration:
-                return
-            row_number += 1
-            if any(cell.strip() for cell in cells):
-                yield row_number, cells
+        try:
+            for cells in self._rows:
+                row_number += 1
+                if any(map(str.strip, cells)):
+                    yield row_number, cells
+        except UnicodeDecodeError as exc:
+            raise self._decode_error(exc) from exc
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise self.too_long(row_number + 1) from exc
+            raise FileFormatError(f"Row {row_number + 1} cannot be read: {exc}.") from exc
 
     def estimate_total_rows(self, rows_done: int, file_size: int | None) -> int:
         read = self._raw.bytes_read
