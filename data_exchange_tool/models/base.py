@@ -14,12 +14,15 @@ as class attributes. Declaring them as class attributes works the same way::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+import django_fsm as fsm
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.base import ModelBase
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.exceptions import ConfigurationError
 
@@ -95,3 +98,88 @@ def resolve_class(value: Any, owner: type, option: str) -> type:
         f"{owner.__name__} needs Meta.{option} (a class or a dotted path), "
         f"or override get_{option}()."
     )
+
+
+class JobQuerySet(models.QuerySet):
+    """Queries common to every kind of job."""
+
+    def for_target(self, model: type[models.Model]) -> JobQuerySet:
+        """Return the jobs of every type whose target is ``model``."""
+        return self.filter(content_type=ContentType.objects.get_for_model(model))
+
+
+class JobManager(models.Manager):
+    """On a job type, see only the jobs of that type; on the concrete model, see every job."""
+
+    def get_queryset(self) -> models.QuerySet:
+        queryset = super().get_queryset()
+        if self.model._meta.proxy:
+            queryset = queryset.filter(job_type=self.model._meta.label_lower)
+        return queryset
+
+
+class BaseJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBase):
+    """
+    What every tracked job shares: its type and target, who and when, progress and a message.
+
+    A concrete subclass (``ImportJob``, ``ExportJob``) adds its states and files; job types are
+    proxies of it. Rows load as their job type (``from_db``), so the concrete model's manager
+    returns proxies.
+    """
+
+    #: The model the job type works on: a model class or ``"app_label.ModelName"``.
+    target_model: ClassVar[Any] = None
+    _is_job_model: ClassVar[bool] = True
+
+    job_type = models.CharField(_("job type"), max_length=200, db_index=True, editable=False)
+    content_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="+",
+        verbose_name=_("target"),
+    )
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> BaseJob:
+        """Load a row as its job type, so ``ImportJob.objects.get()`` returns the proxy."""
+        if not cls._meta.proxy and "job_type" in field_names:
+            from data_exchange_tool.registry import get_job_type
+
+            job_type = get_job_type(values[list(field_names).index("job_type")])
+            if job_type is not None and issubclass(job_type, cls):
+                cls = job_type
+        return super().from_db(db, field_names, values)  # type: ignore[misc]
+
+    @classmethod
+    def get_target_model(cls) -> type[models.Model]:
+        """Return the model this job type works on."""
+        return resolve_model(cls.target_model, cls)
+
+    @classmethod
+    def permission_codename(cls, action: str) -> str:
+        """Return ``"app_label.<action>_<model>"`` of this job type (e.g. ``confirm``)."""
+        return f"{cls._meta.app_label}.{action}_{cls._meta.model_name}"
+
+    def _fill_job_type(self) -> None:
+        if self.job_type:
+            return
+        if not self._meta.proxy:
+            raise ConfigurationError(
+                f"Create {self._meta.verbose_name_plural} through a job type: a proxy subclass "
+                f"of {type(self).__name__} with Meta.target_model."
+            )
+        self.job_type = self._meta.label_lower
+        self.content_type = ContentType.objects.get_for_model(self.get_target_model())

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import django_fsm as fsm
 from django.conf import settings  # noqa: TID251 - AUTH_USER_MODEL, as Django's own models
-from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import QueryDict
 from django.utils import timezone
@@ -24,8 +23,13 @@ from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import ConfigurationError, ExportFilterError
-from data_exchange_tool.models.base import JobModelBase, resolve_class, resolve_model
-from data_exchange_tool.registry import get_job_type, job_types
+from data_exchange_tool.models.base import (
+    BaseJob,
+    JobManager,
+    JobQuerySet,
+    resolve_class,
+)
+from data_exchange_tool.registry import job_types
 from data_exchange_tool.states import EXPORT_FINAL_STATES, ExportState
 from data_exchange_tool.storage import get_storage
 
@@ -39,26 +43,16 @@ USER_MODEL = settings.AUTH_USER_MODEL
 EXPORT_FORMATS = {"csv": ".csv", "xlsx": ".xlsx"}
 
 
-class ExportJobQuerySet(models.QuerySet):
+class ExportJobQuerySet(JobQuerySet):
     """Queries over export jobs."""
 
     def running(self) -> ExportJobQuerySet:
         """Return the exports whose task is running."""
         return self.filter(state=ExportState.EXPORT_IN_PROGRESS)
 
-    def for_target(self, model: type[models.Model]) -> ExportJobQuerySet:
-        """Return the exports of every type that read ``model``."""
-        return self.filter(content_type=ContentType.objects.get_for_model(model))
 
-
-class ExportJobManager(models.Manager.from_queryset(ExportJobQuerySet)):  # type: ignore[misc]
+class ExportJobManager(JobManager.from_queryset(ExportJobQuerySet)):  # type: ignore[misc]
     """On a job type, see only the jobs of that type; on ``ExportJob``, see every job."""
-
-    def get_queryset(self) -> ExportJobQuerySet:
-        queryset = super().get_queryset()
-        if self.model._meta.proxy:
-            queryset = queryset.filter(job_type=self.model._meta.label_lower)
-        return queryset
 
 
 def filters_querydict(filters: dict[str, Any] | None) -> QueryDict:
@@ -81,7 +75,7 @@ def filters_from_querydict(data: Any, ignore: tuple[str, ...] = ()) -> dict[str,
     return filters
 
 
-class ExportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBase):
+class ExportJob(BaseJob):
     """
     One tracked export of a target model's rows to a file in the job storage.
 
@@ -121,16 +115,7 @@ class ExportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
     chunk_size: ClassVar[int | None] = None
     #: The permissions each job type adds beside add/change/delete/view (no confirm step here).
     job_permissions: ClassVar[tuple[str, ...]] = ("view_all",)
-    _is_job_model: ClassVar[bool] = True
 
-    job_type = models.CharField(_("job type"), max_length=200, db_index=True, editable=False)
-    content_type = models.ForeignKey(
-        ContentType,
-        on_delete=models.PROTECT,
-        editable=False,
-        related_name="+",
-        verbose_name=_("target"),
-    )
     state = fsm.FSMField(
         _("state"),
         max_length=32,
@@ -145,7 +130,6 @@ class ExportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
     filters = models.JSONField(
         _("filters"), default=dict, blank=True, help_text=_("The FilterSet's parameters.")
     )
-    options = models.JSONField(_("options"), default=dict, blank=True)
     file = models.FileField(_("file"), storage=get_storage, max_length=500, blank=True)
     file_name = models.CharField(_("file name"), max_length=255, blank=True)
     file_size = models.BigIntegerField(_("file size"), null=True, blank=True)
@@ -158,22 +142,13 @@ class ExportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
         related_name="+",
         verbose_name=_("requested by"),
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
 
     task_id = models.CharField(max_length=255, blank=True)
     queue = models.CharField(
         max_length=255, blank=True, help_text=_("The queue the export task ran from.")
     )
-    message = models.TextField(_("message"), blank=True)
 
     objects = ExportJobManager()
 
@@ -200,17 +175,6 @@ class ExportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
             from data_exchange_tool.export_tasks import enqueue_export
 
             enqueue_export(self)
-
-    def _fill_job_type(self) -> None:
-        if self.job_type:
-            return
-        if not self._meta.proxy:
-            raise ConfigurationError(
-                "Create export jobs through a job type: a proxy subclass of ExportJob "
-                "with Meta.target_model."
-            )
-        self.job_type = self._meta.label_lower
-        self.content_type = ContentType.objects.get_for_model(self.get_target_model())
 
     @classmethod
     def start(
@@ -239,21 +203,7 @@ class ExportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
         job.save()
         return job
 
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> ExportJob:
-        """Load a row as its job type, so ``ExportJob.objects.get()`` returns the proxy."""
-        if not cls._meta.proxy and "job_type" in field_names:
-            job_type = get_job_type(values[list(field_names).index("job_type")])
-            if job_type is not None and issubclass(job_type, cls):
-                cls = job_type
-        return super().from_db(db, field_names, values)  # type: ignore[misc]
-
     # --- options and hooks ---------------------------------------------------------------
-
-    @classmethod
-    def get_target_model(cls) -> type[models.Model]:
-        """Return the model this job type reads."""
-        return resolve_model(cls.target_model, cls)
 
     @classmethod
     def get_serializer_class(cls) -> type[serializers.Serializer]:
@@ -429,11 +379,6 @@ class ExportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
         from data_exchange_tool.export_tasks import cancel_export
 
         cancel_export(self)
-
-    @classmethod
-    def permission_codename(cls, action: str) -> str:
-        """Return ``"app_label.<action>_<model>"`` of this job type (e.g. ``view_all``)."""
-        return f"{cls._meta.app_label}.{action}_{cls._meta.model_name}"
 
     def download_url(self, expire: int = 300) -> str | None:
         """Return a short-lived URL of the file where the storage gives one (S3), else None."""

@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import django_fsm as fsm
 from django.conf import settings  # noqa: TID251 - AUTH_USER_MODEL, as Django's own models
-from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.conf import app_settings
-from data_exchange_tool.exceptions import ConfigurationError
-from data_exchange_tool.models.base import JobModelBase, resolve_class, resolve_model
-from data_exchange_tool.registry import get_job_type
+from data_exchange_tool.models.base import (
+    BaseJob,
+    JobManager,
+    JobQuerySet,
+    resolve_class,
+)
 from data_exchange_tool.states import (
     CANCELLABLE_STATES,
     PREVIEW_DONE_STATES,
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 USER_MODEL = settings.AUTH_USER_MODEL
 
 
-class ImportJobQuerySet(models.QuerySet):
+class ImportJobQuerySet(JobQuerySet):
     """Queries over import jobs."""
 
     def running(self) -> ImportJobQuerySet:
@@ -50,22 +52,12 @@ class ImportJobQuerySet(models.QuerySet):
         """Return the jobs holding the import lock of their target."""
         return self.filter(state=JobState.IMPORT_IN_PROGRESS)
 
-    def for_target(self, model: type[models.Model]) -> ImportJobQuerySet:
-        """Return the jobs of every type that write to ``model``."""
-        return self.filter(content_type=ContentType.objects.get_for_model(model))
 
-
-class ImportJobManager(models.Manager.from_queryset(ImportJobQuerySet)):  # type: ignore[misc]
+class ImportJobManager(JobManager.from_queryset(ImportJobQuerySet)):  # type: ignore[misc]
     """On a job type, see only the jobs of that type; on ``ImportJob``, see every job."""
 
-    def get_queryset(self) -> ImportJobQuerySet:
-        queryset = super().get_queryset()
-        if self.model._meta.proxy:
-            queryset = queryset.filter(job_type=self.model._meta.label_lower)
-        return queryset
 
-
-class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBase):
+class ImportJob(BaseJob):
     """
     One tracked import of one file into one target model.
 
@@ -104,16 +96,7 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
     batch_size: ClassVar[int | None] = None
     #: Sampled rows per planned action; ``None``: ``DATA_EXCHANGE_PREVIEW_SAMPLE_SIZE``.
     preview_sample_size: ClassVar[int | None] = None
-    _is_job_model: ClassVar[bool] = True
 
-    job_type = models.CharField(_("job type"), max_length=200, db_index=True, editable=False)
-    content_type = models.ForeignKey(
-        ContentType,
-        on_delete=models.PROTECT,
-        editable=False,
-        related_name="+",
-        verbose_name=_("target"),
-    )
     state = fsm.FSMField(
         _("state"),
         max_length=32,
@@ -135,7 +118,6 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
     force_import = models.BooleanField(
         _("force import"), default=False, help_text=_("Skip invalid rows and import the others.")
     )
-    options = models.JSONField(_("options"), default=dict, blank=True)
 
     created_by = models.ForeignKey(
         USER_MODEL,
@@ -153,23 +135,16 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
         related_name="+",
         verbose_name=_("confirmed by"),
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     preview_started_at = models.DateTimeField(null=True, blank=True)
     preview_finished_at = models.DateTimeField(null=True, blank=True)
     import_started_at = models.DateTimeField(null=True, blank=True)
     import_finished_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
     new_rows = models.PositiveIntegerField(_("new"), default=0)
     updated_rows = models.PositiveIntegerField(_("updated"), default=0)
     unchanged_rows = models.PositiveIntegerField(_("unchanged"), default=0)
     invalid_rows = models.PositiveIntegerField(_("invalid"), default=0)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
 
     preview_task_id = models.CharField(max_length=255, blank=True)
     import_task_id = models.CharField(max_length=255, blank=True)
@@ -179,7 +154,6 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
     import_queue = models.CharField(
         max_length=255, blank=True, help_text=_("The queue the import task ran from.")
     )
-    message = models.TextField(_("message"), blank=True)
 
     objects = ImportJobManager()
 
@@ -217,17 +191,6 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
 
             enqueue_preview(self)
 
-    def _fill_job_type(self) -> None:
-        if self.job_type:
-            return
-        if not self._meta.proxy:
-            raise ConfigurationError(
-                "Create import jobs through a job type: a proxy subclass of ImportJob "
-                "with Meta.target_model and Meta.serializer_class."
-            )
-        self.job_type = self._meta.label_lower
-        self.content_type = ContentType.objects.get_for_model(self.get_target_model())
-
     def _fill_file_facts(self) -> None:
         digest = hashlib.sha256()
         size = 0
@@ -240,21 +203,7 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
         if not self.file_name:
             self.file_name = os.path.basename(self.file.name)[:255]
 
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> ImportJob:
-        """Load a row as its job type, so ``ImportJob.objects.get()`` returns the proxy."""
-        if not cls._meta.proxy and "job_type" in field_names:
-            job_type = get_job_type(values[list(field_names).index("job_type")])
-            if job_type is not None and issubclass(job_type, cls):
-                cls = job_type
-        return super().from_db(db, field_names, values)  # type: ignore[misc]
-
     # --- options and hooks ---------------------------------------------------------------
-
-    @classmethod
-    def get_target_model(cls) -> type[models.Model]:
-        """Return the model this job type writes to."""
-        return resolve_model(cls.target_model, cls)
 
     @classmethod
     def get_serializer_class(cls) -> type[serializers.Serializer]:
@@ -432,11 +381,6 @@ class ImportJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelB
         from data_exchange_tool.locking import confirm_import
 
         confirm_import(self, user)
-
-    @classmethod
-    def permission_codename(cls, action: str) -> str:
-        """Return ``"app_label.<action>_<model>"`` of this job type (e.g. ``confirm``)."""
-        return f"{cls._meta.app_label}.{action}_{cls._meta.model_name}"
 
     def confirm_refusal(self) -> str | None:
         """Return why ``confirm()`` would be refused now, in words, or None."""
