@@ -23,7 +23,6 @@ read), or ``ExportJob``'s to allow every export type at once.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.http import FileResponse, HttpResponseRedirect
@@ -40,22 +39,20 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from data_exchange_tool.api.exceptions import DataExchangeAPIError, api_exception
+from data_exchange_tool.api.routing import JobPagination
 from data_exchange_tool.exceptions import ConfigurationError, ExportFilterError
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.models.exports import EXPORT_FORMATS, filters_from_querydict
-from data_exchange_tool.registry import job_types
 from data_exchange_tool.states import EXPORT_FINAL_STATES, ExportState
 from data_exchange_tool.storage import open_stream
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
     from rest_framework.request import Request
-    from rest_framework.routers import BaseRouter
     from rest_framework.views import APIView
 
 #: Seconds a download URL of S3 stays valid.
@@ -215,26 +212,6 @@ class ExportJobPermission(BasePermission):
 # --- the viewset ---------------------------------------------------------------------------
 
 
-class ExportJobPagination(PageNumberPagination):
-    """Pages of 50 (``?page=2&page_size=100``, at most 500)."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-def export_slug(job_type: type[ExportJob]) -> str:
-    """Return the URL name of a job type: ``api_slug``, else its class name in kebab case.
-
-    ``StockRecordExportJob`` gives ``stock-record``.
-    """
-    declared = getattr(job_type, "api_slug", None)
-    if declared:
-        return str(declared)
-    name = re.sub(r"ExportJob$|Export$|Job$", "", job_type.__name__) or job_type.__name__
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-
-
 class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Start, follow, cancel and download the exports of one job type."""
 
@@ -243,7 +220,7 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ExportJobSerializer
     start_serializer_class = ExportJobStartSerializer
     permission_classes = (ExportJobPermission,)
-    pagination_class = ExportJobPagination
+    pagination_class = JobPagination
     lookup_value_regex = "[0-9]+"
     queryset = ExportJob.objects.none()  # tells schema generators the model; see get_queryset()
 
@@ -392,23 +369,3 @@ def document(viewset: type[ExportJobViewSet], job_type: type[ExportJob]) -> type
             },
         ),
     )(viewset)
-
-
-def export_basename(job_type: type[ExportJob]) -> str:
-    """Return the URL name prefix of a job type's routes (``export-<slug>``)."""
-    return f"export-{export_slug(job_type)}"
-
-
-def register_export_viewsets(router: BaseRouter) -> None:
-    """Route ``exports/<slug>/`` for every registered ExportJob type, or raise on a clash."""
-    seen: dict[str, type[ExportJob]] = {}
-    for job_type in sorted(job_types(ExportJob), key=lambda model: model._meta.label_lower):
-        slug = export_slug(job_type)
-        if slug in seen:
-            raise ConfigurationError(
-                f"{seen[slug].__name__} and {job_type.__name__} both take the API path "
-                f"exports/{slug}/: set `api_slug = '...'` on one of them."
-            )
-        seen[slug] = job_type
-        viewset = ExportJobViewSet.for_job_type(job_type)
-        router.register(f"exports/{slug}", viewset, basename=export_basename(job_type))

@@ -30,7 +30,6 @@ subclass instead of the generated viewset::
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
@@ -40,7 +39,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -64,6 +62,7 @@ from data_exchange_tool.api.filters import (
     RowErrorFilterSet,
 )
 from data_exchange_tool.api.permissions import ImportJobPermission, can_view_all
+from data_exchange_tool.api.routing import JobPagination
 from data_exchange_tool.api.serializers import (
     ImportJobSerializer,
     ImportJobStartSerializer,
@@ -76,26 +75,6 @@ from data_exchange_tool.models import ImportJob, Phase
 
 #: Viewsets declared for one job type (subclasses naming ``job_type``), by job type label.
 _declared: dict[str, type[ImportJobViewSet]] = {}
-
-
-class ImportJobPagination(PageNumberPagination):
-    """Pages of 50 (``?page=2&page_size=100``, at most 500)."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-def job_type_slug(job_type: type[ImportJob]) -> str:
-    """Return the URL name of a job type: ``api_slug``, else its class name in kebab case.
-
-    ``StockRecordImportJob`` gives ``stock-record``.
-    """
-    declared = getattr(job_type, "api_slug", None)
-    if declared:
-        return str(declared)
-    name = re.sub(r"ImportJob$|Import$|Job$", "", job_type.__name__) or job_type.__name__
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 def tag_operations(viewset: type[ImportJobViewSet]) -> type[ImportJobViewSet]:
@@ -123,7 +102,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ImportJobSerializer
     start_serializer_class = ImportJobStartSerializer
     permission_classes = (ImportJobPermission,)
-    pagination_class = ImportJobPagination
+    pagination_class = JobPagination
     filter_backends = (DjangoFilterBackend,)
     filterset_class = ImportJobFilterSet
     lookup_value_regex = "[0-9]+"

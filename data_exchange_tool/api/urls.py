@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from rest_framework.routers import DefaultRouter
 
-from data_exchange_tool.api.exports import register_export_viewsets
-from data_exchange_tool.api.imports import ImportJobViewSet, job_type_slug
-from data_exchange_tool.exceptions import ConfigurationError
-from data_exchange_tool.models import ImportJob
-from data_exchange_tool.registry import job_types
+from data_exchange_tool.api.exports import ExportJobViewSet
+from data_exchange_tool.api.imports import ImportJobViewSet
+from data_exchange_tool.api.routing import register_job_viewsets
+from data_exchange_tool.models import ExportJob, ImportJob
 
 
 class DataExchangeRouter(DefaultRouter):
@@ -32,24 +31,14 @@ class DataExchangeRouter(DefaultRouter):
     include_format_suffixes = False
 
 
-def import_basename(job_type: type[ImportJob]) -> str:
-    """Return the URL name prefix of a job type's routes (``import-<slug>``)."""
-    return f"import-{job_type_slug(job_type)}"
-
-
 def register_import_viewsets(router: DefaultRouter) -> None:
-    """Route ``imports/<slug>/`` for every registered ImportJob type, or raise on a clash."""
-    seen: dict[str, type[ImportJob]] = {}
-    for job_type in sorted(job_types(ImportJob), key=lambda model: model._meta.label_lower):
-        slug = job_type_slug(job_type)
-        if slug in seen:
-            raise ConfigurationError(
-                f"{seen[slug].__name__} and {job_type.__name__} both take the API path "
-                f"imports/{slug}/: set `api_slug = '...'` on one of them."
-            )
-        seen[slug] = job_type
-        viewset = ImportJobViewSet.for_job_type(job_type)
-        router.register(f"imports/{slug}", viewset, basename=import_basename(job_type))
+    """Route ``imports/<slug>/`` for every registered ImportJob type."""
+    register_job_viewsets(router, ImportJob, ImportJobViewSet, "Import")
+
+
+def register_export_viewsets(router: DefaultRouter) -> None:
+    """Route ``exports/<slug>/`` for every registered ExportJob type."""
+    register_job_viewsets(router, ExportJob, ExportJobViewSet, "Export")
 
 
 def build_router() -> DefaultRouter:

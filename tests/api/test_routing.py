@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from data_exchange_tool.api import imports
-from data_exchange_tool.api.imports import ImportJobViewSet, job_type_slug
+from data_exchange_tool.api.imports import ImportJobViewSet
+from data_exchange_tool.api.routing import job_type_slug
 from data_exchange_tool.api.urls import build_router, register_import_viewsets
 from data_exchange_tool.exceptions import ConfigurationError
 from data_exchange_tool.models import ImportJob
