@@ -266,6 +266,13 @@ def error_messages(detail: Any) -> list[str]:
     return [str(detail)]
 
 
+def overrides(job: ImportJob, hook: str) -> bool:
+    """Return True when the job type overrides ``hook`` (the default does nothing)."""
+    from data_exchange_tool.models.jobs import ImportJob
+
+    return getattr(type(job), hook) is not getattr(ImportJob, hook)
+
+
 def db_value(value: Any) -> Any:
     """Return the value a lookup compares: a related instance becomes its pk."""
     return value.pk if isinstance(value, models.Model) else value
@@ -302,6 +309,8 @@ class BatchValidator:
         self.relations = {f.name for f in self.model._meta.concrete_fields if f.is_relation}
         self.for_display = for_display
         self.seen = SeenKeys()
+        self.lookup_key = self.key_function(self.lookup_fields) if self.lookup_fields else None
+        self.before_row = job.before_import_row if overrides(job, "before_import_row") else None
 
     def column_of(self, name: str) -> str:
         """Return the file's header for a field (or the field's name)."""
@@ -333,8 +342,8 @@ class BatchValidator:
         outcome = RowOutcome(row_number, cells, data)
         for name in nul:
             outcome.fail(self.columns.header_of[name], "The cell contains a NUL character.")
-        if not outcome.errors:
-            self.job.before_import_row(data, row_number)
+        if self.before_row is not None and not outcome.errors:
+            self.before_row(data, row_number)
         return outcome
 
     def _record_errors(self, outcome: RowOutcome, detail: Any) -> None:
@@ -414,11 +423,29 @@ class BatchValidator:
         }
         return {row: found.get(key) for row, key in keys.items() if key is not None}
 
+    def key_function(self, names: Sequence[str]) -> Callable[[dict], tuple[Any, ...] | None]:
+        """Return a function doing what ``key_of_row`` does, from validated data, faster."""
+        getter = operator.itemgetter(*names)
+        related = [i for i, name in enumerate(names) if name in self.relations]
+
+        def key(validated: dict) -> tuple[Any, ...] | None:
+            try:
+                found = getter(validated)
+            except KeyError:
+                return None
+            values = [found] if len(names) == 1 else list(found)
+            for i in related:
+                if isinstance(values[i], models.Model):
+                    values[i] = values[i].pk
+            return None if None in values else tuple(values)
+
+        return key
+
     def _match_existing(self, outcomes: list[RowOutcome]) -> None:
-        names = self.lookup_fields
+        key_of = self.lookup_key
         keyed: list[tuple[RowOutcome, tuple[Any, ...]]] = []
         for outcome in outcomes:
-            key = self.key_of_row(outcome, names) if names else None
+            key = key_of(outcome.validated) if key_of else None
             if key is None:
                 self._plan(outcome, None)  # nothing to match by: always new
             else:
