@@ -118,10 +118,20 @@ class XLSXReader(BaseReader):
 
     def iter_rows(self) -> Iterator[tuple[int, list[str]]]:
         row_number = 1
+        limit = self.max_cell_length
         for cells in self._rows:
             row_number += 1
-            texts = [self._text(cell, row_number) for cell in cells]
-            if any(text.strip() for text in texts):
+            texts = []
+            for cell in cells:
+                # Text and empty cells need no number format: the quick path for most cells.
+                value = cell.value
+                if value is None:
+                    texts.append("")
+                elif type(value) is str and len(value) <= limit:
+                    texts.append(value)
+                else:
+                    texts.append(self._text(cell, row_number))
+            if any(map(str.strip, texts)):
                 yield row_number, texts
 
     def estimate_total_rows(self, rows_done: int, file_size: int | None) -> int:
