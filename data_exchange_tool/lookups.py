@@ -9,11 +9,11 @@ as one array instead, ``column = ANY(%s)``; elsewhere it is the usual ``__in``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import F, Lookup, QuerySet
+from django.db.models import BooleanField, Expression, F, Field, Lookup, QuerySet
 
 #: Fields whose database value is the Python value itself when it has this exact type.
 PLAIN_TYPES: dict[str, type] = {
@@ -32,6 +32,15 @@ PLAIN_TYPES: dict[str, type] = {
 }
 
 
+def prepared(field: Field, values: Collection[Any], connection: Any) -> list[Any]:
+    """Return ``values`` as the database takes them for ``field``."""
+    target = field.target_field if field.is_relation else field
+    plain = PLAIN_TYPES.get(target.get_internal_type())
+    if plain is not None and all(type(v) is plain for v in values):
+        return list(values)  # the field would return each value unchanged
+    return [field.get_db_prep_value(v, connection, prepared=False) for v in values]
+
+
 class AnyOf(Lookup):
     """``lhs = ANY(%s)`` with the values as one array parameter (PostgreSQL)."""
 
@@ -40,18 +49,64 @@ class AnyOf(Lookup):
 
     def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
         """Return the placeholder and the values, each prepared by the column's field."""
-        field = self.lhs.output_field
-        target = field.target_field if field.is_relation else field
-        plain = PLAIN_TYPES.get(target.get_internal_type())
-        if plain is not None and all(type(v) is plain for v in value):
-            return "%s", [list(value)]  # the field would return each value unchanged
-        return "%s", [[field.get_db_prep_value(v, connection, prepared=False) for v in value]]
+        return "%s", [prepared(self.lhs.output_field, value, connection)]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         """Return ``lhs = ANY(%s)`` and its parameters."""
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+class KeysIn(Expression):
+    """``(col_a, col_b) IN (SELECT * FROM unnest(%s, %s))``: rows whose columns equal one key.
+
+    Two ``= ANY`` filters would make PostgreSQL probe an index on both columns once for every
+    combination of the two arrays (100 partners x 1,000 SKUs = 100,000 probes a batch); the pairs
+    cost one probe each.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, names: Sequence[str], keys: Collection[tuple[Any, ...]]) -> None:
+        super().__init__()
+        self.names = list(names)
+        self.keys = list(keys)
+        self.columns: list[Any] = []
+
+    def resolve_expression(self, query: Any = None, *args: Any, **kwargs: Any) -> KeysIn:
+        """Resolve the field names to the query's columns."""
+        clone = self.copy()
+        clone.columns = [F(name).resolve_expression(query, *args, **kwargs) for name in self.names]
+        return clone
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        """Return the SQL: the columns as a row, compared with the unnested arrays."""
+        columns, params, arrays = [], [], []
+        for position, column in enumerate(self.columns):
+            sql, column_params = compiler.compile(column)
+            columns.append(sql)
+            params.extend(column_params)
+            field = column.output_field
+            values = prepared(field, [key[position] for key in self.keys], connection)
+            arrays.append((f"%s::{field.cast_db_type(connection)}[]", values))
+        unnest = ", ".join(placeholder for placeholder, _ in arrays)
+        # Columns compiled by Django and placeholders: no value is written into the SQL.
+        sql = f"({', '.join(columns)}) IN (SELECT * FROM unnest({unnest}))"  # noqa: S608
+        return sql, [*params, *(values for _, values in arrays)]
+
+
+def filter_keys(
+    queryset: QuerySet, names: Sequence[str], keys: Collection[tuple[Any, ...]]
+) -> QuerySet:
+    """Return ``queryset`` filtered on rows whose ``names`` hold one of ``keys`` (tuples).
+
+    Elsewhere than PostgreSQL (or for one field) each field is filtered on its own values, which
+    may return more rows than asked for: match the rows to the keys afterwards.
+    """
+    if len(names) > 1 and connections[queryset.db].vendor == "postgresql":
+        return queryset.filter(KeysIn(names, keys))
+    return filter_in(queryset, {name: {k[i] for k in keys} for i, name in enumerate(names)})
 
 
 def filter_in(queryset: QuerySet, values_of: dict[str, Collection[Any]]) -> QuerySet:

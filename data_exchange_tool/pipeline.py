@@ -11,7 +11,6 @@ about Celery, so it is tested directly.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -105,7 +104,6 @@ class Run:
         self.channel = channel
         self.result = RunResult()
         self.pending_errors: list[ImportJobRowError] = []
-        self.next_cancel_check = 0.0
 
     def execute(self) -> RunResult:
         """Read, validate and handle every batch; return the counts."""
@@ -182,13 +180,9 @@ class Run:
         raise NotImplementedError
 
     def between_batches(self, reader: Any) -> None:
-        """Report progress and stop when cancelled (checked at the rate progress is written)."""
+        """Report progress and stop when cancelled."""
         done = self.result.total
         self.channel.report(done, max(done, reader.estimate_total_rows(done, self.job.file_size)))
-        now = time.monotonic()
-        if now < self.next_cancel_check:
-            return
-        self.next_cancel_check = now + self.channel.interval
         if self.cancelled():
             raise ImportCancelledError(self.job.pk)
 

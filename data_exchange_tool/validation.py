@@ -31,7 +31,7 @@ from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.formulas import restore as restore_formula
-from data_exchange_tool.lookups import filter_in
+from data_exchange_tool.lookups import filter_in, filter_keys
 from data_exchange_tool.seen import SeenKeys
 from data_exchange_tool.states import RowAction
 
@@ -371,8 +371,7 @@ class BatchValidator:
         return tuple(getattr(instance, self.attnames.get(name, name)) for name in names)
 
     def _find(self, names: Sequence[str], keys: set[tuple[Any, ...]]) -> models.QuerySet:
-        filters = {name: {key[i] for key in keys} for i, name in enumerate(names)}
-        return filter_in(self.model._default_manager.all(), filters)
+        return filter_keys(self.model._default_manager.all(), names, keys)
 
     def _check_unique_sets(self, outcomes: list[RowOutcome]) -> None:
         for unique in self.unique_sets:
@@ -473,9 +472,7 @@ class BatchValidator:
     def _load_existing(self, keys: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], models.Model]:
         if not keys:
             return {}
-        queryset = filter_in(
-            self.queryset, {name: {k[i] for k in keys} for i, name in enumerate(self.lookup_fields)}
-        )
+        queryset = filter_keys(self.queryset, self.lookup_fields, keys)
         if self.for_display and self.relations:
             queryset = queryset.select_related(*self.relations & set(self.sources.values()))
         return {self.key_of_instance(obj, self.lookup_fields): obj for obj in queryset}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from data_exchange_tool.lookups import filter_in
+from data_exchange_tool.lookups import filter_in, filter_keys
 from example_project.demo.models import Partner, Product, StockRecord
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +41,24 @@ def test_the_sql_has_one_parameter_per_field_on_postgresql(catalogue):
         assert " IN (" in sql
         assert len(params) == 500
     assert queryset.count() == 3
+
+
+def test_filter_keys_matches_pairs(catalogue):
+    acme, globex = catalogue["partners"]
+    product = catalogue["products"][0]
+    for partner, sku in ((acme, "A"), (acme, "B"), (globex, "A"), (globex, "B")):
+        StockRecord.objects.create(partner=partner, product=product, partner_sku=sku)
+    wanted = {(acme.pk, "A"), (globex.pk, "B")}
+    found = filter_keys(StockRecord.objects.all(), ["partner", "partner_sku"], wanted)
+    pairs = {(r.partner_id, r.partner_sku) for r in found}
+    if connection.vendor == "postgresql":
+        assert pairs == wanted
+        assert "unnest(" in str(found.query)
+    else:  # each field filtered on its own: more rows, matched to the keys by the caller
+        assert wanted <= pairs
+
+
+def test_filter_keys_on_one_field_and_no_keys(catalogue):
+    found = filter_keys(Product.objects.all(), ["sku"], {("P-2",), ("P-7",)})
+    assert list(found.values_list("sku", flat=True)) == ["P-2"]
+    assert not filter_keys(StockRecord.objects.all(), ["partner", "partner_sku"], set()).exists()

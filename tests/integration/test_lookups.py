@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.test_lookups import (  # noqa: F401 - the same tests, run on PostgreSQL here
+    test_filter_keys_matches_pairs,
+    test_filter_keys_on_one_field_and_no_keys,
     test_filters_on_pks_and_foreign_keys,
     test_filters_on_text_values,
     test_no_values_find_nothing,
