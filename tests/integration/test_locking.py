@@ -40,7 +40,14 @@ def previewed_jobs(count: int) -> list[ImportJob]:
     return ImportJob.objects.bulk_create(jobs)
 
 
-def test_racing_confirms_of_one_target_start_exactly_one_import():
+@pytest.fixture
+def no_import_task(monkeypatch):
+    """Keep import tasks from the worker: a file-less holder's import would fail at once and
+    free the lock before the test looks at it. The lock itself lives in the database."""
+    monkeypatch.setattr("data_exchange_tool.tasks.enqueue_import", lambda job: None)
+
+
+def test_racing_confirms_of_one_target_start_exactly_one_import(no_import_task):
     jobs = previewed_jobs(8)
     barrier = threading.Barrier(len(jobs))
     outcomes: dict[int, object] = {}
@@ -71,7 +78,7 @@ def test_racing_confirms_of_one_target_start_exactly_one_import():
     assert ImportJob.objects.filter(state=JobState.IMPORT_IN_PROGRESS).count() == 1
 
 
-def test_refusal_names_the_holder_and_its_user():
+def test_refusal_names_the_holder_and_its_user(no_import_task):
     holder, waiting = previewed_jobs(2)
     alice = get_user_model().objects.create_user("alice")
     holder.confirm(alice)
