@@ -10,7 +10,9 @@ seconds, rows per second, peak and starting RSS, and the queries run on the defa
 - ``floor-validate``: the hand-written floor, validation only: one ``ImportStockRecordSerializer``
   reused for every row (``run_validation``), foreign keys from a dict, no query per row;
 - ``floor-import``: the same, plus ``bulk_create`` in batches of 1,000;
-- ``copy``: PostgreSQL ``COPY`` of the same rows (foreign keys from a dict, invalid rows skipped).
+- ``copy``: PostgreSQL ``COPY`` of the same rows (foreign keys from a dict, invalid rows skipped);
+- ``library-export``: an export job of every stock record (after ``library-import``), in the
+  file's format, run in-process (``export_tasks.run_export``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,29 @@ def library_import(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Call
             raise SystemExit(f"import failed: {job.state} {job.message}")
         written = StockRecord.objects.count()
         facts.update(rows=job.total_rows, invalid=job.invalid_rows, written=written)
+
+    facts["_check"] = check
+    return facts, run
+
+
+def library_export(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call: an export of every stock record the import wrote,
+    in the format of ``path`` (run right after ``library-import`` on the same file)."""
+    from data_exchange_tool.export_tasks import run_export
+    from example_project.demo.models import StockRecordExportJob
+
+    job = StockRecordExportJob.start(file_format=path.suffix.lstrip("."), enqueue=False)
+    facts: dict[str, Any] = {"job": job.pk, "invalid": 0}
+
+    def run() -> None:
+        run_export(job)
+
+    def check() -> None:
+        job.refresh_from_db()
+        if job.state != "EXPORT_SUCCEEDED":
+            raise SystemExit(f"export failed: {job.state} {job.message}")
+        facts.update(rows=job.total_rows, written=job.total_rows, file_mb=job.file_size / 1e6)
+        job.file.delete(save=False)
 
     facts["_check"] = check
     return facts, run
@@ -265,6 +290,7 @@ def copy(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], N
 KINDS = {
     "library-preview": library_preview,
     "library-import": library_import,
+    "library-export": library_export,
     "floor-validate": floor_validate,
     "floor-import": floor_import,
     "copy": copy,

@@ -1,12 +1,14 @@
 """
-``make bench``: time the library's preview and import against a floor and COPY, on PostgreSQL.
+``make bench``: time the library's preview, import and export on PostgreSQL, against a floor
+and COPY.
 
 For each file (100,000 rows as CSV and XLSX, 1,000,000 rows as CSV) the same file is read by
-five measurements, each in its own process (see ``bench.measure``): the library's preview, the
-floor's validation, the library's forced import, the floor's validation + ``bulk_create``, and
-COPY. The results go to stdout and to ``bench/results/<date>.md`` as markdown, with the targets
-checked: preview and import at least 0.8x the floor, the 1M-row peak RSS within 1.3x the 100k-row
-peak, and a small constant number of queries per 1,000 rows.
+six measurements, each in its own process (see ``bench.measure``): the library's preview, the
+floor's validation, the library's forced import, an export of the rows it wrote, the floor's
+validation + ``bulk_create``, and COPY. The results go to stdout and to
+``bench/results/<date>.md`` as markdown, with the targets checked: preview and import at least
+0.8x the floor, the 1M-row peak RSS within 1.3x the 100k-row peak (preview, import and export),
+and a small constant number of queries per 1,000 rows.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
         "library-preview": preview,
         "floor-validate": run_measurement("floor-validate", path),
         "library-import": run_measurement("library-import", path, preview["job"]),
+        "library-export": run_measurement("library-export", path),
         "floor-import": run_measurement("floor-import", path),
         "copy": run_measurement("copy", path),
     }
@@ -111,6 +114,21 @@ def summary_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[s
                 ]
             )
     return lines
+
+
+def export_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[str]]:
+    """Return the lines of the export table: one per file."""
+    return [
+        [
+            f"{label(rows, fmt)} export",
+            f"{figures['library-export']['rows']:,}",
+            f"{figures['library-export']['rows_per_second']:,.0f}",
+            f"{figures['library-export']['peak_rss_mb']:.0f}",
+            f"{figures['library-export']['queries_per_1000_rows']:.2f}",
+            f"{figures['library-export'].get('file_mb', 0):.1f}",
+        ]
+        for (rows, fmt), figures in results.items()
+    ]
 
 
 def table(headers: list[str], lines: list[list[str]]) -> str:
@@ -158,7 +176,7 @@ def checks(results: dict[tuple[int, str], dict[str, dict]], small: int, large: i
             )
     big, base = results.get((large, "csv")), results.get((small, "csv"))
     if big and base:
-        for kind in ("library-preview", "library-import"):
+        for kind in ("library-preview", "library-import", "library-export"):
             growth = big[kind]["peak_rss_mb"] / base[kind]["peak_rss_mb"]
             queries = (
                 base[kind]["queries_per_1000_rows"],
@@ -225,6 +243,12 @@ def report(results: dict, small: int, large: int) -> str:
             "validation + bulk_create; COPY writes the same valid rows. Rows/s count every row "
             "of the file (about 1% invalid). Each measurement ran in its own process.",
             table(summary_headers, summary_rows(results)),
+            "## Exports\n\nEvery stock record the import wrote, exported by an export job in "
+            "the file's format (run in-process, streamed to storage).\n\n"
+            + table(
+                ["case", "rows", "rows/s", "peak RSS MB", "queries / 1k rows", "file MB"],
+                export_rows(results),
+            ),
             "## Targets\n\n" + "\n".join(checks(results, small, large)),
             "## Every measurement\n\n" + table(detail_headers, detail_rows(results)),
         ]
