@@ -10,6 +10,7 @@ about Celery, so it is tested directly.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -86,6 +87,20 @@ def default_lookup_fields(job_type: type[ImportJob]) -> tuple[str, ...]:
     return next((c for c in candidates if set(c) <= written), ())
 
 
+def _freeze_old_objects() -> bool:
+    """Keep the garbage collector's full passes off the objects that predate the run.
+
+    A run allocates many short-lived row objects; each full collection would also walk every
+    object of Django, DRF and the project (about a tenth of a preview's time). Frozen objects are
+    still freed by reference counting. Returns False (and does nothing) when something else has
+    frozen objects already, so ``gc.unfreeze()`` is only called for our own freeze.
+    """
+    if gc.get_freeze_count():
+        return False
+    gc.freeze()
+    return True
+
+
 def batched(
     rows: Iterator[tuple[int, list[str]]], size: int
 ) -> Iterator[list[tuple[int, list[str]]]]:
@@ -138,6 +153,7 @@ class Run:
                 self.job, reader.headers, for_display=self.phase == "preview"
             )
             self.columns = validator.columns
+            frozen = _freeze_old_objects()
             try:
                 for batch in batched(reader.iter_rows(), self.job.get_batch_size()):
                     outcomes = validator.validate(batch)
@@ -146,6 +162,8 @@ class Run:
                     self.between_batches(reader)
             finally:
                 validator.close()
+                if frozen:
+                    gc.unfreeze()
         self.flush_errors()
         self.channel.report(self.result.total, self.result.total, force=True)
         return self.result
