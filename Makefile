@@ -54,7 +54,7 @@ worker: install ## Run a Celery worker on both queues (needs CELERY_BROKER_URL)
 	$(BIN)/celery -A example_project worker -l info \
 		-Q $${DATA_EXCHANGE_PREVIEW_QUEUE:-data_exchange_shared_queue},$${DATA_EXCHANGE_IMPORT_QUEUE:-data_exchange_shared_queue},$${DATA_EXCHANGE_EXPORT_QUEUE:-data_exchange_shared_queue}
 
-bench: install services ## Time preview, import and export on PostgreSQL (100k and 1M rows)
+bench: install services ## Time preview, import and export on PostgreSQL vs a floor and COPY (~15 min)
 	bash scripts/bench.sh
 
 build: install ## Build the sdist and wheel
