@@ -8,8 +8,12 @@ progress bar carries ``data-dxt-progress`` so ``progress.js`` keeps it live whil
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404, HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -22,9 +26,9 @@ if TYPE_CHECKING:
 POLLING_STATES = (JobState.CREATED, *RUNNING_STATES)
 
 
-def state_badge(state: str) -> SafeString:
-    """Return a coloured badge naming ``state``."""
-    label = JobState(state).label if state in JobState.values else state
+def state_badge(state: str, states: type[models.TextChoices] = JobState) -> SafeString:
+    """Return a coloured badge naming ``state`` (one of ``states``: import or export states)."""
+    label = states(state).label if state in states.values else state
     return format_html(
         '<span class="dxt-badge dxt-state-{}" data-state="{}">{}</span>',
         state.lower(),
@@ -73,3 +77,16 @@ def counts_html(job: ImportJob) -> SafeString:
         job.unchanged_rows,
         invalid,
     )
+
+
+class JobPageMixin:
+    """What the admins of import and export jobs share: fetching the job a URL names."""
+
+    def get_job(self, request: HttpRequest, object_id: str) -> Any:
+        """Return the job the user may see, or raise ``Http404`` / ``PermissionDenied``."""
+        if not self.has_view_or_change_permission(request):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        job = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if job is None:
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")  # type: ignore[attr-defined]
+        return job

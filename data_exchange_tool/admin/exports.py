@@ -25,8 +25,6 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -37,6 +35,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
 from data_exchange_tool.admin.changelist import changelist_params
+from data_exchange_tool.admin.display import JobPageMixin, state_badge
 from data_exchange_tool.exceptions import (
     ConfigurationError,
     ExportFilterError,
@@ -55,13 +54,7 @@ DOWNLOAD_URL_EXPIRY = 300
 
 def export_state_badge(state: str) -> SafeString:
     """Return a coloured badge naming an export's state."""
-    label = ExportState(state).label if state in ExportState.values else state
-    return format_html(
-        '<span class="dxt-badge dxt-state-{}" data-state="{}">{}</span>',
-        state.lower(),
-        state,
-        label,
-    )
+    return state_badge(state, ExportState)
 
 
 def export_progress_bar(job: ExportJob, url: str = "") -> SafeString:
@@ -104,7 +97,7 @@ class ExportJobForm(forms.ModelForm):
             self.add_error("filters", exc.message)
 
 
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
     """The admin of one export job type: start, follow and download exports."""
 
     form = ExportJobForm
@@ -227,15 +220,6 @@ class ExportJobAdmin(admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
-
-    def get_job(self, request: HttpRequest, object_id: str) -> ExportJob:
-        """Return the export the user may see, or raise ``Http404`` / 403."""
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        job = self.get_object(request, unquote(object_id))
-        if job is None:
-            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
-        return job
 
     def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         """Return the export's state and progress as JSON (polled by the pages)."""

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -39,6 +39,7 @@ from django.views.decorators.http import require_POST, require_safe
 from data_exchange_tool.admin import downloads
 from data_exchange_tool.admin.display import (
     POLLING_STATES,
+    JobPageMixin,
     counts_html,
     progress_bar,
     state_badge,
@@ -93,7 +94,7 @@ class JobPermissionsMixin:
         return super().has_delete_permission(request, obj)  # type: ignore[misc]
 
 
-class GenericImporterModelAdmin(JobPermissionsMixin, admin.ModelAdmin):
+class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAdmin):
     """The admin of one job type: upload a file, see the preview, confirm or cancel."""
 
     #: Rows per page of the invalid rows and of the planned changes (``get_preview_rows_per_page``).
@@ -373,15 +374,6 @@ class GenericImporterModelAdmin(JobPermissionsMixin, admin.ModelAdmin):
             for route, view, method, name in views
         ]
         return urls + super().get_urls()
-
-    def get_job(self, request: HttpRequest, object_id: str) -> ImportJob:
-        """Return the job of this type the user may see, or raise ``Http404`` / 403."""
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        job = self.get_object(request, unquote(object_id))
-        if job is None:
-            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
-        return job
 
     def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         """Return the job's state, progress and counts as JSON (polled by the job page)."""
