@@ -214,8 +214,11 @@ def cancelled_import(job: ImportJob) -> None:
 # --- actions -------------------------------------------------------------------------------
 
 
-def rerun_preview(job: ImportJob, file: Any = None) -> None:
-    """Run the preview of a finished preview again, with a new file when given."""
+def rerun_preview(job: ImportJob, file: Any = None, force_import: bool | None = None) -> None:
+    """Run the preview of a finished preview again, with a new file when given.
+
+    :param force_import: change the job's force-import option at the same time (None: keep it).
+    """
     with transaction.atomic():
         current = jobs.select_for_update().get(pk=job.pk)
         if not fsm.can_proceed(current.reset_preview):
@@ -225,6 +228,8 @@ def rerun_preview(job: ImportJob, file: Any = None) -> None:
         if file is not None:
             current.file = file
             current.file_name = getattr(file, "name", "")[:255]
+        if force_import is not None:
+            current.force_import = force_import
         current.reset_preview()
         current.save()
         enqueue_preview(current)

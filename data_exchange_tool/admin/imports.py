@@ -27,7 +27,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
@@ -440,10 +439,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     def rerun_preview(self, job: ImportJob, data: dict[str, Any]) -> None:
         """Store the force-import choice and the new file, and start the preview again."""
-        with transaction.atomic():
-            if "force_import" in data:
-                type(job)._base_manager.filter(pk=job.pk).update(force_import=data["force_import"])
-            job.rerun_preview(data.get("file"))
+        job.rerun_preview(data.get("file"), data.get("force_import"))
 
     def file_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Stream the uploaded file."""

@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 
 from data_exchange_tool.api.serializers import (
     ErrorSerializer,
+    ImportJobRerunSerializer,
     ImportJobSerializer,
     ImportJobStartSerializer,
     LockedErrorSerializer,
@@ -33,6 +34,7 @@ ACTIONS = (
     "file",
     "confirm",
     "cancel",
+    "rerun",
 )
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BASE = "https://example.com/api/imports/stock-record/42/"
@@ -381,5 +383,36 @@ CANCEL = extend_schema(
             ],
         ),
         **READ_ERRORS,
+    },
+)
+
+
+RERUN = extend_schema(
+    parameters=[JOB_ID],
+    summary="Run the preview again",
+    description="Runs a finished preview (succeeded or failed) again, with a corrected file when "
+    "one is sent, else on the same file against the data as it is now. Refused with 409 while "
+    "the preview runs or once the import has started.",
+    request={"multipart/form-data": ImportJobRerunSerializer},
+    responses={
+        202: OpenApiResponse(
+            ImportJobSerializer,
+            examples=[example("Previewing again", job_example(JobState.CREATED))],
+        ),
+        400: OpenApiResponse(description="The new file cannot be read (type, size, signature)."),
+        **READ_ERRORS,
+        409: OpenApiResponse(
+            TransitionErrorSerializer,
+            examples=[
+                example(
+                    "Importing",
+                    {
+                        "detail": "The preview can run again only once it has finished.",
+                        "code": "transition_not_allowed",
+                        "state": JobState.IMPORT_IN_PROGRESS,
+                    },
+                )
+            ],
+        ),
     },
 )

@@ -64,6 +64,7 @@ from data_exchange_tool.api.filters import (
 from data_exchange_tool.api.permissions import ImportJobPermission, can_view_all
 from data_exchange_tool.api.routing import JobPagination
 from data_exchange_tool.api.serializers import (
+    ImportJobRerunSerializer,
     ImportJobSerializer,
     ImportJobStartSerializer,
     PreviewRowSerializer,
@@ -93,6 +94,7 @@ def tag_operations(viewset: type[ImportJobViewSet]) -> type[ImportJobViewSet]:
     file=docs.FILE,
     confirm=docs.CONFIRM,
     cancel=docs.CANCEL,
+    rerun=docs.RERUN,
 )
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Start, follow, confirm and cancel the import jobs of one job type."""
@@ -247,6 +249,24 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         """Start the import of a previewed job (409 with the reason when refused)."""
         job = self.get_object()
         job.confirm(request.user)
+        return self.job_response(job, status.HTTP_202_ACCEPTED)
+
+    @action(
+        detail=True,
+        methods=["post"],
+        filter_backends=(),
+        pagination_class=None,
+        parser_classes=(MultiPartParser, FormParser),
+    )
+    def rerun(self, request: Request, pk: Any = None) -> Response:
+        """Run a finished preview again, with a corrected file when given (409 otherwise)."""
+        job = self.get_object()
+        serializer = ImportJobRerunSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job.rerun_preview(data.get("file"), data.get("force_import"))
         return self.job_response(job, status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"], filter_backends=(), pagination_class=None)

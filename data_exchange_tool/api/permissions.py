@@ -55,6 +55,7 @@ class ImportJobPermission(BasePermission):
         "start": ("add",),
         "confirm": ("confirm",),
         "cancel": ("add", "confirm"),
+        "rerun": ("add",),
     }
     #: The words that allow every other (reading) action.
     read_permissions: ClassVar[tuple[str, ...]] = ("view", "view_all")

@@ -103,6 +103,23 @@ def lock_holders() -> dict[int, ImportJob]:
     return {job.content_type_id: job for job in importing}
 
 
+class ImportJobRerunSerializer(ImportJobStartSerializer):
+    """The multipart request that runs a finished preview again: a corrected file, or none."""
+
+    file = UploadField(
+        required=False,
+        max_length=MAX_FILE_NAME_LENGTH,
+        help_text=_(
+            "A corrected CSV or XLSX file; without one the same file is checked again "
+            "against the data as it is now."
+        ),
+    )
+    force_import = serializers.BooleanField(
+        required=False, help_text=_("Change the force-import option (kept when left out).")
+    )
+    skip_preview_confirmation = None
+
+
 class ImportJobSerializer(serializers.ModelSerializer):
     """One job: state, progress, counts, timings, message and links to its other endpoints."""
 

@@ -388,11 +388,11 @@ class ImportJob(BaseJob):
 
         return confirm_refusal(self)
 
-    def rerun_preview(self, file: Any = None) -> None:
-        """Run the preview again, with a new file when given."""
+    def rerun_preview(self, file: Any = None, force_import: bool | None = None) -> None:
+        """Run the preview again, with a new file and force-import choice when given."""
         from data_exchange_tool.tasks import rerun_preview
 
-        rerun_preview(self, file)
+        rerun_preview(self, file, force_import)
 
     def cancel_job(self) -> None:
         """Cancel the job; a running import stops at its next batch and writes nothing."""

@@ -142,3 +142,60 @@ def test_get_on_an_action_is_a_405(upload, api, catalogue):
 
     assert api.get(f"{STOCK}{job_id}/confirm/").status_code == 405
     assert api.delete(f"{STOCK}{job_id}/").status_code == 405
+
+
+def test_rerun_with_a_corrected_file_previews_it(upload, api, run_on_commit, catalogue):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    job_id = upload(csv_bytes([*stock_rows(2), INVALID])).json()["id"]
+    assert api.get(f"{STOCK}{job_id}/").json()["counts"]["invalid"] == 1
+    corrected = SimpleUploadedFile("fixed.csv", csv_bytes(stock_rows(3)))
+
+    with run_on_commit():
+        response = api.post(f"{STOCK}{job_id}/rerun/", {"file": corrected}, format="multipart")
+
+    assert response.status_code == 202
+    job = api.get(f"{STOCK}{job_id}/").json()
+    assert job["state"] == JobState.PREVIEW_SUCCEEDED
+    assert job["file_name"] == "fixed.csv"
+    assert (job["counts"]["total"], job["counts"]["invalid"]) == (3, 0)
+    assert api.get(f"{STOCK}{job_id}/errors/").json()["count"] == 0
+
+
+def test_rerun_without_a_file_checks_the_same_file_and_may_force(
+    upload, api, run_on_commit, catalogue
+):
+    job_id = upload(csv_bytes([*stock_rows(2), INVALID])).json()["id"]
+
+    with run_on_commit():
+        response = api.post(f"{STOCK}{job_id}/rerun/", {"force_import": "true"}, format="multipart")
+
+    assert response.status_code == 202
+    job = ImportJob.objects.get(pk=job_id)
+    assert (job.state, job.force_import, job.invalid_rows) == (JobState.PREVIEW_SUCCEEDED, True, 1)
+    assert job.confirm_refusal() is None
+
+
+def test_rerun_once_the_import_started_is_a_409(upload, api, run_on_commit, catalogue):
+    job_id = upload(csv_bytes(stock_rows(2))).json()["id"]
+    with run_on_commit():
+        api.post(f"{STOCK}{job_id}/confirm/")
+
+    response = api.post(f"{STOCK}{job_id}/rerun/", {}, format="multipart")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "transition_not_allowed"
+    assert response.json()["state"] == JobState.IMPORT_SUCCEEDED
+
+
+def test_rerun_refuses_an_unreadable_file_at_once(upload, api, catalogue):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    job_id = upload(csv_bytes(stock_rows(1))).json()["id"]
+    response = api.post(
+        f"{STOCK}{job_id}/rerun/",
+        {"file": SimpleUploadedFile("x.pdf", b"%PDF")},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert ImportJob.objects.get(pk=job_id).state == JobState.PREVIEW_SUCCEEDED

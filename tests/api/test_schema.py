@@ -25,7 +25,7 @@ def test_every_action_has_a_summary_responses_and_an_example(schema):
         if path.startswith("/api/imports/stock-record/")
         for method, operation in item.items()
     ]
-    assert len(operations) == 9
+    assert len(operations) == 10
     for path, method, operation in operations:
         assert operation["summary"], (path, method)
         ok = [code for code in operation["responses"] if code.startswith("2")]

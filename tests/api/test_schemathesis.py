@@ -94,7 +94,7 @@ def test_no_generated_request_gets_a_server_error(wsgi_app, basic_auth, jobs):
         for result in schema.get_all_operations()
         if result.ok().path.startswith(("/api/imports/stock-record/", "/api/imports/tag/"))
     ]
-    assert len(operations) == 18
+    assert len(operations) == 20
 
     for operation in operations:
         run_operation(operation, basic_auth)
