@@ -37,13 +37,20 @@ def state_badge(state: str, states: type[models.TextChoices] = JobState) -> Safe
     )
 
 
-def progress_bar(state: str, percent: int, url: str = "", interval: float = 1.5) -> SafeString:
+def progress_bar(
+    state: str,
+    percent: int,
+    url: str = "",
+    interval: float = 1.5,
+    polling_states: tuple[str, ...] = POLLING_STATES,
+) -> SafeString:
     """Return a progress bar; with ``url`` it polls that JSON endpoint while the job runs.
 
     The page reloads when the polled state differs from ``state``; polling stops with the task.
+    ``polling_states`` are the states in which the job's task is queued or running.
     """
     attrs = ""
-    if url and state in POLLING_STATES:
+    if url and state in polling_states:
         attrs = format_html(
             ' data-dxt-progress data-url="{}" data-state="{}" data-interval="{}"',
             url,

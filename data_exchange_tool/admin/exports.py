@@ -35,7 +35,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
 from data_exchange_tool.admin.changelist import changelist_params
-from data_exchange_tool.admin.display import JobPageMixin, state_badge
+from data_exchange_tool.admin.display import JobPageMixin, progress_bar, state_badge
 from data_exchange_tool.exceptions import (
     ConfigurationError,
     ExportFilterError,
@@ -59,21 +59,7 @@ def export_state_badge(state: str) -> SafeString:
 
 def export_progress_bar(job: ExportJob, url: str = "") -> SafeString:
     """Return a progress bar; with ``url`` it polls that JSON endpoint while the export runs."""
-    attrs = ""
-    if url and job.state in EXPORT_POLLING_STATES:
-        attrs = format_html(
-            ' data-dxt-progress data-url="{}" data-state="{}" data-interval="1500"', url, job.state
-        )
-    percent = job.progress_percent
-    return format_html(
-        '<div class="dxt-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
-        'aria-valuenow="{}"{}><div class="dxt-progress-bar" style="width: {}%"></div>'
-        '<span class="dxt-progress-text">{}%</span></div>',
-        percent,
-        attrs,
-        percent,
-        percent,
-    )
+    return progress_bar(job.state, job.progress_percent, url, polling_states=EXPORT_POLLING_STATES)
 
 
 class ExportJobForm(forms.ModelForm):

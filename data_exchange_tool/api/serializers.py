@@ -259,18 +259,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     @extend_schema_field(
         inline_serializer(
             "ImportJobTimings",
-            {
-                name: serializers.DateTimeField(allow_null=True)
-                for name in (
-                    "created_at",
-                    "preview_started_at",
-                    "preview_finished_at",
-                    "import_started_at",
-                    "import_finished_at",
-                    "cancelled_at",
-                    "updated_at",
-                )
-            },
+            {name: serializers.DateTimeField(allow_null=True) for name in timing_fields},
         )
     )
     def get_timings(self, job: ImportJob) -> dict[str, str | None]:
