@@ -388,7 +388,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
                 "percent": job.progress_percent,
                 "done": done,
                 "total": total,
-                "counts": job_counts(job),
+                "counts": job.counts,
             }
         )
 
@@ -454,17 +454,6 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         if not (self.has_view_or_change_permission(request) or self.has_add_permission(request)):
             raise PermissionDenied
         return downloads.template_response(self.model, request.GET.get("format", "csv"))
-
-
-def job_counts(job: ImportJob) -> dict[str, int]:
-    """Return the job's row counts by action."""
-    return {
-        "total": job.total_rows,
-        "new": job.new_rows,
-        "updated": job.updated_rows,
-        "unchanged": job.unchanged_rows,
-        "invalid": job.invalid_rows,
-    }
 
 
 def ordered_items(values: dict[str, Any], order: list[str]) -> list[tuple[str, Any]]:

@@ -237,13 +237,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     )
     def get_counts(self, job: ImportJob) -> dict[str, int]:
         """Return the rows of the last run by planned (or done) action."""
-        return {
-            "total": job.total_rows,
-            "new": job.new_rows,
-            "updated": job.updated_rows,
-            "unchanged": job.unchanged_rows,
-            "invalid": job.invalid_rows,
-        }
+        return job.counts
 
     #: The job's timestamps shown under ``timings``.
     timing_fields: ClassVar[tuple[str, ...]] = (

@@ -285,6 +285,17 @@ class ImportJob(BaseJob):
         return min(100, int(done * 100 / total))
 
     @property
+    def counts(self) -> dict[str, int]:
+        """Return the rows of the last run by planned (or done) action, and their total."""
+        return {
+            "total": self.total_rows,
+            "new": self.new_rows,
+            "updated": self.updated_rows,
+            "unchanged": self.unchanged_rows,
+            "invalid": self.invalid_rows,
+        }
+
+    @property
     def is_running(self) -> bool:
         """Return True while a preview or import task works on the job."""
         return self.state in (JobState.PREVIEW_IN_PROGRESS, JobState.IMPORT_IN_PROGRESS)
