@@ -3,7 +3,8 @@ Validation of rows in batches through the job type's DRF serializer.
 
 A DRF serializer validates one row well, but a naive loop pays for it per row: building a
 serializer costs several times its validation, and related fields and unique validators query the
-database once per row. ``BatchValidator`` keeps one serializer for the whole run and does the
+database once per row. ``BatchValidator`` keeps one serializer for the whole run, validates each
+row through it with a ``ValidationPlan`` (DRF's per-row bookkeeping done once) and does the
 database work once per batch:
 
 - related fields given by a natural key (``SlugRelatedField``) or a pk (``PrimaryKeyRelatedField``)
@@ -32,6 +33,7 @@ from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.formulas import restore as restore_formula
 from data_exchange_tool.lookups import filter_in, filter_keys
+from data_exchange_tool.plan import ValidationPlan
 from data_exchange_tool.seen import SeenKeys
 from data_exchange_tool.states import RowAction
 
@@ -305,6 +307,7 @@ class BatchValidator:
         ]
         unique_sets = take_unique_validators(self.serializer)
         self.unique_sets = [u for u in unique_sets if set(u.fields) != set(self.lookup_fields)]
+        self.plan = ValidationPlan(self.serializer)
         self.attnames = {f.name: f.attname for f in self.model._meta.concrete_fields}
         self.relations = {f.name for f in self.model._meta.concrete_fields if f.is_relation}
         self.for_display = for_display
@@ -324,7 +327,7 @@ class BatchValidator:
             related.prefetch(
                 {o.data[related.name] for o in outcomes if related.name in o.data} - {None, ""}
             )
-        run_validation = self.serializer.run_validation
+        run_validation = self.plan.run_validation
         for outcome in outcomes:
             if outcome.errors:
                 continue

@@ -1,0 +1,213 @@
+"""ValidationPlan gives what serializer.run_validation gives: same data, same errors, same codes."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import random
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from data_exchange_tool.plan import ValidationPlan
+from example_project.demo.models import Partner, Product
+from example_project.demo.serializers import ImportStockRecordSerializer
+
+CELLS = [
+    "",
+    " ",
+    "abc",
+    "  padded  ",
+    "12",
+    "007",
+    "-3",
+    "1.5",
+    "1e3",
+    "12345678901234567890",
+    "true",
+    "no",
+    "red",
+    "2024-02-29",
+    "2023-02-29",
+    "a@example.com",
+    "x" * 40,
+    "\ud800",
+    "MISSING",
+]
+
+
+def no_thirteen(value: Any) -> None:
+    if value == 13:
+        raise DjangoValidationError("13 is unlucky.", code="unlucky")
+
+
+class ContextValidator:
+    requires_context = True
+
+    def __call__(self, value: Any, field: serializers.Field) -> None:
+        if str(value).startswith("1") and field.field_name == "count":
+            raise serializers.ValidationError(f"{field.field_name} starts with 1.")
+
+
+class Everything(serializers.Serializer):
+    name = serializers.CharField(max_length=20)
+    note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    count = serializers.IntegerField(
+        min_value=0, max_value=1000, validators=[no_thirteen, ContextValidator()]
+    )
+    ratio = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    flag = serializers.BooleanField(required=False)
+    colour = serializers.ChoiceField(choices=["red", "green"], required=False)
+    day = serializers.DateField(required=False, allow_null=True)
+    email = serializers.EmailField(required=False)
+    size = serializers.FloatField(required=False, default=1.0)
+    hidden = serializers.HiddenField(default="h")
+    shown = serializers.CharField(read_only=True, default="r")
+    nested_name = serializers.CharField(source="nested.name", required=False)
+
+    def validate_name(self, value: str) -> str:
+        if value == "abc":
+            raise serializers.ValidationError("abc is taken.")
+        return value.upper()
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("count") == 7 and attrs.get("flag") is False:
+            raise serializers.ValidationError({"flag": "7 needs the flag."})
+        if attrs.get("name") == "12":
+            raise DjangoValidationError("twelve")
+        return attrs
+
+
+class WithSerializerValidator(serializers.Serializer):
+    a = serializers.IntegerField()
+    b = serializers.IntegerField(required=False)
+
+    class Meta:
+        validators: list = []
+
+    def get_validators(self) -> list:
+        def a_below_b(attrs: dict) -> None:
+            if "b" in attrs and attrs["a"] >= attrs["b"]:
+                raise serializers.ValidationError("a must be below b.")
+
+        return [a_below_b]
+
+
+class ShoutingField(serializers.CharField):
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        return super().run_validation(data).upper() + "!"
+
+
+class OwnSteps(serializers.Serializer):
+    loud = ShoutingField()
+    n = serializers.IntegerField()
+
+    def to_internal_value(self, data: Any) -> Any:
+        data = {**data, "n": str(data.get("n", "")).replace(",", "")}
+        return super().to_internal_value(data)
+
+
+def outcome(call: Any, data: dict) -> Any:
+    try:
+        return ("ok", call(data))
+    except ValidationError as exc:
+        return ("error", exc.detail, exc.get_codes())
+
+
+def rows_for(serializer: serializers.Serializer, count: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    names = [n for n, f in serializer.fields.items() if not f.read_only] + ["shown", "unknown"]
+    rows = []
+    for _ in range(count):
+        row = {name: rng.choice(CELLS) for name in names}
+        rows.append({k: v for k, v in row.items() if v != "MISSING"})
+    return rows
+
+
+@pytest.mark.parametrize("serializer_class", [Everything, WithSerializerValidator, OwnSteps])
+def test_same_results_and_errors_as_run_validation(serializer_class: type) -> None:
+    serializer = serializer_class()
+    plan = ValidationPlan(serializer)
+    rows = rows_for(serializer, 3000)
+    # Rows built to pass (the random ones rarely do), so the success path is compared too.
+    rows += [
+        {"name": "ok", "count": "5", "ratio": "1.25", "flag": "yes", "day": "2024-01-02"},
+        {"name": " Bob ", "count": "7", "ratio": "", "flag": "no"},
+        {"name": "12", "count": "2", "ratio": " ", "nested_name": "inner"},
+        {"a": "1", "b": "2"},
+        {"a": "3", "b": "2"},
+        {"loud": "hey", "n": "1,000"},
+    ]
+    expected = [outcome(serializer.run_validation, dict(row)) for row in rows]
+    got = [outcome(plan.run_validation, dict(row)) for row in rows]
+    assert got == expected
+    kinds = {result[0] for result in expected}
+    assert kinds == {"ok", "error"}
+
+
+def test_dict_data_is_never_treated_as_an_html_form() -> None:
+    plan = ValidationPlan(Everything())
+    assert plan.fast
+    assert all(step.get_value is None for step in plan.steps if step.name != "hidden")
+
+
+def test_overridden_steps_are_called_as_they_are() -> None:
+    plan = ValidationPlan(OwnSteps())
+    assert not plan.fast
+    assert plan.run_validation({"loud": "hi", "n": "1,234"}) == {"loud": "HI!", "n": 1234}
+    step = {s.name: s for s in ValidationPlan(Everything()).steps}
+    assert step["name"].plain
+    assert step["ratio"].plain
+    assert step["count"].plain
+    loud = ValidationPlan(type("S", (serializers.Serializer,), {"loud": ShoutingField()})())
+    assert not loud.steps[0].plain
+    assert loud.run_validation({"loud": "hi"}) == {"loud": "HI!"}
+
+
+def test_a_field_patched_on_the_instance_is_respected() -> None:
+    serializer = Everything()
+    serializer.fields["count"].run_validation = lambda data=None: 99
+    plan = ValidationPlan(serializer)
+    data = plan.run_validation({"name": "x", "count": "5", "ratio": "1"})
+    assert data["count"] == 99
+
+
+@pytest.mark.django_db
+def test_related_fields_through_the_database() -> None:
+    partner = Partner.objects.create(name="Acme")
+    Product.objects.create(sku="P-1", title="One")
+    serializer = ImportStockRecordSerializer()
+    serializer.validators = []  # the unique-together check is the engine's, per batch
+    plan = ValidationPlan(serializer)
+    cells = {
+        "partner": ["Acme", "Nobody", "", " "],
+        "product": ["P-1", "P-2", ""],
+        "partner_sku": ["S-1", "", "x" * 200],
+        "price": ["9.99", "abc", "", "1234567890123"],
+        "num_in_stock": ["5", "-1", ""],
+        "num_allocated": ["2", "9", "x"],
+    }
+    rows = [dict(zip(cells, values, strict=True)) for values in itertools.product(*cells.values())]
+    expected = [outcome(serializer.run_validation, row) for row in rows]
+    assert [outcome(plan.run_validation, row) for row in rows] == expected
+    valid = [result[1] for result in expected if result[0] == "ok"]
+    assert valid
+    assert valid[0]["partner"] == partner
+    assert valid[0]["price"] == Decimal("9.99")
+
+
+def test_dates_and_defaults() -> None:
+    plan = ValidationPlan(Everything())
+    data = plan.run_validation({"name": "n", "count": "20", "ratio": "", "day": "2024-02-29"})
+    assert data == {
+        "name": "N",
+        "count": 20,
+        "ratio": None,
+        "day": datetime.date(2024, 2, 29),
+        "size": 1.0,
+        "hidden": "h",
+    }
