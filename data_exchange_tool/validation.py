@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 OMIT = object()
 AMBIGUOUS = object()
 #: Texts of one related field whose objects are kept between batches.
-RELATED_CACHE_SIZE = 10_000
+RELATED_CACHE_SIZE = 20_000
 
 
 @dataclass(slots=True)
