@@ -1,4 +1,4 @@
-"""Django app configuration: connects the system checks."""
+"""Django app configuration: connects the system checks and the file clean-up of deleted jobs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,17 @@ class DataExchangeToolConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.apps import apps
+        from django.db.models.signals import post_delete
+
         from data_exchange_tool import (
             checks,  # noqa: F401 - registers the checks
             export_tasks,  # noqa: F401 - registers the export task
         )
+        from data_exchange_tool.models.base import BaseJob, delete_job_file
+
+        for model in apps.get_models():
+            if issubclass(model, BaseJob):
+                post_delete.connect(
+                    delete_job_file, sender=model, dispatch_uid=f"dxt-file-{model._meta.label}"
+                )

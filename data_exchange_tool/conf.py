@@ -51,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "CSV_DELIMITERS": ",;\t|",
     # Prefix cells a spreadsheet would run as formulas in files we write.
     "NEUTRALIZE_FORMULAS": True,
+    # Delete a job's stored file when the job is deleted or its upload replaced by a new one.
+    "DELETE_FILES": True,
     # Cache alias used for progress and cancel flags where the database cannot carry them
     # outside the import transaction (SQLite).
     "CACHE": "default",

@@ -16,12 +16,14 @@ whole object into memory, so for S3 we read the object's body from boto3 in chun
 from __future__ import annotations
 
 import io
+import logging
 import os
 import uuid
 from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.storage import Storage, storages
+from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 from django.utils.text import get_valid_filename
@@ -30,6 +32,8 @@ from data_exchange_tool.conf import app_settings
 
 if TYPE_CHECKING:
     from data_exchange_tool.models import ImportJob
+
+logger = logging.getLogger(__name__)
 
 
 def build_storage() -> Storage:
@@ -117,3 +121,21 @@ def open_stream(name: str) -> IO[bytes]:
     if body is not None:
         return io.BufferedReader(_RawBody(body), buffer_size=256 * 1024)
     return storage.open(name, "rb")
+
+
+def delete_file_on_commit(storage: Any, name: str) -> None:
+    """Delete a stored file no job refers to any more, once the transaction commits.
+
+    Does nothing when ``DATA_EXCHANGE_DELETE_FILES`` is off. A failure is logged, never raised:
+    the job's change has been committed already.
+    """
+    if not app_settings.DELETE_FILES or not name:
+        return
+
+    def delete() -> None:
+        try:
+            storage.delete(name)
+        except Exception:  # storages raise OSError, botocore errors, ...
+            logger.warning("Could not delete the stored file %r", name, exc_info=True)
+
+    transaction.on_commit(delete)

@@ -32,6 +32,7 @@ from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobR
 from data_exchange_tool.pipeline import ImportRun, PreviewRun, RunResult
 from data_exchange_tool.progress import ProgressChannel, request_cancel
 from data_exchange_tool.states import JobState
+from data_exchange_tool.storage import delete_file_on_commit
 
 if TYPE_CHECKING:
     from celery import Task
@@ -225,6 +226,7 @@ def rerun_preview(job: ImportJob, file: Any = None, force_import: bool | None = 
             raise TransitionRefusedError(
                 "The preview can run again only once it has finished.", current.state
             )
+        replaced = current.file.name if file is not None else ""
         if file is not None:
             current.file = file
             current.file_name = getattr(file, "name", "")[:255]
@@ -232,6 +234,8 @@ def rerun_preview(job: ImportJob, file: Any = None, force_import: bool | None = 
             current.force_import = force_import
         current.reset_preview()
         current.save()
+        if replaced and replaced != current.file.name:
+            delete_file_on_commit(current.file.storage, replaced)
         enqueue_preview(current)
     job.refresh_from_db()
 

@@ -333,10 +333,14 @@ def test_rerun_preview_with_a_replaced_file(catalogue, run_on_commit):
     assert (job.state, job.invalid_rows) == (S.PREVIEW_SUCCEEDED, 1)
     assert ImportJobRowError.objects.filter(job=job).count() == 1
     fixed = csv_bytes(stock_rows(4))
+    storage, replaced = job.file.storage, job.file.name
+    assert storage.exists(replaced)
     with run_on_commit():
         job.rerun_preview(ContentFile(fixed, name="fixed.csv"))
     job.refresh_from_db()
     assert job.state == S.PREVIEW_SUCCEEDED, job.message
+    assert not storage.exists(replaced), "the replaced upload is deleted after the commit"
+    assert storage.exists(job.file.name)
     assert (job.total_rows, job.new_rows, job.invalid_rows) == (4, 4, 0)
     assert job.file_name == "fixed.csv"
     assert job.file.name.endswith("/fixed.csv")
@@ -366,6 +370,15 @@ def test_rerun_preview_without_a_file_reads_the_same_file(catalogue, run_on_comm
         job.rerun_preview()
     job.refresh_from_db()
     assert (job.state, job.total_rows, job.file_sha256) == (S.PREVIEW_SUCCEEDED, 2, sha)
+    assert job.file.storage.exists(job.file.name)
+
+
+def test_a_refused_rerun_keeps_the_file(catalogue, run_on_commit):
+    job = create_job(csv_bytes(stock_rows(2)), state=S.IMPORT_SUCCEEDED)
+    name = job.file.name
+    with run_on_commit(), pytest.raises(TransitionRefusedError):
+        job.rerun_preview(ContentFile(b"x", name="other.csv"))
+    assert job.file.storage.exists(name)
 
 
 @pytest.mark.parametrize("state", [S.CREATED, S.IMPORT_IN_PROGRESS, S.IMPORT_SUCCEEDED])
@@ -436,3 +449,36 @@ def test_a_file_gone_from_storage_fails_the_preview(catalogue, run_on_commit):
     job.refresh_from_db()
     assert job.state == S.PREVIEW_FAILED
     assert job.message == "The uploaded file 'stock.csv' is missing from storage; upload it again."
+
+
+# --- stored files ----------------------------------------------------------------------------
+
+
+def test_deleting_jobs_deletes_their_files_after_the_commit(catalogue, run_on_commit):
+    first, second = (previewed(csv_bytes(stock_rows(1)), run_on_commit) for _ in range(2))
+    storage = first.file.storage
+    names = [first.file.name, second.file.name]
+    assert all(storage.exists(name) for name in names)
+    with run_on_commit():
+        first.delete()
+        assert storage.exists(names[0]), "nothing is deleted before the commit"
+    assert not storage.exists(names[0])
+    with run_on_commit():
+        ImportJob.objects.filter(pk=second.pk).delete()  # loaded as the job type
+    assert not storage.exists(names[1])
+
+
+def test_files_are_kept_when_delete_files_is_off(catalogue, run_on_commit, settings):
+    settings.DATA_EXCHANGE_DELETE_FILES = False
+    job = previewed(csv_bytes(stock_rows(1)), run_on_commit)
+    name = job.file.name
+    with run_on_commit():
+        job.rerun_preview(ContentFile(csv_bytes(stock_rows(2)), name="new.csv"))
+        job.delete()
+    assert job.file.storage.exists(name)
+
+
+def test_deleting_a_target_row_does_not_go_through_the_job_receiver(catalogue):
+    from django.db.models.signals import post_delete
+
+    assert not post_delete.has_listeners(StockRecord)

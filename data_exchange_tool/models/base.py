@@ -183,3 +183,17 @@ class BaseJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBas
             )
         self.job_type = self._meta.label_lower
         self.content_type = ContentType.objects.get_for_model(self.get_target_model())
+
+
+def delete_job_file(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Delete a deleted job's stored file once the deletion commits (``DELETE_FILES``).
+
+    Connected in ``AppConfig.ready`` for each job model and job type (a deleted job is sent as its
+    own type), never for every model: a receiver for all senders would slow down every
+    ``QuerySet.delete()`` of the project.
+    """
+    from data_exchange_tool.storage import delete_file_on_commit
+
+    stored = getattr(instance, "file", None)
+    if stored:
+        delete_file_on_commit(stored.storage, stored.name)
