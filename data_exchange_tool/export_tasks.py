@@ -36,7 +36,7 @@ from data_exchange_tool.exceptions import (
 from data_exchange_tool.exporting import ExportProgress, ExportResult, ExportRun
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.states import ExportState
-from data_exchange_tool.storage import get_storage
+from data_exchange_tool.storage import delete_file_on_commit, get_storage
 from data_exchange_tool.writers import is_s3_storage
 
 if TYPE_CHECKING:
@@ -95,6 +95,25 @@ def _stale(job: ExportJob) -> bool:
     return job.heartbeat_at is None or job.heartbeat_at < timezone.now() - timeout
 
 
+def reap_stale_exports() -> int:
+    """Fail running exports whose task stopped reporting; return how many were failed."""
+    cutoff = timezone.now() - timedelta(seconds=float(app_settings.HEARTBEAT_TIMEOUT))
+    count = 0
+    for pk in jobs.running().filter(heartbeat_at__lt=cutoff).values_list("pk", flat=True):
+        with transaction.atomic():
+            job = jobs.select_for_update().filter(pk=pk).first()
+            if job is None or job.state != ExportState.EXPORT_IN_PROGRESS or not _stale(job):
+                continue
+            message = "The task stopped responding (no heartbeat); start the export again."
+            job.fail_export(message)
+            job.save()
+            signal = partial(signals.export_failed.send, type(job), job=job, message=message)
+            transaction.on_commit(signal)
+        logger.warning("data_exchange_tool: failed stale export %s", pk)
+        count += 1
+    return count
+
+
 def claim_export(job_pk: Any, queue: str) -> ExportJob | None:
     """Mark the export as running; return None when it is not waiting (or dead) for a task."""
     with transaction.atomic():
@@ -133,8 +152,8 @@ def finish_export(job: ExportJob, result: ExportResult | None = None, message: s
     with transaction.atomic():
         current = jobs.select_for_update().get(pk=job.pk)
         if current.state != ExportState.EXPORT_IN_PROGRESS:
-            if result is not None:
-                transaction.on_commit(partial(_delete_file, result.name))
+            if result is not None:  # garbage: deleted whatever DATA_EXCHANGE_DELETE_FILES says
+                delete_file_on_commit(get_storage(), result.name, always=True)
             return
         if result is not None:
             current.succeed_export(result.name, result.file_name, result.size, result.rows)
@@ -146,13 +165,6 @@ def finish_export(job: ExportJob, result: ExportResult | None = None, message: s
             )
         current.save()
         transaction.on_commit(signal)
-
-
-def _delete_file(name: str) -> None:
-    try:
-        get_storage().delete(name)
-    except Exception:  # the file of a cancelled export is garbage either way
-        logger.warning("data_exchange_tool: could not delete %s", name, exc_info=True)
 
 
 def cancel_export(job: ExportJob) -> None:

@@ -123,13 +123,13 @@ def open_stream(name: str) -> IO[bytes]:
     return storage.open(name, "rb")
 
 
-def delete_file_on_commit(storage: Any, name: str) -> None:
+def delete_file_on_commit(storage: Any, name: str, *, always: bool = False) -> None:
     """Delete a stored file no job refers to any more, once the transaction commits.
 
-    Does nothing when ``DATA_EXCHANGE_DELETE_FILES`` is off. A failure is logged, never raised:
-    the job's change has been committed already.
+    Does nothing when ``DATA_EXCHANGE_DELETE_FILES`` is off, unless ``always`` (a partial file
+    nobody can use). A failure is logged, never raised: the job's change has been committed.
     """
-    if not app_settings.DELETE_FILES or not name:
+    if not name or not (always or app_settings.DELETE_FILES):
         return
 
     def delete() -> None:

@@ -269,3 +269,20 @@ def _revoke(task_ids: list[str]) -> None:
         current_app.control.revoke(task_ids)
     except Exception:  # the broker may be down; the tasks find the job cancelled anyway
         logger.warning("data_exchange_tool: could not revoke tasks %s", task_ids, exc_info=True)
+
+
+# --- housekeeping ----------------------------------------------------------------------------
+
+
+@shared_task(name="data_exchange_tool.reap_stale_jobs", ignore_result=True)
+def reap_stale_jobs() -> dict[str, int]:
+    """Fail previews, imports and exports whose task stopped sending heartbeats.
+
+    A worker killed mid-task leaves its job in progress until the task is delivered again or the
+    job is reaped. Confirming a job reaps its target's imports by itself; schedule this task with
+    celery beat (or run ``manage.py reap_stale_jobs`` from cron) so that every job is reaped.
+    """
+    from data_exchange_tool.export_tasks import reap_stale_exports
+    from data_exchange_tool.locking import reap_stale_jobs as reap_stale_imports
+
+    return {"imports": reap_stale_imports(), "exports": reap_stale_exports()}

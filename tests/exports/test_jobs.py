@@ -250,3 +250,47 @@ def test_xlsx_export(catalogue):
     )
     assert rows[1] == ("ACME", "P-1", "ACME-0000", "1.50", 0, 0)
     assert len(rows) == 5
+
+
+def test_the_reaper_fails_stale_imports_and_exports(catalogue, settings):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from data_exchange_tool.models import ImportJob
+    from data_exchange_tool.states import JobState
+    from data_exchange_tool.tasks import reap_stale_jobs
+    from example_project.demo.models import StockRecordImportJob
+
+    settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = 60
+    alive, dead = (StockRecordExportJob.start(enqueue=False) for _ in range(2))
+    for job in (alive, dead):
+        claim_export(job.pk, "q")
+    preview = StockRecordImportJob.objects.create(state=JobState.PREVIEW_IN_PROGRESS)
+    old = timezone.now() - timedelta(seconds=61)
+    ExportJob.objects.filter(pk=dead.pk).update(heartbeat_at=old)
+    ImportJob.objects.filter(pk=preview.pk).update(heartbeat_at=old)
+
+    assert reap_stale_jobs() == {"imports": 1, "exports": 1}
+    for job in (alive, dead, preview):
+        job.refresh_from_db()
+    assert alive.state == ExportState.EXPORT_IN_PROGRESS
+    assert dead.state == ExportState.EXPORT_FAILED
+    assert "start the export again" in dead.message
+    assert preview.state == JobState.PREVIEW_FAILED
+    assert claim_export(dead.pk, "q") is None, "a late delivery does not revive it"
+
+    out = io.StringIO()
+    call_command("reap_stale_jobs", stdout=out)
+    assert out.getvalue().startswith("Failed 0 import job(s) and 0 export job(s)")
+
+
+def test_deleting_an_export_deletes_its_file(catalogue, run_on_commit):
+    add_records(2)
+    job = exported(run_on_commit)
+    storage, name = get_storage(), job.file.name
+    assert storage.exists(name)
+    with run_on_commit():
+        ExportJob.objects.filter(pk=job.pk).delete()
+    assert not storage.exists(name)

@@ -1,0 +1,27 @@
+"""
+``manage.py reap_stale_jobs``: fail the jobs whose task stopped sending heartbeats.
+
+A preview, import or export whose worker died stays in progress until its task is delivered again;
+this command (from cron) or the ``data_exchange_tool.reap_stale_jobs`` task (from celery beat)
+fails those silent for longer than ``DATA_EXCHANGE_HEARTBEAT_TIMEOUT`` seconds, so a person sees
+that the job must run again and the import lock of its target is free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from data_exchange_tool.tasks import reap_stale_jobs
+
+
+class Command(BaseCommand):
+    help = "Fail previews, imports and exports whose task stopped sending heartbeats."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        counts = reap_stale_jobs()
+        self.stdout.write(
+            f"Failed {counts['imports']} import job(s) and {counts['exports']} export job(s) "
+            "whose task stopped responding."
+        )
