@@ -149,6 +149,7 @@ class Run:
         reader = get_reader(name, self.open_file(), encoding)
         with reader:
             self.job.file_encoding = reader.encoding
+            self.job.file_headers = list(reader.headers)
             validator = BatchValidator(
                 self.job, reader.headers, for_display=self.phase == "preview"
             )

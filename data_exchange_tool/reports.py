@@ -55,7 +55,13 @@ def template_columns(job_type: type[ImportJob]) -> list[str]:
 
 
 def read_headers(job: ImportJob) -> list[str]:
-    """Return the header row of the job's file, or [] when it cannot be read any more."""
+    """Return the header row of the job's file, or [] when it cannot be read any more.
+
+    The preview records it (``job.file_headers``); the file is read again only for a job
+    previewed before that field existed.
+    """
+    if job.file_headers:
+        return [header for header in job.file_headers if header]
     try:
         name = job.file_name or job.file.name
         with get_reader(name, open_stream(job.file.name), job.file_encoding) as reader:

@@ -111,6 +111,7 @@ def finish_preview(job: ImportJob, result: RunResult | None = None, message: str
         if current.state != JobState.PREVIEW_IN_PROGRESS:
             return
         current.file_encoding = job.file_encoding
+        current.file_headers = job.file_headers
         if result is not None:
             current.succeed_preview(result)
         else:

@@ -38,3 +38,30 @@ def test_template_uses_the_file_names_of_mapped_columns():
 
     assert template_columns(TagImportJob) == ["Tag code", "label", "weight"]
     assert template_columns(StockRecordImportJob) == STOCK_HEADERS
+
+
+def test_the_report_takes_the_columns_the_preview_recorded(catalogue, run_on_commit, monkeypatch):
+    rows = stock_rows(3)
+    rows[1][0] = "Nobody"
+    with run_on_commit():
+        job = create_job(csv_bytes([["x", *r] for r in rows], ["Extra", *STOCK_HEADERS]))
+    job.refresh_from_db()
+    assert job.file_headers == ["Extra", *STOCK_HEADERS]
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the stored upload is not read again")
+
+    monkeypatch.setattr("data_exchange_tool.reports.open_stream", no_reading)
+    report = list(error_report_rows(job))
+    assert report[0] == ["Extra", *STOCK_HEADERS, "errors"]
+    assert report[1][:2] == ["x", "Nobody"]
+
+
+def test_a_job_without_recorded_columns_reads_them_from_its_file(catalogue, run_on_commit):
+    rows = stock_rows(2)
+    rows[0][0] = "Nobody"
+    with run_on_commit():
+        job = create_job(csv_bytes(rows))
+    StockRecordImportJob.objects.filter(pk=job.pk).update(file_headers=[])
+    job.refresh_from_db()
+    assert next(error_report_rows(job)) == [*STOCK_HEADERS, "errors"]

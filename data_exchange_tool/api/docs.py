@@ -61,6 +61,7 @@ def job_example(state: str = JobState.PREVIEW_SUCCEEDED, **changes: Any) -> dict
         "file_size": 2048,
         "file_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "file_encoding": "utf-8",
+        "file_headers": ["partner", "product", "partner_sku", "price", "num_in_stock"],
         "force_import": False,
         "skip_preview_confirmation": False,
         "message": "",

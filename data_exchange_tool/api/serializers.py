@@ -144,6 +144,11 @@ class ImportJobSerializer(serializers.ModelSerializer):
     counts = serializers.SerializerMethodField()
     timings = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
+    file_headers = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        read_only=True,
+        help_text="The file's header row, as the preview read it.",
+    )
 
     class Meta:
         model = ImportJob
@@ -157,6 +162,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "file_size",
             "file_sha256",
             "file_encoding",
+            "file_headers",
             "force_import",
             "skip_preview_confirmation",
             "message",

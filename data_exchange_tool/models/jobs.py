@@ -115,6 +115,13 @@ class ImportJob(BaseJob):
     file_size = models.BigIntegerField(_("file size"), null=True, blank=True)
     file_sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     file_encoding = models.CharField(_("detected encoding"), max_length=32, blank=True)
+    file_headers = models.JSONField(
+        _("columns"),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text=_("The file's header row, as the preview read it."),
+    )
     force_import = models.BooleanField(
         _("force import"), default=False, help_text=_("Skip invalid rows and import the others.")
     )
