@@ -49,6 +49,19 @@ def request_cancel(job: ImportJob) -> None:
         type(job)._base_manager.filter(pk=job.pk).update(cancel_requested_at=now)
 
 
+def cancel_pending(job: ImportJob) -> bool:
+    """Return True when someone asked the job's running import to stop and it has not yet.
+
+    On SQLite the request lives only in the cache: the import's transaction holds the database's
+    write lock, so ``cancel_requested_at`` cannot be written until the import ends.
+    """
+    if job.state != JobState.IMPORT_IN_PROGRESS:
+        return False
+    if job.cancel_requested_at:
+        return True
+    return bool(caches[app_settings.CACHE].get(_cache_key(job.pk, "cancel")))
+
+
 class ProgressChannel:
     """Report the progress of one job's task at a bounded rate, and read cancel requests."""
 

@@ -279,7 +279,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     def can_cancel_now(self, request: HttpRequest, job: ImportJob) -> bool:
         """Return True when the Cancel button applies to the job now."""
-        if job.state not in CANCELLABLE_STATES or job.cancel_requested_at:
+        if job.state not in CANCELLABLE_STATES or job.cancel_pending:
             return False
         return self.has_cancel_permission(request, job)
 

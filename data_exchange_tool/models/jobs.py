@@ -303,6 +303,13 @@ class ImportJob(BaseJob):
         }
 
     @property
+    def cancel_pending(self) -> bool:
+        """Return True when a cancel of the running import was asked for and not acted on yet."""
+        from data_exchange_tool.progress import cancel_pending
+
+        return cancel_pending(self)
+
+    @property
     def is_running(self) -> bool:
         """Return True while a preview or import task works on the job."""
         return self.state in (JobState.PREVIEW_IN_PROGRESS, JobState.IMPORT_IN_PROGRESS)

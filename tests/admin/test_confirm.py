@@ -117,6 +117,9 @@ def test_cancel_a_running_import_asks_it_to_stop(admin_client, catalogue, upload
     assert "the import stops at its next batch" in response.content.decode()
     assert ProgressChannel(job).cancel_requested()
     assert state_of(job) == JobState.IMPORT_IN_PROGRESS  # the task ends it at its next batch
+    page = admin_client.get(admin_url("change", job.pk)).content.decode()
+    assert "Cancel requested: the import stops at its next batch." in page
+    assert ">Cancel</button>" not in page, "a second cancel would change nothing"
 
 
 def test_rerun_with_a_corrected_file(admin_client, catalogue, upload, run_on_commit):
