@@ -41,6 +41,27 @@ def prepared(field: Field, values: Collection[Any], connection: Any) -> list[Any
     return [field.get_db_prep_value(v, connection, prepared=False) for v in values]
 
 
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def array_param(field: Field, values: Collection[Any], connection: Any) -> tuple[str, Any]:
+    """Return a placeholder and a parameter carrying ``values`` of ``field`` as one array.
+
+    Whole numbers and text go as an array literal built with one join and cast to ``bigint[]`` or
+    ``text[]``: psycopg would dump a list element by element in Python, which costs more than the
+    query for a batch of a thousand keys. ``text``, not the column's ``varchar(n)``, so a long value
+    is never cut to the column's length (and then matched). Other values go as a list, which
+    psycopg sends with its own array type (``numeric[]``, ``date[]``, ``uuid[]``...).
+    """
+    values = prepared(field, values, connection)
+    if all(type(v) is int for v in values):
+        return "%s::bigint[]", "{" + ",".join(map(str, values)) + "}"
+    if all(type(v) is str for v in values):
+        return "%s::text[]", "{" + ",".join(map(_quote, values)) + "}"
+    return "%s", values
+
+
 class AnyOf(Lookup):
     """``lhs = ANY(%s)`` with the values as one array parameter (PostgreSQL)."""
 
@@ -48,8 +69,9 @@ class AnyOf(Lookup):
     prepare_rhs = False
 
     def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
-        """Return the placeholder and the values, each prepared by the column's field."""
-        return "%s", [prepared(self.lhs.output_field, value, connection)]
+        """Return the placeholder and the values as one array parameter."""
+        placeholder, param = array_param(self.lhs.output_field, value, connection)
+        return placeholder, [param]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         """Return ``lhs = ANY(%s)`` and its parameters."""
@@ -88,8 +110,7 @@ class KeysIn(Expression):
             columns.append(sql)
             params.extend(column_params)
             field = column.output_field
-            values = prepared(field, [key[position] for key in self.keys], connection)
-            arrays.append((f"%s::{field.cast_db_type(connection)}[]", values))
+            arrays.append(array_param(field, [key[position] for key in self.keys], connection))
         unnest = ", ".join(placeholder for placeholder, _ in arrays)
         # Columns compiled by Django and placeholders: no value is written into the SQL.
         sql = f"({', '.join(columns)}) IN (SELECT * FROM unnest({unnest}))"  # noqa: S608
@@ -104,6 +125,8 @@ def filter_keys(
     Elsewhere than PostgreSQL (or for one field) each field is filtered on its own values, which
     may return more rows than asked for: match the rows to the keys afterwards.
     """
+    if not keys:
+        return queryset.none()
     if len(names) > 1 and connections[queryset.db].vendor == "postgresql":
         return queryset.filter(KeysIn(names, keys))
     return filter_in(queryset, {name: {k[i] for k in keys} for i, name in enumerate(names)})
@@ -111,6 +134,8 @@ def filter_keys(
 
 def filter_in(queryset: QuerySet, values_of: dict[str, Collection[Any]]) -> QuerySet:
     """Return ``queryset`` filtered on each ``field IN values`` of ``values_of``."""
+    if not all(values_of.values()):
+        return queryset.none()
     if connections[queryset.db].vendor != "postgresql":
         return queryset.filter(**{f"{name}__in": values for name, values in values_of.items()})
     return queryset.filter(*(AnyOf(F(name), list(values)) for name, values in values_of.items()))

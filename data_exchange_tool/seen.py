@@ -26,7 +26,6 @@ KEYS_PER_ROW = 128
 FIRST_FILTER_BITS = 1 << 25
 #: Keys a filter takes before the next one starts.
 BITS_PER_KEY = 16
-MASK64 = (1 << 64) - 1
 
 
 def key_text(key: Hashable) -> str:
@@ -118,9 +117,17 @@ class SeenKeys:
         space = self.namespaces.get(namespace)
         if space is None:
             space = self.namespaces[namespace] = Namespace(len(self.namespaces))
-        texts = [key_text(key) for key, _ in items]
-        hashes = {text: hash(text) & MASK64 for text in texts}
+        texts = list(map(repr, [key for key, _ in items]))
+        if "\n" in (joined := "".join(texts)) or "\t" in joined:
+            texts = [key_text(key) for key, _ in items]
+        # Python's hash of a text, negative or not: the filters and buckets take it modulo.
+        hashes = dict(zip(texts, map(hash, texts), strict=False))
         maybe = space.maybe_seen(hashes)
+        if not maybe and len(hashes) == len(texts):
+            # The common batch: every key is new (the filters are sure of a "no") and none is
+            # repeated inside the batch (the dict would have merged it).
+            self._add(space, list(zip(texts, [row for _, row in items], strict=True)), hashes)
+            return [None] * len(items)
         earlier = self._lookup(space, maybe, hashes) if maybe else {}
         result: list[int | None] = []
         new: list[tuple[str, int]] = []
@@ -136,10 +143,11 @@ class SeenKeys:
     def _add(self, space: Namespace, new: list[tuple[str, int]], hashes: dict[str, int]) -> None:
         pending, full = space.pending, set()
         for text, row_number in new:
-            bucket = pending[hashes[text] % BUCKETS]
+            index = hashes[text] % BUCKETS
+            bucket = pending[index]
             bucket.append(f"\n{text}\t{row_number}")
             if len(bucket) >= KEYS_PER_ROW:
-                full.add(hashes[text] % BUCKETS)
+                full.add(index)
         if full:
             self.db.executemany(
                 "INSERT INTO seen VALUES (?, ?, ?, ?)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 
@@ -62,3 +64,35 @@ def test_filter_keys_on_one_field_and_no_keys(catalogue):
     found = filter_keys(Product.objects.all(), ["sku"], {("P-2",), ("P-7",)})
     assert list(found.values_list("sku", flat=True)) == ["P-2"]
     assert not filter_keys(StockRecord.objects.all(), ["partner", "partner_sku"], set()).exists()
+
+
+AWKWARD_TEXTS = ['say "hi"', "back\\slash", "comma, brace}{", "NULL", "", " ", "ünï €", "'quote'"]
+
+
+def test_awkward_texts_are_matched_exactly(catalogue):
+    Product.objects.bulk_create(Product(sku=text, title=text) for text in AWKWARD_TEXTS)
+    found = filter_in(Product.objects.all(), {"sku": [*AWKWARD_TEXTS, "P-1", "nope"]})
+    assert sorted(found.values_list("sku", flat=True)) == sorted([*AWKWARD_TEXTS, "P-1"])
+    acme = catalogue["partners"][0]
+    product = catalogue["products"][0]
+    StockRecord.objects.bulk_create(
+        StockRecord(partner=acme, product=product, partner_sku=text) for text in AWKWARD_TEXTS
+    )
+    keys = {(acme.pk, text) for text in AWKWARD_TEXTS} | {(acme.pk, "absent")}
+    found = filter_keys(StockRecord.objects.all(), ["partner", "partner_sku"], keys)
+    assert sorted(found.values_list("partner_sku", flat=True)) == sorted(AWKWARD_TEXTS)
+
+
+def test_a_value_longer_than_the_column_is_not_cut_to_match(catalogue):
+    Partner.objects.create(name="X" * 128)  # the column's full length
+    longer = "X" * 150
+    assert not filter_in(Partner.objects.all(), {"name": [longer]}).exists()
+
+
+def test_other_types_go_as_lists(catalogue):
+    acme = catalogue["partners"][0]
+    product = catalogue["products"][0]
+    StockRecord.objects.create(partner=acme, product=product, partner_sku="D", price="1.50")
+    found = filter_in(StockRecord.objects.all(), {"price": [Decimal("1.5"), Decimal("2")]})
+    assert list(found.values_list("partner_sku", flat=True)) == ["D"]
+    assert not filter_in(StockRecord.objects.all(), {"price": [Decimal("1.505")]}).exists()
