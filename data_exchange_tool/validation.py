@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 OMIT = object()
 AMBIGUOUS = object()
+#: A text that named no object when it was looked up (see ``BatchRelated.remember_missing``).
+MISSING = object()
 #: Texts of one related field whose objects are kept between batches.
 RELATED_CACHE_SIZE = 20_000
 
@@ -168,9 +170,18 @@ class ColumnMap:
 class BatchRelated:
     """Resolve a DRF related field's natural keys or pks with one query per batch."""
 
-    def __init__(self, name: str, serializer_field: SlugRelatedField | PrimaryKeyRelatedField):
+    def __init__(
+        self,
+        name: str,
+        serializer_field: SlugRelatedField | PrimaryKeyRelatedField,
+        *,
+        remember_missing: bool = True,
+    ):
         self.name = name
         self.field = serializer_field
+        #: Keep texts that named nothing, so a file's misspelt partner is looked up once, not in
+        #: every batch. Off when a ``before_import_row`` hook may create the objects on the way.
+        self.remember_missing = remember_missing
         queryset = serializer_field.get_queryset()
         self.attr = getattr(serializer_field, "slug_field", None) or "pk"
         model_field = (
@@ -195,7 +206,8 @@ class BatchRelated:
         """Load the objects named by ``texts`` and not cached yet, with one query.
 
         Objects found stay cached for later batches (a file names the same partners and products
-        again and again), up to ``RELATED_CACHE_SIZE`` texts; past it the cache starts afresh.
+        again and again), and so do texts that named nothing when ``remember_missing``, up to
+        ``RELATED_CACHE_SIZE`` texts; past it the cache starts afresh.
         """
         missing = texts - self.cache.keys()
         if len(self.cache) + len(missing) > RELATED_CACHE_SIZE:
@@ -207,18 +219,20 @@ class BatchRelated:
             except (DjangoValidationError, TypeError, ValueError):
                 continue
             by_value.setdefault(value, []).append(text)
-        if not by_value:
-            return
-        for obj in filter_in(self.field.get_queryset(), {self.attr: by_value.keys()}):
-            for text in by_value.get(getattr(obj, self.attr), ()):
-                self.cache[text] = AMBIGUOUS if text in self.cache else obj
+        if by_value:
+            for obj in filter_in(self.field.get_queryset(), {self.attr: by_value.keys()}):
+                for text in by_value.get(getattr(obj, self.attr), ()):
+                    self.cache[text] = AMBIGUOUS if text in self.cache else obj
+        if self.remember_missing:
+            for text in missing - self.cache.keys():
+                self.cache[text] = MISSING
 
     def to_internal_value(self, data: Any) -> Any:
         """Return the object for a cell, failing as DRF's own field would."""
         obj = self.cache.get(data)
         if obj is AMBIGUOUS:
             self.field.fail("invalid")
-        if obj is None:
+        if obj is None or obj is MISSING:
             if self.attr == "pk":
                 self.field.fail("does_not_exist", pk_value=data)
             self.field.fail("does_not_exist", slug_name=self.attr, value=str(data))
@@ -302,8 +316,11 @@ class BatchValidator:
             job.get_column_mapping(),
             [field_of_source.get(f, f) for f in self.lookup_fields],
         )
+        self.before_row = job.before_import_row if overrides(job, "before_import_row") else None
         self.related = [
-            BatchRelated(name, f) for name, f in fields.items() if BatchRelated.supports(f)
+            BatchRelated(name, f, remember_missing=self.before_row is None)
+            for name, f in fields.items()
+            if BatchRelated.supports(f)
         ]
         unique_sets = take_unique_validators(self.serializer)
         self.unique_sets = [u for u in unique_sets if set(u.fields) != set(self.lookup_fields)]
@@ -313,7 +330,6 @@ class BatchValidator:
         self.for_display = for_display
         self.seen = SeenKeys()
         self.lookup_key = self.key_function(self.lookup_fields) if self.lookup_fields else None
-        self.before_row = job.before_import_row if overrides(job, "before_import_row") else None
 
     def column_of(self, name: str) -> str:
         """Return the file's header for a field (or the field's name)."""

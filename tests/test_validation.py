@@ -256,6 +256,37 @@ def test_natural_keys_cost_one_query_per_field_and_batch(catalogue):
     assert len(queries) == 3, [q["sql"] for q in queries]
 
 
+def test_an_unknown_natural_key_is_looked_up_once(catalogue):
+    validator = BatchValidator(StockRecordImportJob(), STOCK_HEADERS)
+    batch = [(2, ["Nobody", "P-1", "A", "1", "5", "0"]), (3, ["ACME", "P-404", "B", "1", "5", "0"])]
+    first = validator.validate(batch)
+    with CaptureQueriesContext(connection) as queries:
+        again = validator.validate([(4, batch[0][1]), (5, batch[1][1])])
+    validator.close()
+    message = "Object with name=Nobody does not exist."
+    assert errors(first[0]) == errors(again[0]) == [("partner", message)]
+    assert errors(again[1]) == [("product", "Object with sku=P-404 does not exist.")]
+    # only the (empty) existing-row lookup: no partner or product query for known misses
+    assert not [q["sql"] for q in queries if "demo_partner" in q["sql"].split("WHERE")[0]]
+    assert not [q["sql"] for q in queries if "demo_product" in q["sql"].split("WHERE")[0]]
+
+
+def test_a_before_row_hook_may_create_what_was_missing(catalogue, monkeypatch):
+    from example_project.demo.models import Partner
+
+    def create_partner(self, row, row_number):
+        if row_number > 2:
+            Partner.objects.get_or_create(name=row["partner"])
+
+    monkeypatch.setattr(StockRecordImportJob, "before_import_row", create_partner)
+    validator = BatchValidator(StockRecordImportJob(), STOCK_HEADERS)
+    [first] = validator.validate([(2, ["Newco", "P-1", "A", "1", "5", "0"])])
+    [second] = validator.validate([(3, ["Newco", "P-1", "B", "1", "5", "0"])])
+    validator.close()
+    assert first.action == RowAction.INVALID
+    assert second.action == RowAction.NEW, second.errors
+
+
 def test_an_invalid_row_does_not_make_the_owner_a_duplicate(catalogue):
     Tag.objects.create(code="r1", label="Red")
     rows = [["r2", "Red", ""], ["r1", "Red", "4"], ["r3", "Red", ""]]
