@@ -25,7 +25,6 @@ class _Prepended(io.RawIOBase):
         super().__init__()
         self._head = memoryview(head)
         self._stream = stream
-        self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
@@ -38,7 +37,6 @@ class _Prepended(io.RawIOBase):
             return size
         data = self._stream.read(len(buffer))
         buffer[: len(data)] = data
-        self.bytes_read += len(data)
         return len(data)
 
 
@@ -97,14 +95,17 @@ class CSVReader(BaseReader):
             )
         if not self.encoding_given:
             self.encoding = detect_encoding(head, complete=len(head) < SNIFF_BYTES)
-        self._raw = _Prepended(head, self.stream)
-        self._raw.bytes_read = len(head)
-        raw = io.BufferedReader(self._raw, buffer_size=SNIFF_BYTES)
+        raw = io.BufferedReader(_Prepended(head, self.stream), buffer_size=SNIFF_BYTES)
         self.text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
         first_line = self._decode(self.text.readline)
         delimiter = sniff_delimiter(first_line)
         csv.field_size_limit(self.max_cell_length)
-        self._rows = csv.reader(self.text, delimiter=delimiter)
+        # Progress is estimated from the text the parser took, not the bytes read ahead into
+        # buffers (a small file is read whole at once); bytes per character from the head.
+        self._bytes_per_char = len(head) / max(1, len(head.decode(self.encoding, "ignore")))
+        self.chars_read = 0
+        self._header_bytes = len(first_line) * self._bytes_per_char
+        self._rows = csv.reader(self._counted(self.text), delimiter=delimiter)
         self.headers = self.check_headers(
             self._parse(csv.reader([first_line], delimiter=delimiter), 1)
         )
@@ -161,11 +162,16 @@ class CSVReader(BaseReader):
                 raise self.too_long(row_number + 1) from exc
             raise FileFormatError(f"Row {row_number + 1} cannot be read: {exc}.") from exc
 
+    def _counted(self, lines: Iterator[str]) -> Iterator[str]:
+        for line in lines:
+            self.chars_read += len(line)
+            yield line
+
     def estimate_total_rows(self, rows_done: int, file_size: int | None) -> int:
-        read = self._raw.bytes_read
+        read = self.chars_read * self._bytes_per_char
         if not file_size or not read or not rows_done:
             return rows_done
-        return int(rows_done * file_size / read)
+        return max(rows_done, int(rows_done * (file_size - self._header_bytes) / read))
 
     def close(self) -> None:
         text = getattr(self, "text", None)

@@ -233,3 +233,20 @@ def test_a_given_encoding_is_not_second_guessed():
     with reader, pytest.raises(FileFormatError, match="not valid utf-8 text") as failure:
         list(reader.iter_rows())
     assert not isinstance(failure.value, EncodingGuessError)
+
+
+@pytest.mark.parametrize(
+    ("rows", "cell"),
+    [(300, "plain"), (5000, "plain"), (3000, "ünïcödé ворота")],
+    ids=["small-file-read-whole-at-once", "larger-than-the-buffers", "multibyte-text"],
+)
+def test_the_total_is_estimated_from_the_rows_parsed_so_far(rows, cell):
+    lines = "".join(f"{cell} {i:06d},{i:06d}\r\n" for i in range(rows))
+    content = f"name,qty\r\n{lines}".encode()
+    reader = get_reader("file.csv", io.BytesIO(content))
+    with reader:
+        parsed = reader.iter_rows()
+        for _ in range(rows // 3):
+            next(parsed)
+        estimate = reader.estimate_total_rows(rows // 3, len(content))
+    assert abs(estimate - rows) <= rows * 0.05, estimate
