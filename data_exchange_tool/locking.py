@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from data_exchange_tool import signals
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import JobLockedError, TransitionRefusedError
 from data_exchange_tool.progress import import_alive
@@ -128,10 +130,15 @@ def _fail_stale(pk: Any, cutoff: Any) -> int:
         message = "The task stopped responding (no heartbeat); run it again."
         if job.state == JobState.PREVIEW_IN_PROGRESS:
             job.fail_preview(message)
+            signal = partial(
+                signals.preview_finished.send, type(job), job=job, result=None, message=message
+            )
         elif job.state == JobState.IMPORT_IN_PROGRESS and not import_alive(job):
             job.fail_import(message)
+            signal = partial(signals.import_failed.send, type(job), job=job, message=message)
         else:
             return 0
         job.save()
+        transaction.on_commit(signal)  # as when the task itself ends the job
     logger.warning("data_exchange_tool: failed stale job %s", pk)
     return 1

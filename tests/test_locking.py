@@ -229,3 +229,34 @@ def test_refusals_pickle_for_celery(error):
     assert type(copy) is type(error)
     assert (str(copy), copy.state, copy.code) == (str(error), error.state, error.code)
     assert getattr(copy, "holder_pk", None) == getattr(error, "holder_pk", None)
+
+
+def test_reaped_jobs_send_the_signals_a_failing_task_sends(
+    catalogue, settings, django_capture_on_commit_callbacks
+):
+    from data_exchange_tool import signals
+
+    settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = 60
+    preview = make_job(S.PREVIEW_IN_PROGRESS, heartbeat_at=timezone.now())
+    dead = make_job()
+    dead.confirm()
+    age(preview, 120)
+    age(dead, 120)
+    events = []
+
+    def record(sender, job, **kwargs):
+        events.append((kwargs["signal"], job.pk, kwargs["message"]))
+
+    for signal in (signals.preview_finished, signals.import_failed):
+        signal.connect(record, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert reap_stale_jobs() == 2
+    finally:
+        for signal in (signals.preview_finished, signals.import_failed):
+            signal.disconnect(record)
+    assert {(signal, pk) for signal, pk, _ in events} == {
+        (signals.preview_finished, preview.pk),
+        (signals.import_failed, dead.pk),
+    }
+    assert all("no heartbeat" in message for _, _, message in events)
