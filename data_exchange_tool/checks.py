@@ -5,7 +5,7 @@ System checks: a misdeclared job type fails at start-up with a message naming th
 - ``data_exchange_tool.E002``: the target model is missing or not an installed model.
 - ``data_exchange_tool.E003``: the serializer class is missing, cannot be imported or is not a
   DRF serializer.
-- ``data_exchange_tool.E004``: a lookup field is not written by the serializer.
+- ``data_exchange_tool.E004``: a natural key field is not written by the serializer.
 - ``data_exchange_tool.E005``: the serializer writes a many-to-many field (not supported).
 - ``data_exchange_tool.W001``: the database cannot enforce the lock per target.
 - ``data_exchange_tool.E010``: an export job type has no target, or no serializer (none declared
@@ -95,11 +95,11 @@ def _check_job_type(model: Any) -> list[checks.CheckMessage]:
 def _check_serializer_fields(model: Any, serializer: Any) -> list[checks.CheckMessage]:
     messages = []
     written = {f.source for f in serializer.fields.values() if not f.read_only}
-    missing = [name for name in model.get_lookup_fields() if name not in written]
+    missing = [name for name in model.get_natural_key() if name not in written]
     if missing:
         messages.append(
             checks.Error(
-                f"{model.__name__}.lookup_fields {missing} are not written by its serializer.",
+                f"{model.__name__}.natural_key {missing} is not written by its serializer.",
                 hint="Name fields the serializer writes, or add them to the serializer.",
                 obj=model,
                 id="data_exchange_tool.E004",

@@ -33,7 +33,7 @@ from data_exchange_tool.exceptions import (
     ExportCancelledError,
     TransitionRefusedError,
 )
-from data_exchange_tool.exporting import ExportProgress, ExportResult, ExportRun
+from data_exchange_tool.exports.pipeline import ExportProgress, ExportResult, ExportRun
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.states import ExportState
 from data_exchange_tool.storage import delete_file_on_commit, get_storage

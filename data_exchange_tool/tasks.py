@@ -28,8 +28,8 @@ from data_exchange_tool.exceptions import (
     ImportCancelledError,
     TransitionRefusedError,
 )
+from data_exchange_tool.imports.pipeline import ImportRun, PreviewRun, RunResult
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError, Phase
-from data_exchange_tool.pipeline import ImportRun, PreviewRun, RunResult
 from data_exchange_tool.progress import ProgressChannel, request_cancel
 from data_exchange_tool.states import JobState
 from data_exchange_tool.storage import delete_file_on_commit

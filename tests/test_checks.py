@@ -89,9 +89,9 @@ def test_a_non_proxy_subclass_is_refused(isolated):
         ),
         ({"target_model": Tag, "serializer_class": dict}, "E003", "is not a DRF Serializer"),
         (
-            {"target_model": Tag, "serializer_class": TagSerializer, "lookup_fields": ("slug",)},
+            {"target_model": Tag, "serializer_class": TagSerializer, "natural_key": ("slug",)},
             "E004",
-            "lookup_fields ['slug'] are not written by its serializer",
+            "natural_key ['slug'] is not written by its serializer",
         ),
         (
             {"target_model": Tag, "serializer_class": TagsWithManySerializer},

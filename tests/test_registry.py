@@ -38,14 +38,14 @@ def test_job_types_filter_by_base():
 def test_meta_options_become_class_attributes():
     assert TagImportJob.target_model == "testapp.Tag"
     assert TagImportJob.serializer_class == "tests.testapp.serializers.TagSerializer"
-    assert TagImportJob.lookup_fields == ("code",)
+    assert TagImportJob.natural_key == ("code",)
     assert TagImportJob.column_mapping == {"Tag code": "code"}
     assert TagImportJob.batch_size == 3
     assert "target_model" not in TagImportJob._meta.original_attrs
     assert not hasattr(TagImportJob._meta, "target_model")
     # The base keeps its defaults: a job type's options do not leak into it.
     assert ImportJob.target_model is None
-    assert ImportJob.lookup_fields is None
+    assert ImportJob.natural_key is None
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_options_resolve(job_type, model, serializer, lookups):
     assert job_type.get_target_model() is model
     if serializer is not None:
         assert job_type.get_serializer_class() is serializer
-    assert job_type.get_lookup_fields() == lookups
+    assert job_type.get_natural_key() == lookups
 
 
 def test_getters_fall_back_to_settings(settings):

@@ -8,8 +8,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from data_exchange_tool.imports.pipeline import RunResult
 from data_exchange_tool.models import ImportJob
-from data_exchange_tool.pipeline import RunResult
 from data_exchange_tool.states import (
     CANCELLABLE_STATES,
     FINAL_STATES,

@@ -1,7 +1,7 @@
 """
 The files a job page offers: the uploaded file (streamed from storage, never read whole), the
 error report in the uploaded file's format, and the template. What they hold is built in
-``data_exchange_tool.reports``; this module turns it into HTTP responses.
+``data_exchange_tool.imports.reports``; this module turns it into HTTP responses.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-from data_exchange_tool.reports import (
+from data_exchange_tool.imports.reports import (
     csv_chunks,
     error_report_rows,
     file_format,

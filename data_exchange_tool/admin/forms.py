@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from data_exchange_tool.conf import app_settings
-from data_exchange_tool.readers import supported_extensions
+from data_exchange_tool.imports.readers import supported_extensions
 
 
 def check_upload(upload: Any) -> Any:

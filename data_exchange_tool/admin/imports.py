@@ -45,9 +45,9 @@ from data_exchange_tool.admin.display import (
 )
 from data_exchange_tool.admin.forms import ImportUploadForm, RerunPreviewForm
 from data_exchange_tool.exceptions import TransitionRefusedError
+from data_exchange_tool.imports.readers import supported_extensions
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.progress import read_progress
-from data_exchange_tool.readers import supported_extensions
 from data_exchange_tool.states import CANCELLABLE_STATES, PREVIEW_DONE_STATES, JobState
 
 #: States whose (full) progress bar is still worth showing.

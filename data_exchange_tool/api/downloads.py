@@ -9,16 +9,15 @@ spreadsheet would run as a formula are prefixed with ``'`` (``data_exchange_tool
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from django.utils.http import content_disposition_header
 from rest_framework.renderers import BaseRenderer
 
-from data_exchange_tool import reports
+from data_exchange_tool.imports import reports
+from data_exchange_tool.imports.reports import csv_chunks, error_report_rows, report_phase
 from data_exchange_tool.models import ImportJob
-from data_exchange_tool.reports import csv_chunks, error_report_rows, report_phase
 from data_exchange_tool.storage import open_stream
 
 __all__ = [
@@ -31,11 +30,6 @@ __all__ = [
     "report_rows",
     "stream_csv",
 ]
-
-logger = logging.getLogger(__name__)
-
-#: The column of the error report that says what is wrong with each row.
-ERROR_COLUMN = "errors"
 
 
 class CSVRenderer(BaseRenderer):

@@ -18,9 +18,9 @@ from rest_framework import serializers
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.imports.readers import get_reader_class
 from data_exchange_tool.locking import describe_holder, state_refusal
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
-from data_exchange_tool.readers import get_reader_class
 from data_exchange_tool.states import FINAL_STATES
 
 #: The first bytes of formats that have a signature: a file without it cannot be read.

@@ -30,7 +30,7 @@ from data_exchange_tool.models.base import (
     resolve_class,
 )
 from data_exchange_tool.registry import job_types
-from data_exchange_tool.states import EXPORT_FINAL_STATES, ExportState
+from data_exchange_tool.states import ExportState
 from data_exchange_tool.storage import get_storage
 
 if TYPE_CHECKING:
@@ -326,11 +326,6 @@ class ExportJob(BaseJob):
         if not self.progress_total:
             return 0
         return min(100, int(100 * self.progress_done / self.progress_total))
-
-    @property
-    def is_finished(self) -> bool:
-        """Return True once nothing more happens to the job."""
-        return self.state in EXPORT_FINAL_STATES
 
     # --- transitions ----------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from data_exchange_tool.storage import get_storage, upload_to
 if TYPE_CHECKING:
     from rest_framework import serializers
 
-    from data_exchange_tool.pipeline import RunResult
+    from data_exchange_tool.imports.pipeline import RunResult
 
 USER_MODEL = settings.AUTH_USER_MODEL
 
@@ -78,7 +78,7 @@ class ImportJob(BaseJob):
     job_options: ClassVar[tuple[str, ...]] = (
         "target_model",
         "serializer_class",
-        "lookup_fields",
+        "natural_key",
         "column_mapping",
         "batch_size",
         "preview_sample_size",
@@ -87,9 +87,9 @@ class ImportJob(BaseJob):
     target_model: ClassVar[Any] = None
     #: The DRF serializer that validates one row: a class or a dotted path.
     serializer_class: ClassVar[Any] = None
-    #: Fields that find the existing instance a row updates (a natural key). ``None``: the first
-    #: unique constraint of the target whose fields the serializer writes.
-    lookup_fields: ClassVar[tuple[str, ...] | None] = None
+    #: The fields whose values find the stored instance a row updates (its natural key). ``None``:
+    #: the target's first unique set whose fields the serializer writes; ``()``: every row is new.
+    natural_key: ClassVar[tuple[str, ...] | None] = None
     #: ``{"Column in the file": "serializer_field"}`` for headers that differ from field names.
     column_mapping: ClassVar[dict[str, str] | None] = None
     #: Rows per batch; ``None``: ``DATA_EXCHANGE_BATCH_SIZE``.
@@ -226,17 +226,40 @@ class ImportJob(BaseJob):
         return self.get_serializer_class()(context=self.get_serializer_context())
 
     def get_queryset(self) -> models.QuerySet:
-        """Return the target rows a file may update (lookups run against it)."""
+        """Return the target rows a file may update (rows are matched against it)."""
         return self.get_target_model()._default_manager.all()
 
     @classmethod
-    def get_lookup_fields(cls) -> tuple[str, ...]:
-        """Return the fields that match a row to an existing instance; empty: always create."""
-        if cls.lookup_fields is not None:
-            return tuple(cls.lookup_fields)
-        from data_exchange_tool.pipeline import default_lookup_fields
+    def get_natural_key(cls) -> tuple[str, ...]:
+        """Return the fields that match a row to a stored instance; empty: every row is new."""
+        if cls.natural_key is not None:
+            return tuple(cls.natural_key)
+        return cls.default_natural_key()
 
-        return default_lookup_fields(cls)
+    @classmethod
+    def default_natural_key(cls) -> tuple[str, ...]:
+        """Return the target's first unique set whose fields the serializer writes.
+
+        Unique constraints come first (unconditional ones on fields only), then
+        ``unique_together``, then unique fields, then the primary key.
+        """
+        model = cls.get_target_model()
+        written = {
+            f.source for f in cls.get_serializer_class()().fields.values() if not f.read_only
+        }
+        candidates: list[tuple[str, ...]] = [
+            tuple(constraint.fields)
+            for constraint in model._meta.constraints
+            if isinstance(constraint, models.UniqueConstraint)
+            and constraint.fields
+            and not (constraint.condition or constraint.expressions)
+        ]
+        candidates.extend(tuple(fields) for fields in model._meta.unique_together)
+        candidates.extend(
+            (f.name,) for f in model._meta.concrete_fields if f.unique and not f.primary_key
+        )
+        candidates.append((model._meta.pk.name,))
+        return next((c for c in candidates if set(c) <= written), ())
 
     @classmethod
     def get_column_mapping(cls) -> dict[str, str]:

@@ -174,7 +174,7 @@ def test_cancel_during_the_run_stops_between_chunks_and_drops_the_file(catalogue
     before = set(_all_names(storage))
     calls = []
 
-    from data_exchange_tool import exporting
+    from data_exchange_tool.exports import pipeline as exporting
 
     original = exporting.ExportProgress.report
 

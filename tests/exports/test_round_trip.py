@@ -149,7 +149,7 @@ def test_without_neutralisation_the_round_trip_is_exact_too(
 
 
 def test_both_render_paths_equal_the_serializers_own_output(tricky_records):
-    from data_exchange_tool.exporting import RowRenderer
+    from data_exchange_tool.exports.rendering import RowRenderer
     from example_project.demo.serializers import ImportStockRecordSerializer
 
     serializer = ImportStockRecordSerializer()

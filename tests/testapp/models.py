@@ -25,7 +25,7 @@ class TagImportJob(ImportJob):
         proxy = True
         target_model = "testapp.Tag"
         serializer_class = "tests.testapp.serializers.TagSerializer"
-        lookup_fields = ("code",)
+        natural_key = ("code",)
         column_mapping = {"Tag code": "code"}
         batch_size = 3
 

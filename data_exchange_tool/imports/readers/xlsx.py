@@ -20,7 +20,7 @@ from typing import Any
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
-from data_exchange_tool.readers.base import BaseReader
+from data_exchange_tool.imports.readers.base import BaseReader
 
 MIDNIGHT = datetime.time(0, 0)
 

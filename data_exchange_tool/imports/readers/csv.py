@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import EncodingGuessError, FileFormatError
-from data_exchange_tool.readers.base import BaseReader
+from data_exchange_tool.imports.readers.base import BaseReader
 
 SNIFF_BYTES = 64 * 1024
 

@@ -1,32 +1,22 @@
 """
-The run of an export: read the filtered queryset in chunks, render each row through the job type's
-serializer and write the rows as a stream into the job storage.
-
-Memory stays flat however many rows: the queryset is read with ``iterator(chunk_size=...)`` in pk
-order (a server-side cursor on PostgreSQL), rows are rendered and written one chunk at a time, and
-the writer streams into its sink (see ``writers``). Between chunks the run reports progress, at
-most once per ``DATA_EXCHANGE_PROGRESS_INTERVAL``, in the same query that notices a cancel.
+Rendering: a queryset's rows as the cells of a file, through the job type's serializer.
 
 Rendering gives the serializer's ``to_representation`` output field by field. When every column
 is a model field or a foreign key's natural key (``SlugRelatedField``) or pk, the rows are read
 with ``values_list()`` and the database joins the natural keys: no model instance is built.
 Otherwise instances are read with ``select_related`` for the natural keys. Either way a chunk
-costs one query whatever the columns. Nothing here knows about Celery.
+costs one query whatever the columns.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import (
@@ -38,28 +28,9 @@ from rest_framework.relations import (
 )
 from rest_framework.settings import api_settings
 
-from data_exchange_tool.conf import app_settings
-from data_exchange_tool.exceptions import ExportCancelledError
-from data_exchange_tool.states import ExportState
-from data_exchange_tool.storage import get_storage
-from data_exchange_tool.writers import get_writer_class, open_sink
-
-if TYPE_CHECKING:
-    from data_exchange_tool.models import ExportJob
-
 Getter = Callable[[Any], Any]
 #: Fields whose values are containers: written as JSON text.
 CONTAINER_FIELDS = (serializers.JSONField, serializers.ListField, serializers.DictField)
-
-
-@dataclass
-class ExportResult:
-    """What an export wrote."""
-
-    name: str
-    file_name: str
-    size: int
-    rows: int
 
 
 def _related_value(source: str, attribute: str) -> Getter:
@@ -204,10 +175,6 @@ class RowRenderer:
             return queryset.values_list("pk", *self.paths)
         return queryset.select_related(*self.select_related) if self.select_related else queryset
 
-    def render(self, item: Any) -> list[Any]:
-        """Return one row: the column values of an instance (or of a ``values_list`` tuple)."""
-        return self.render_chunk([item])[0]
-
     def render_chunk(self, items: list[Any]) -> list[list[Any]]:
         """Return the rows of a chunk of instances (or ``values_list`` tuples)."""
         if self.paths is None:
@@ -221,79 +188,3 @@ class RowRenderer:
             ]
             for item in items
         ]
-
-
-class ExportProgress:
-    """Report rows written at a bounded rate; the same query tells whether the job still runs."""
-
-    def __init__(self, job: ExportJob) -> None:
-        self.job = job
-        self.interval = float(app_settings.PROGRESS_INTERVAL)
-        self._last = 0.0
-
-    def _running(self) -> models.QuerySet:
-        return type(self.job)._base_manager.filter(
-            pk=self.job.pk, state=ExportState.EXPORT_IN_PROGRESS
-        )
-
-    def report(self, done: int, total: int, *, force: bool = False) -> bool:
-        """Record progress when due; return False once the job is no longer running."""
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return True
-        self._last = now
-        updated = self._running().update(
-            progress_done=done, progress_total=total, heartbeat_at=timezone.now()
-        )
-        return bool(updated)
-
-
-def chunks(iterable: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    """Yield lists of at most ``size`` items."""
-    while chunk := list(itertools.islice(iterable, size)):
-        yield chunk
-
-
-class ExportRun:
-    """One export of one job into one file."""
-
-    def __init__(self, job: ExportJob, progress: ExportProgress) -> None:
-        self.job = job
-        self.progress = progress
-
-    def execute(self) -> ExportResult:
-        """Write every row of the job's queryset; return what was written."""
-        job = self.job
-        renderer = RowRenderer(job.get_serializer(), job.get_target_model())
-        queryset = renderer.prepare(job.get_export_queryset())
-        total = queryset.count()
-        self.progress.report(0, total, force=True)
-        writer_class = get_writer_class(job.get_format())
-        file_name = job.get_file_name()
-        sink = open_sink(get_storage(), job.get_storage_name(file_name), writer_class.content_type)
-        try:
-            writer = writer_class(sink, renderer.headers, bom=bool(job.options.get("bom")))
-            rows = self.write(writer, queryset, renderer, total)
-            writer.close()
-            name = sink.commit()
-        except BaseException:
-            sink.abort()
-            raise
-        return ExportResult(name=name, file_name=file_name, size=sink.size, rows=rows)
-
-    def write(
-        self, writer: Any, queryset: models.QuerySet, renderer: RowRenderer, total: int
-    ) -> int:
-        """Write the rows chunk by chunk; raise ``ExportCancelledError`` when cancelled."""
-        size = self.job.get_chunk_size()
-        done = 0
-        rows = queryset.iterator(chunk_size=size)
-        try:
-            for chunk in chunks(rows, size):
-                writer.write_rows(renderer.render_chunk(chunk))
-                done += len(chunk)
-                if not self.progress.report(done, max(done, total)):
-                    raise ExportCancelledError(self.job.pk)
-        finally:
-            rows.close()
-        return done

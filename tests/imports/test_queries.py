@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from data_exchange_tool.lookups import filter_in, filter_keys
+from data_exchange_tool.imports.queries import filter_in, filter_keys
 from example_project.demo.models import Partner, Product, StockRecord
 
 pytestmark = pytest.mark.django_db

@@ -84,7 +84,7 @@ def test_csv_writer_quotes_and_neutralises():
 def test_renderer_writes_containers_as_json_on_both_paths(values_path):
     from rest_framework import serializers
 
-    from data_exchange_tool.exporting import RowRenderer
+    from data_exchange_tool.exports.rendering import RowRenderer
     from data_exchange_tool.models import ExportJob
     from example_project.demo.models import StockRecordExportJob
 

@@ -23,8 +23,8 @@ from operator import attrgetter
 from typing import IO, TYPE_CHECKING, Any
 
 from data_exchange_tool.formulas import neutralize
+from data_exchange_tool.imports.readers import get_reader
 from data_exchange_tool.models import ImportJobRowError, Phase
-from data_exchange_tool.readers import get_reader
 from data_exchange_tool.storage import open_stream
 
 if TYPE_CHECKING:

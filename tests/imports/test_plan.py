@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from data_exchange_tool.plan import ValidationPlan
+from data_exchange_tool.imports.plan import ValidationPlan
 from example_project.demo.models import Partner, Product
 from example_project.demo.serializers import ImportStockRecordSerializer
 

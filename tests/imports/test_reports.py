@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from data_exchange_tool.reports import csv_chunks, error_report_rows, template_columns
+from data_exchange_tool.imports.reports import csv_chunks, error_report_rows, template_columns
 from example_project.demo.models import StockRecordImportJob
 from tests.helpers import STOCK_HEADERS, create_job, csv_bytes, stock_rows
 
@@ -51,7 +51,7 @@ def test_the_report_takes_the_columns_the_preview_recorded(catalogue, run_on_com
     def no_reading(*args, **kwargs):
         raise AssertionError("the stored upload is not read again")
 
-    monkeypatch.setattr("data_exchange_tool.reports.open_stream", no_reading)
+    monkeypatch.setattr("data_exchange_tool.imports.reports.open_stream", no_reading)
     report = list(error_report_rows(job))
     assert report[0] == ["Extra", *STOCK_HEADERS, "errors"]
     assert report[1][:2] == ["x", "Nobody"]

@@ -8,8 +8,8 @@ import pytest
 from django.test import override_settings
 
 from data_exchange_tool.exceptions import EncodingGuessError, FileFormatError
-from data_exchange_tool.readers import CSVReader, get_reader, supported_extensions
-from data_exchange_tool.readers.csv import SNIFF_BYTES
+from data_exchange_tool.imports.readers import CSVReader, get_reader, supported_extensions
+from data_exchange_tool.imports.readers.csv import SNIFF_BYTES
 from data_exchange_tool.states import JobState
 from tests.helpers import create_job, csv_bytes, stock_rows
 

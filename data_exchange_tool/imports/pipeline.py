@@ -11,13 +11,9 @@ about Celery, so it is tested directly.
 from __future__ import annotations
 
 import gc
-import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from django.db import models
-from django.db.models import UniqueConstraint
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import (
@@ -26,11 +22,13 @@ from data_exchange_tool.exceptions import (
     ImportAbortedError,
     ImportCancelledError,
 )
+from data_exchange_tool.imports.readers import get_reader
+from data_exchange_tool.imports.validation import BatchValidator, RowOutcome
+from data_exchange_tool.imports.writes import BatchWriter
 from data_exchange_tool.models.results import ImportJobPreviewRow, ImportJobRowError, Phase
-from data_exchange_tool.readers import get_reader
 from data_exchange_tool.states import JobState, RowAction
 from data_exchange_tool.storage import open_stream
-from data_exchange_tool.validation import BatchValidator, RowOutcome
+from data_exchange_tool.utils import batched
 
 if TYPE_CHECKING:
     from data_exchange_tool.models import ImportJob
@@ -66,27 +64,6 @@ class RunResult:
                 self.invalid += 1
 
 
-def default_lookup_fields(job_type: type[ImportJob]) -> tuple[str, ...]:
-    """Return the first unique set of the target whose fields the serializer writes."""
-    model = job_type.get_target_model()
-    serializer = job_type.get_serializer_class()()
-    written = {f.source for f in serializer.fields.values() if not f.read_only}
-    candidates: list[tuple[str, ...]] = []
-    for constraint in model._meta.constraints:
-        if (
-            isinstance(constraint, UniqueConstraint)
-            and constraint.fields
-            and not (constraint.condition or constraint.expressions)
-        ):
-            candidates.append(tuple(constraint.fields))
-    candidates.extend(tuple(fields) for fields in model._meta.unique_together)
-    candidates.extend(
-        (f.name,) for f in model._meta.concrete_fields if f.unique and not f.primary_key
-    )
-    candidates.append((model._meta.pk.name,))
-    return next((c for c in candidates if set(c) <= written), ())
-
-
 def _freeze_old_objects() -> bool:
     """Keep the garbage collector's full passes off the objects that predate the run.
 
@@ -99,14 +76,6 @@ def _freeze_old_objects() -> bool:
         return False
     gc.freeze()
     return True
-
-
-def batched(
-    rows: Iterator[tuple[int, list[str]]], size: int
-) -> Iterator[list[tuple[int, list[str]]]]:
-    """Yield lists of at most ``size`` rows."""
-    while batch := list(itertools.islice(rows, size)):
-        yield batch
 
 
 class Run:
@@ -288,7 +257,7 @@ class ImportRun(Run):
 
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         super().__init__(job, channel)
-        self.model = job.get_target_model()
+        self.writer = BatchWriter(job)
         self.abort_errors: list[ImportJobRowError] = []
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
@@ -303,28 +272,7 @@ class ImportRun(Run):
                 "Nothing was written; fix the file or force the import."
             )
         self.save_errors(self.error_rows(invalid))
-        self.write(outcomes)
-
-    def write(self, outcomes: list[RowOutcome]) -> None:
-        """Create the new rows and update the changed ones, one query each per batch."""
-        manager = self.model._default_manager
-        created = [o for o in outcomes if o.action == RowAction.NEW]
-        updated = [o for o in outcomes if o.action == RowAction.UPDATE]
-        if created:
-            manager.bulk_create([o.instance for o in created])
-        if updated:
-            fields = sorted({name for o in updated for name in o.changes})
-            for outcome in updated:
-                for name in outcome.changes:
-                    setattr(outcome.instance, name, (outcome.validated or {})[name])
-            manager.bulk_update([o.instance for o in updated], fields)
-        for outcome in itertools.chain(created, updated):
-            self.job.after_import_row(outcome.instance, outcome.row_number, outcome.action)
+        self.writer.write(outcomes)
 
     def cancelled(self) -> bool:
         return self.channel.cancel_requested()
-
-
-def model_label(model: type[models.Model]) -> str:
-    """Return a model's verbose name for messages."""
-    return str(model._meta.verbose_name)

@@ -12,9 +12,9 @@ from typing import IO
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
-from data_exchange_tool.readers.base import BaseReader
-from data_exchange_tool.readers.csv import CSVReader
-from data_exchange_tool.readers.xlsx import XLSXReader
+from data_exchange_tool.imports.readers.base import BaseReader
+from data_exchange_tool.imports.readers.csv import CSVReader
+from data_exchange_tool.imports.readers.xlsx import XLSXReader
 
 __all__ = ["READERS", "BaseReader", "CSVReader", "XLSXReader", "get_reader", "get_reader_class"]
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.imports.validation import BatchValidator
 from data_exchange_tool.states import RowAction
-from data_exchange_tool.validation import BatchValidator, normalize_header
 from example_project.demo.models import StockRecord, StockRecordImportJob
 from tests.helpers import STOCK_HEADERS, stock_rows
 from tests.testapp.models import Tag, TagImportJob
@@ -31,14 +31,6 @@ def validate(job, headers, rows, *, start=2):
 
 def errors(outcome):
     return outcome.errors
-
-
-@pytest.mark.parametrize(
-    ("text", "normalized"),
-    [("Partner", "partner"), ("  Partner   SKU ", "partner sku"), ("NUM_IN_STOCK", "num_in_stock")],
-)
-def test_normalize_header(text, normalized):
-    assert normalize_header(text) == normalized
 
 
 @pytest.mark.parametrize(

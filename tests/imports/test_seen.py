@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from data_exchange_tool import seen
-from data_exchange_tool.seen import BloomFilter, SeenKeys, key_text
+from data_exchange_tool.imports import seen
+from data_exchange_tool.imports.seen import BloomFilter, SeenKeys, key_text
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework import serializers
 
-from data_exchange_tool.validation import ColumnMap
+from data_exchange_tool.imports.columns import ColumnMap, normalize_header
 
 
 class RowSerializer(serializers.Serializer):
@@ -58,3 +58,11 @@ def test_nul_and_formula_cells(settings):
     assert columns.row_data(["'=A1", "n"])[0]["name"] == "=A1"
     off = column_map(["Name", "Note"], settings, neutralize=False)
     assert off.row_data(["'=A1", "n"])[0]["name"] == "'=A1"
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [("Partner", "partner"), ("  Partner   SKU ", "partner sku"), ("NUM_IN_STOCK", "num_in_stock")],
+)
+def test_normalize_header(text, normalized):
+    assert normalize_header(text) == normalized

@@ -1,0 +1,1 @@
+"""Exports: a filtered queryset in, rows rendered through a serializer, a file out."""

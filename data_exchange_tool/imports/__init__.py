@@ -1,0 +1,1 @@
+"""Imports: a file in, rows validated through the job type's serializer, writes in batches."""

@@ -1,0 +1,118 @@
+"""
+Natural keys: the fields whose values together name one row of the target.
+
+A job type's ``natural_key`` (by default the target's first unique set the serializer writes) is how
+a row of the file finds the instance it updates; a unique set of the serializer is checked the
+same way. ``Key`` reads such a set of values from a row's validated data (a related instance counts
+as its pk) or from a stored instance, and finds the stored rows holding any of a batch's keys with
+one query. ``ExistingRows`` uses it to match a batch's rows to the instances they update, and marks
+a key the file repeats as a duplicate of the row that first held it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from data_exchange_tool.imports.queries import filter_keys
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from data_exchange_tool.imports.seen import SeenKeys
+    from data_exchange_tool.imports.validation import RowOutcome
+
+KeyValues = tuple[Any, ...]
+
+
+class Key:
+    """A tuple of field values that names one row; see the module docstring."""
+
+    def __init__(self, model: type[models.Model], names: Sequence[str]) -> None:
+        self.model = model
+        self.names = tuple(names)
+        attnames = {f.name: f.attname for f in model._meta.concrete_fields}
+        relations = {f.name for f in model._meta.concrete_fields if f.is_relation}
+        self.attnames = [attnames.get(name, name) for name in self.names]
+        self._get = operator.itemgetter(*self.names)
+        self._related = [i for i, name in enumerate(self.names) if name in relations]
+
+    def of(self, validated: dict[str, Any] | None) -> KeyValues | None:
+        """Return the key of a row's validated data, or None when a value is missing."""
+        try:
+            found = self._get(validated or {})
+        except KeyError:
+            return None
+        values = [found] if len(self.names) == 1 else list(found)
+        for i in self._related:
+            if isinstance(values[i], models.Model):
+                values[i] = values[i].pk
+        return None if None in values else tuple(values)
+
+    def of_instance(self, instance: models.Model) -> KeyValues:
+        """Return the key of a stored instance."""
+        return tuple(getattr(instance, attname) for attname in self.attnames)
+
+    def filter(self, queryset: models.QuerySet, keys: set[KeyValues]) -> models.QuerySet:
+        """Return the rows of ``queryset`` holding one of ``keys`` (one query)."""
+        return filter_keys(queryset, self.names, keys)
+
+    def owners(self, queryset: models.QuerySet, keys: set[KeyValues]) -> dict[KeyValues, Any]:
+        """Return ``{key: pk}`` of the rows of ``queryset`` holding one of ``keys``."""
+        rows = self.filter(queryset, keys).values_list("pk", *self.attnames)
+        return {tuple(values): pk for pk, *values in rows}
+
+
+class ExistingRows:
+    """Match each row of a batch to the instance it updates, by the job type's natural key.
+
+    ``match`` gives every valid row of a batch its instance (or None: a new row) with one query,
+    after marking the rows whose key an earlier row of the file already held (``SeenKeys``).
+    """
+
+    def __init__(
+        self,
+        key: Key,
+        queryset: models.QuerySet,
+        seen: SeenKeys,
+        column_of: Callable[[str], str],
+        select_related: Sequence[str] = (),
+    ) -> None:
+        self.key = key
+        self.queryset = queryset.select_related(*select_related) if select_related else queryset
+        self.seen = seen
+        self.column = column_of(key.names[-1])
+        self.names = ", ".join(column_of(name) for name in key.names)
+
+    def match(self, outcomes: list[RowOutcome]) -> list[tuple[RowOutcome, models.Model | None]]:
+        """Return ``(outcome, instance or None)`` for every row still valid after the check."""
+        keyed = [(outcome, self.key.of(outcome.validated)) for outcome in outcomes]
+        with_key = [(o, k) for o, k in keyed if k is not None]
+        if with_key:
+            earlier = self.seen.check_and_add("lookup", [(k, o.row_number) for o, k in with_key])
+            if any(first is not None for first in earlier):
+                self._fail_duplicates(with_key, earlier)
+        existing = self._load({k for o, k in with_key if not o.errors})
+        return [
+            (outcome, None if key is None else existing.get(key))
+            for outcome, key in keyed
+            if not outcome.errors
+        ]
+
+    def _fail_duplicates(
+        self, keyed: list[tuple[RowOutcome, KeyValues]], earlier: list[int | None]
+    ) -> None:
+        for (outcome, _key), first in zip(keyed, earlier, strict=True):
+            if first is not None:
+                outcome.fail(
+                    self.column,
+                    f"Duplicate of row {first}: the same {self.names} appears earlier in the file.",
+                )
+
+    def _load(self, keys: set[KeyValues]) -> dict[KeyValues, models.Model]:
+        if not keys:
+            return {}
+        return {self.key.of_instance(obj): obj for obj in self.key.filter(self.queryset, keys)}

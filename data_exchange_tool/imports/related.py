@@ -1,0 +1,97 @@
+"""
+Related objects per batch: a related field's natural keys or pks resolved with one query.
+
+DRF's ``SlugRelatedField`` and ``PrimaryKeyRelatedField`` query the database once per row.
+``BatchRelated`` takes over such a field's ``to_internal_value`` for the run: before a batch is
+validated it loads every object the batch names with one query, and the field then answers from
+that cache, failing with DRF's own messages for texts that name nothing (or more than one object).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.relations import PrimaryKeyRelatedField, SlugRelatedField
+
+from data_exchange_tool.imports.queries import filter_in
+
+#: A text that named more than one object.
+AMBIGUOUS = object()
+#: A text that named no object when it was looked up (see ``BatchRelated.remember_missing``).
+MISSING = object()
+#: Texts of one related field whose objects are kept between batches.
+RELATED_CACHE_SIZE = 20_000
+
+
+class BatchRelated:
+    """Resolve a DRF related field's natural keys or pks with one query per batch."""
+
+    def __init__(
+        self,
+        name: str,
+        serializer_field: SlugRelatedField | PrimaryKeyRelatedField,
+        *,
+        remember_missing: bool = True,
+    ):
+        self.name = name
+        self.field = serializer_field
+        #: Keep texts that named nothing, so a file's misspelt partner is looked up once, not in
+        #: every batch. Off when a ``before_import_row`` hook may create the objects on the way.
+        self.remember_missing = remember_missing
+        queryset = serializer_field.get_queryset()
+        self.attr = getattr(serializer_field, "slug_field", None) or "pk"
+        model_field = (
+            queryset.model._meta.pk
+            if self.attr == "pk"
+            else queryset.model._meta.get_field(self.attr)
+        )
+        self.model_field = model_field
+        self.cache: dict[str, Any] = {}
+        serializer_field.to_internal_value = self.to_internal_value  # type: ignore[method-assign]
+
+    @classmethod
+    def supports(cls, serializer_field: serializers.Field) -> bool:
+        """Return True for single related fields this class can resolve in batches."""
+        if isinstance(serializer_field, SlugRelatedField):
+            return "__" not in serializer_field.slug_field
+        return isinstance(serializer_field, PrimaryKeyRelatedField) and (
+            serializer_field.pk_field is None
+        )
+
+    def prefetch(self, texts: set[str]) -> None:
+        """Load the objects named by ``texts`` and not cached yet, with one query.
+
+        Objects found stay cached for later batches (a file names the same partners and products
+        again and again), and so do texts that named nothing when ``remember_missing``, up to
+        ``RELATED_CACHE_SIZE`` texts; past it the cache starts afresh.
+        """
+        missing = texts - self.cache.keys()
+        if len(self.cache) + len(missing) > RELATED_CACHE_SIZE:
+            self.cache, missing = {}, set(texts)
+        by_value: dict[Any, list[str]] = {}
+        for text in missing:
+            try:
+                value = self.model_field.to_python(text.strip())
+            except (DjangoValidationError, TypeError, ValueError):
+                continue
+            by_value.setdefault(value, []).append(text)
+        if by_value:
+            for obj in filter_in(self.field.get_queryset(), {self.attr: by_value.keys()}):
+                for text in by_value.get(getattr(obj, self.attr), ()):
+                    self.cache[text] = AMBIGUOUS if text in self.cache else obj
+        if self.remember_missing:
+            for text in missing - self.cache.keys():
+                self.cache[text] = MISSING
+
+    def to_internal_value(self, data: Any) -> Any:
+        """Return the object for a cell, failing as DRF's own field would."""
+        obj = self.cache.get(data)
+        if obj is AMBIGUOUS:
+            self.field.fail("invalid")
+        if obj is None or obj is MISSING:
+            if self.attr == "pk":
+                self.field.fail("does_not_exist", pk_value=data)
+            self.field.fail("does_not_exist", slug_name=self.attr, value=str(data))
+        return obj
