@@ -12,7 +12,7 @@ seconds, rows per second, peak and starting RSS, and the queries run on the defa
 - ``floor-import``: the same, plus ``bulk_create`` in batches of 1,000;
 - ``copy``: PostgreSQL ``COPY`` of the same rows (foreign keys from a dict, invalid rows skipped);
 - ``library-export``: an export job of every stock record (after ``library-import``), in the
-  file's format, run in-process (``export_tasks.run_export``).
+  file's format, its task run in-process (``tasks.export_job``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from django.db import connection, transaction  # noqa: E402
 from rest_framework import serializers  # noqa: E402
 from rest_framework.validators import UniqueTogetherValidator  # noqa: E402
 
+from data_exchange_tool import actions  # noqa: E402
 from data_exchange_tool.models import ImportJob  # noqa: E402
 from data_exchange_tool.states import JobState  # noqa: E402
 from data_exchange_tool.tasks import import_job, preview_job  # noqa: E402
@@ -115,7 +116,7 @@ def library_import(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Call
     """Return facts and the timed call: the import task of the previewed job ``job_pk``."""
     truncate_target()
     job = ImportJob.objects.get(pk=job_pk)
-    job.confirm()
+    actions.confirm_import(job)
     facts: dict[str, Any] = {"job": job.pk}
 
     def run() -> None:
@@ -135,14 +136,15 @@ def library_import(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Call
 def library_export(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
     """Return facts and the timed call: an export of every stock record the import wrote,
     in the format of ``path`` (run right after ``library-import`` on the same file)."""
-    from data_exchange_tool.export_tasks import run_export
+    from data_exchange_tool.tasks import export_job
     from example_project.demo.models import StockRecordExportJob
 
-    job = StockRecordExportJob.start(file_format=path.suffix.lstrip("."), enqueue=False)
+    job = StockRecordExportJob(format=path.suffix.lstrip("."))
+    job.save()  # created, not started: the timed call runs its task in this process
     facts: dict[str, Any] = {"job": job.pk, "invalid": 0}
 
     def run() -> None:
-        run_export(job)
+        export_job(job.pk)
 
     def check() -> None:
         job.refresh_from_db()

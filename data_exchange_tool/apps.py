@@ -1,4 +1,5 @@
-"""Django app configuration: connects the system checks and the file clean-up of deleted jobs."""
+"""Django app configuration: connects the system checks, the tasks and actions' reactions, and the
+file clean-up of deleted jobs."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ class DataExchangeToolConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_delete
 
-        from data_exchange_tool import (
-            checks,  # noqa: F401 - registers the checks
-            export_tasks,  # noqa: F401 - registers the export task
+        from data_exchange_tool import (  # noqa: F401 - imported for what they register
+            actions,  # the reactions (signal receivers), and through it the tasks
+            checks,  # the system checks
         )
         from data_exchange_tool.models.base import BaseJob, delete_job_file
 

@@ -101,16 +101,5 @@ app_settings = AppSettings()
 
 @receiver(setting_changed)
 def _reload_settings(*, setting: str, **kwargs: Any) -> None:
-    if (
-        setting.startswith(PREFIX)
-        or setting in LEGACY_NAMES.values()
-        or setting
-        in {
-            "STORAGES",
-            "CACHES",
-        }
-    ):
+    if setting.startswith(PREFIX) or setting in LEGACY_NAMES.values():
         app_settings.reload()
-        from data_exchange_tool.storage import reset_storage
-
-        reset_storage()

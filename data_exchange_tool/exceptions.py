@@ -39,6 +39,18 @@ class EncodingGuessError(FileFormatError):
         return str(self.args[0])
 
 
+class UploadRefusedError(DataExchangeError):
+    """An uploaded file can never be read (type, size, signature); ``code`` names the reason."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, code)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class TransitionRefusedError(DataExchangeError):
     """A state change was asked for that the job's state or options do not allow."""
 

@@ -1,11 +1,16 @@
 """
 Progress, heartbeat and cancel requests of a running job, visible outside its transaction.
 
+One ``ProgressChannel`` serves every task (preview, import, export). It writes the rows done and
+total, with a heartbeat, at most once per ``DATA_EXCHANGE_PROGRESS_INTERVAL``, and tells the run
+whether it should stop: the job was cancelled, or is no longer in the state its task runs in.
+
 The import runs in one transaction, so progress written through the task's own connection would
-stay invisible until the end. ``ProgressChannel`` writes it through a second connection of its own
-(autocommit) instead. SQLite allows one writer at a time, so there the import's progress and cancel
-flag go through the cache (``DATA_EXCHANGE_CACHE``); the demo runs its worker in-process, where
-the local-memory cache is shared.
+stay invisible until the end. Inside a transaction the channel writes through a second connection
+of its own (autocommit) instead. SQLite allows one writer at a time, so there the import's progress
+and cancel flag go through the cache (``DATA_EXCHANGE_CACHE``); the demo runs its worker
+in-process, where the local-memory cache is shared. ``read_progress`` and ``percent`` read it back
+for the admin and the API, whichever way it was written.
 """
 
 from __future__ import annotations
@@ -18,10 +23,17 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from data_exchange_tool.conf import app_settings
-from data_exchange_tool.states import JobState
+from data_exchange_tool.states import ExportState, JobState
 
 if TYPE_CHECKING:
-    from data_exchange_tool.models import ImportJob
+    from data_exchange_tool.models import ExportJob, ImportJob
+
+    Job = ImportJob | ExportJob
+
+#: Seconds the cache keeps a job's progress and cancel flag.
+CACHE_TIMEOUT = 24 * 3600
+#: States whose progress is complete even when nothing was counted.
+DONE_STATES = (JobState.IMPORT_SUCCEEDED, ExportState.EXPORT_SUCCEEDED)
 
 
 def _cache_key(job_pk: Any, name: str) -> str:
@@ -32,7 +44,7 @@ def _uses_cache() -> bool:
     return connection.vendor == "sqlite"
 
 
-def read_progress(job: ImportJob) -> tuple[int, int]:
+def read_progress(job: Job) -> tuple[int, int]:
     """Return ``(rows done, rows total)`` of a job, the running import's included."""
     if job.state == JobState.IMPORT_IN_PROGRESS and _uses_cache():
         cached = caches[app_settings.CACHE].get(_cache_key(job.pk, "progress"))
@@ -41,15 +53,25 @@ def read_progress(job: ImportJob) -> tuple[int, int]:
     return job.progress_done, job.progress_total
 
 
+def percent(job: Job) -> int:
+    """Return the progress of the job's task, 0 to 100."""
+    if job.state == ExportState.EXPORT_SUCCEEDED:
+        return 100
+    done, total = read_progress(job)
+    if not total:
+        return 100 if job.state in DONE_STATES else 0
+    return min(100, int(done * 100 / total))
+
+
 def request_cancel(job: ImportJob) -> None:
     """Ask the running import of ``job`` to stop at its next batch."""
     now = timezone.now()
-    caches[app_settings.CACHE].set(_cache_key(job.pk, "cancel"), True, timeout=24 * 3600)
+    caches[app_settings.CACHE].set(_cache_key(job.pk, "cancel"), True, timeout=CACHE_TIMEOUT)
     if not _uses_cache():
         type(job)._base_manager.filter(pk=job.pk).update(cancel_requested_at=now)
 
 
-def cancel_pending(job: ImportJob) -> bool:
+def cancel_pending(job: Job) -> bool:
     """Return True when someone asked the job's running import to stop and it has not yet.
 
     On SQLite the request lives only in the cache: the import's transaction holds the database's
@@ -62,16 +84,27 @@ def cancel_pending(job: ImportJob) -> bool:
     return bool(caches[app_settings.CACHE].get(_cache_key(job.pk, "cancel")))
 
 
+def import_reports_in_cache(job: ImportJob) -> bool:
+    """Return True when a running import reported recently through the cache (SQLite)."""
+    return (
+        _uses_cache() and caches[app_settings.CACHE].get(_cache_key(job.pk, "progress")) is not None
+    )
+
+
 class ProgressChannel:
     """Report the progress of one job's task at a bounded rate, and read cancel requests."""
 
-    def __init__(self, job: ImportJob) -> None:
+    def __init__(self, job: Job) -> None:
         self.job = job
-        self.table = job._meta.db_table
+        self.manager = job._meta.concrete_model._base_manager
+        # The run stops when the job leaves the state its task runs in, or a cancel is asked.
+        self._running: dict[str, Any] = {"pk": job.pk, "state": job.state}
+        if any(f.name == "cancel_requested_at" for f in job._meta.concrete_fields):
+            self._running["cancel_requested_at__isnull"] = True
         self.interval = float(app_settings.PROGRESS_INTERVAL)
         # Minus infinity, not 0: time.monotonic() may itself be smaller than the interval.
         self._last_write = float("-inf")
-        self._side = None
+        self._side: Any = None
 
     def report(self, done: int, total: int, *, force: bool = False) -> None:
         """Record rows done and total, at most once per ``DATA_EXCHANGE_PROGRESS_INTERVAL``."""
@@ -80,35 +113,27 @@ class ProgressChannel:
             return
         self._last_write = now
         if not connection.in_atomic_block:
-            type(self.job)._base_manager.filter(pk=self.job.pk).update(
+            self.manager.filter(pk=self.job.pk).update(
                 progress_done=done, progress_total=total, heartbeat_at=timezone.now()
             )
         elif _uses_cache():
             caches[app_settings.CACHE].set(
-                _cache_key(self.job.pk, "progress"), (done, total), timeout=24 * 3600
+                _cache_key(self.job.pk, "progress"), (done, total), timeout=CACHE_TIMEOUT
             )
         else:
+            table = connection.ops.quote_name(self.job._meta.db_table)
             self._side_execute(
-                f"UPDATE {self._quoted_table()} SET progress_done = %s, progress_total = %s, "  # noqa: S608 - table name from _meta
+                f"UPDATE {table} SET progress_done = %s, progress_total = %s, "  # noqa: S608 - table name from _meta
                 "heartbeat_at = %s WHERE id = %s",
                 [done, total, timezone.now(), self.job.pk],
             )
 
     def cancel_requested(self) -> bool:
-        """Return True when someone asked the running import to stop."""
+        """Return True when the run should stop: cancelled, or the job left its running state."""
         if caches[app_settings.CACHE].get(_cache_key(self.job.pk, "cancel")):
             return True
-        if _uses_cache():
-            return False
         # Under READ COMMITTED each statement sees what other transactions committed.
-        return (
-            type(self.job)
-            ._base_manager.filter(pk=self.job.pk, cancel_requested_at__isnull=False)
-            .exists()
-        )
-
-    def _quoted_table(self) -> str:
-        return connection.ops.quote_name(self.table)
+        return not self.manager.filter(**self._running).exists()
 
     def _side_execute(self, sql: str, params: list[Any]) -> None:
         if self._side is None:
@@ -123,10 +148,3 @@ class ProgressChannel:
             self._side = None
         cache = caches[app_settings.CACHE]
         cache.delete_many([_cache_key(self.job.pk, "progress"), _cache_key(self.job.pk, "cancel")])
-
-
-def import_alive(job: ImportJob) -> bool:
-    """Return True when a running import reported recently through the cache (SQLite)."""
-    return (
-        _uses_cache() and caches[app_settings.CACHE].get(_cache_key(job.pk, "progress")) is not None
-    )

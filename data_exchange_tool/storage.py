@@ -19,19 +19,18 @@ import io
 import logging
 import os
 import uuid
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.storage import Storage, storages
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 from django.utils.text import get_valid_filename
 
-from data_exchange_tool.conf import app_settings
-
-if TYPE_CHECKING:
-    from data_exchange_tool.models import ImportJob
+from data_exchange_tool.conf import LEGACY_NAMES, PREFIX, app_settings
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +68,13 @@ def reset_storage() -> None:
     job_storage._wrapped = empty
 
 
-def upload_to(instance: ImportJob, filename: str) -> str:
+@receiver(setting_changed)
+def _reset_on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith(PREFIX) or setting in (*LEGACY_NAMES.values(), "STORAGES"):
+        reset_storage()
+
+
+def upload_to(instance: Any, filename: str) -> str:
     """Return the storage path of an uploaded file: type, date and a random folder."""
     label = (getattr(instance, "job_type", "") or "import").replace(".", "_")
     name = get_valid_filename(os.path.basename(filename)) or "upload"
@@ -139,3 +144,21 @@ def delete_file_on_commit(storage: Any, name: str, *, always: bool = False) -> N
             logger.warning("Could not delete the stored file %r", name, exc_info=True)
 
     transaction.on_commit(delete)
+
+
+def is_s3_storage(storage: Any) -> bool:
+    """Return True for django-storages' ``S3Storage`` (and subclasses)."""
+    try:
+        from storages.backends.s3 import S3Storage
+    except ImportError:  # pragma: no cover - django-storages is an extra
+        return False
+    return isinstance(storage, S3Storage)  # a LazyObject passes on its wrapped class
+
+
+def download_url(name: str, download_name: str, expire: int = 300) -> str | None:
+    """Return a short-lived URL of a stored file where the storage gives one (S3), else None."""
+    storage = _current_storage()
+    if not name or not is_s3_storage(storage):
+        return None
+    disposition = f'attachment; filename="{download_name}"'
+    return storage.url(name, parameters={"ResponseContentDisposition": disposition}, expire=expire)

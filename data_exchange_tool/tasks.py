@@ -1,68 +1,58 @@
 """
-The Celery tasks, and the functions that send them.
+The Celery tasks: preview, import, export, and the reaper of dead jobs.
 
-Tasks take the job's pk only, are sent after the transaction commits to the queue named by
-``DATA_EXCHANGE_PREVIEW_QUEUE`` / ``DATA_EXCHANGE_IMPORT_QUEUE`` (read at send time), are
-acknowledged late and are idempotent: each first claims its job under a row lock and returns
-without changing anything when the job is not in the state it expects. The work itself lives in
-``pipeline``; the task bodies only claim, run and record.
+A task takes the job's pk only (``actions`` sends it once the transaction commits). It fetches the
+job and claims it under a row lock, returning without changing anything when the job is not in the
+state it expects (so the tasks are idempotent and acknowledged late); then it runs the pipeline
+(``imports.pipeline``, ``exports.pipeline``) and records how it ended (``recording``). Nothing else
+happens here: what follows a preview (an automatic confirm) is a reaction in ``actions``.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import django_fsm as fsm
-from celery import current_app, shared_task
+from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from data_exchange_tool import signals
-from data_exchange_tool.conf import app_settings
+from data_exchange_tool import liveness, recording
 from data_exchange_tool.exceptions import (
+    DataExchangeError,
+    ExportCancelledError,
     FileFormatError,
     ImportAbortedError,
     ImportCancelledError,
-    TransitionRefusedError,
 )
-from data_exchange_tool.imports.pipeline import ImportRun, PreviewRun, RunResult
-from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError, Phase
-from data_exchange_tool.progress import ProgressChannel, request_cancel
-from data_exchange_tool.states import JobState
-from data_exchange_tool.storage import delete_file_on_commit
+from data_exchange_tool.exports.pipeline import ExportRun
+from data_exchange_tool.imports.pipeline import ImportRun, PreviewRun
+from data_exchange_tool.models import (
+    ExportJob,
+    ImportJob,
+    ImportJobPreviewRow,
+    ImportJobRowError,
+    Phase,
+)
+from data_exchange_tool.progress import ProgressChannel
+from data_exchange_tool.states import ExportState, JobState
+from data_exchange_tool.storage import delete_file_on_commit, get_storage
 
 if TYPE_CHECKING:
     from celery import Task
 
 logger = logging.getLogger(__name__)
-jobs = ImportJob.objects
-
-
-def _send_on_commit(task: Any, job_pk: Any, queue: str, task_id: str) -> None:
-    transaction.on_commit(partial(task.apply_async, (job_pk,), queue=queue, task_id=task_id))
-
-
-def enqueue_preview(job: ImportJob) -> None:
-    """Send the preview task of ``job`` once the current transaction commits."""
-    job.preview_task_id = str(uuid.uuid4())
-    jobs.filter(pk=job.pk).update(preview_task_id=job.preview_task_id)
-    _send_on_commit(preview_job, job.pk, app_settings.PREVIEW_QUEUE, job.preview_task_id)
-
-
-def enqueue_import(job: ImportJob) -> None:
-    """Send the import task of ``job`` once the current transaction commits."""
-    job.import_task_id = str(uuid.uuid4())
-    jobs.filter(pk=job.pk).update(import_task_id=job.import_task_id)
-    _send_on_commit(import_job, job.pk, app_settings.IMPORT_QUEUE, job.import_task_id)
 
 
 def routing_key(task: Task) -> str:
-    """Return the routing key (queue) the running task was delivered with."""
+    """Return the routing key (queue) the running task was delivered with ("" in-process)."""
     info = task.request.delivery_info or {}
     return str(info.get("routing_key") or "")
+
+
+def _claimed(job_pk: Any, model: type[Any]) -> Any:
+    return model.objects.select_for_update().filter(pk=job_pk).first()
 
 
 # --- preview -------------------------------------------------------------------------------
@@ -80,12 +70,12 @@ def preview_job(self: Task, job_pk: Any) -> None:
     except ImportCancelledError:
         return
     except FileFormatError as exc:
-        finish_preview(job, message=str(exc))
+        recording.end_preview(job, message=str(exc))
     except Exception as exc:
         logger.exception("data_exchange_tool: preview of job %s failed", job_pk)
-        finish_preview(job, message=f"The preview failed unexpectedly: {exc}")
+        recording.end_preview(job, message=f"The preview failed unexpectedly: {exc}")
     else:
-        finish_preview(job, result=result)
+        recording.end_preview(job, result=result)
     finally:
         channel.close()
 
@@ -93,7 +83,7 @@ def preview_job(self: Task, job_pk: Any) -> None:
 def claim_preview(job_pk: Any, queue: str) -> ImportJob | None:
     """Move a CREATED job to PREVIEW_IN_PROGRESS; return None if it is in another state."""
     with transaction.atomic():
-        job = jobs.select_for_update().filter(pk=job_pk).first()
+        job = _claimed(job_pk, ImportJob)
         if job is None or not fsm.can_proceed(job.start_preview):
             return None
         job.start_preview()
@@ -102,39 +92,6 @@ def claim_preview(job_pk: Any, queue: str) -> ImportJob | None:
         ImportJobRowError.objects.filter(job=job).delete()
         ImportJobPreviewRow.objects.filter(job=job).delete()
     return job
-
-
-def finish_preview(job: ImportJob, result: RunResult | None = None, message: str = "") -> None:
-    """Record the end of a preview, unless the job was cancelled meanwhile."""
-    with transaction.atomic():
-        current = jobs.select_for_update().get(pk=job.pk)
-        if current.state != JobState.PREVIEW_IN_PROGRESS:
-            return
-        current.file_encoding = job.file_encoding
-        current.file_headers = job.file_headers
-        if result is not None:
-            current.succeed_preview(result)
-        else:
-            current.fail_preview(message)
-        current.save()
-        transaction.on_commit(
-            partial(
-                signals.preview_finished.send,
-                type(current),
-                job=current,
-                result=result,
-                message=message,
-            )
-        )
-    if result is not None and current.options.get("skip_preview_confirmation"):
-        _auto_confirm(current)
-
-
-def _auto_confirm(job: ImportJob) -> None:
-    try:
-        job.confirm(job.created_by)
-    except TransitionRefusedError as exc:
-        logger.info("data_exchange_tool: job %s not confirmed automatically: %s", job.pk, exc)
 
 
 # --- import --------------------------------------------------------------------------------
@@ -152,14 +109,19 @@ def import_job(self: Task, job_pk: Any) -> None:
         with transaction.atomic():
             result = run.execute()
             job.after_import(result)
-            succeed_import(job, result, channel)
+            if channel.cancel_requested():
+                raise ImportCancelledError(job.pk)
+            recording.succeed_import(job, result)
     except ImportCancelledError:
-        cancelled_import(job)
+        with transaction.atomic():
+            current = recording.locked(job)
+            if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
+                recording.cancel(current)
     except (ImportAbortedError, FileFormatError) as exc:
-        fail_import(job, str(exc), run.abort_errors)
+        recording.fail_import(job, str(exc), run.abort_errors)
     except Exception as exc:
         logger.exception("data_exchange_tool: import of job %s failed", job_pk)
-        fail_import(job, f"The import failed and nothing was written: {exc}")
+        recording.fail_import(job, f"The import failed and nothing was written: {exc}")
     finally:
         channel.close()
 
@@ -167,7 +129,7 @@ def import_job(self: Task, job_pk: Any) -> None:
 def claim_import(job_pk: Any, queue: str) -> ImportJob | None:
     """Mark a confirmed job's import as started; return None if it is not waiting for one."""
     with transaction.atomic():
-        job = jobs.select_for_update().filter(pk=job_pk).first()
+        job = _claimed(job_pk, ImportJob)
         if job is None or job.state != JobState.IMPORT_IN_PROGRESS or job.import_started_at:
             return None
         job.import_started_at = job.heartbeat_at = timezone.now()
@@ -177,113 +139,61 @@ def claim_import(job_pk: Any, queue: str) -> ImportJob | None:
     return job
 
 
-def succeed_import(job: ImportJob, result: RunResult, channel: ProgressChannel) -> None:
-    """Inside the import's transaction: end the import, unless it was cancelled meanwhile."""
-    current = jobs.select_for_update().get(pk=job.pk)
-    if channel.cancel_requested() or current.state != JobState.IMPORT_IN_PROGRESS:
-        raise ImportCancelledError(job.pk)
-    current.succeed_import(result)
-    current.save()
-    transaction.on_commit(
-        partial(signals.import_finished.send, type(current), job=current, result=result)
-    )
+# --- export --------------------------------------------------------------------------------
 
 
-def fail_import(job: ImportJob, message: str, errors: list[ImportJobRowError] = ()) -> None:  # type: ignore[assignment]
-    """After the rollback: record why the import failed and the rows that made it fail."""
-    with transaction.atomic():
-        current = jobs.select_for_update().get(pk=job.pk)
-        if current.state != JobState.IMPORT_IN_PROGRESS:
-            return
-        current.fail_import(message)
-        current.save()
-        ImportJobRowError.objects.bulk_create(errors)
-        transaction.on_commit(
-            partial(signals.import_failed.send, type(current), job=current, message=message)
-        )
+@shared_task(bind=True, name="data_exchange_tool.export_job", acks_late=True, ignore_result=True)
+def export_job(self: Task, job_pk: Any) -> None:
+    """Write the export's rows to a file in the job storage."""
+    job = claim_export(job_pk, routing_key(self))
+    if job is None:
+        return
+    try:
+        result = ExportRun(job, ProgressChannel(job)).execute()
+    except ExportCancelledError:
+        logger.info("data_exchange_tool: export %s stopped: it was cancelled", job.pk)
+    except DataExchangeError as exc:
+        recording.end_export(job, message=str(exc))
+    except Exception as exc:
+        logger.exception("data_exchange_tool: export %s failed", job.pk)
+        recording.end_export(job, message=f"The export failed unexpectedly: {exc}")
+    else:
+        if recording.end_export(job, result=result) is None:
+            # Cancelled meanwhile: the file is garbage, deleted whatever DELETE_FILES says.
+            with transaction.atomic():
+                delete_file_on_commit(get_storage(), result.name, always=True)
 
 
-def cancelled_import(job: ImportJob) -> None:
-    """After the rollback: mark a cancelled import as CANCELLED."""
-    with transaction.atomic():
-        current = jobs.select_for_update().get(pk=job.pk)
-        if current.state == JobState.IMPORT_IN_PROGRESS:
-            current.cancel()
-            current.save()
-            transaction.on_commit(partial(signals.job_cancelled.send, type(current), job=current))
+def claim_export(job_pk: Any, queue: str) -> ExportJob | None:
+    """Mark the export as running; return None when it is not waiting (or dead) for a task.
 
-
-# --- actions -------------------------------------------------------------------------------
-
-
-def rerun_preview(job: ImportJob, file: Any = None, force_import: bool | None = None) -> None:
-    """Run the preview of a finished preview again, with a new file when given.
-
-    :param force_import: change the job's force-import option at the same time (None: keep it).
+    A running export whose task died is claimed again: it starts over, which is harmless since
+    it only writes a new file.
     """
     with transaction.atomic():
-        current = jobs.select_for_update().get(pk=job.pk)
-        if not fsm.can_proceed(current.reset_preview):
-            raise TransitionRefusedError(
-                "The preview can run again only once it has finished.", current.state
-            )
-        replaced = current.file.name if file is not None else ""
-        if file is not None:
-            current.file = file
-            current.file_name = getattr(file, "name", "")[:255]
-        if force_import is not None:
-            current.force_import = force_import
-        current.reset_preview()
-        current.save()
-        if replaced and replaced != current.file.name:
-            delete_file_on_commit(current.file.storage, replaced)
-        enqueue_preview(current)
-    job.refresh_from_db()
+        job = _claimed(job_pk, ExportJob)
+        if job is None:
+            return None
+        if job.state == ExportState.EXPORT_IN_PROGRESS and liveness.is_stale(job):
+            logger.warning("data_exchange_tool: export %s restarts after a lost task", job_pk)
+            job.started_at = job.heartbeat_at = timezone.now()
+        elif fsm.can_proceed(job.start_export):
+            job.start_export()
+        else:
+            return None
+        job.queue = queue
+        job.save()
+    return job
 
 
-def cancel_job(job: ImportJob) -> None:
-    """Cancel a job; a running import is asked to stop and rolls back at its next batch."""
-    fresh = jobs.get(pk=job.pk)
-    if fresh.state == JobState.IMPORT_IN_PROGRESS and fresh.import_started_at:
-        request_cancel(fresh)
-        return
-    with transaction.atomic():
-        current = jobs.select_for_update().get(pk=job.pk)
-        if current.state == JobState.IMPORT_IN_PROGRESS and current.import_started_at:
-            request_cancel(current)
-            return
-        if not fsm.can_proceed(current.cancel):
-            raise TransitionRefusedError(
-                f"A job in state {JobState(current.state).label} cannot be cancelled.",
-                current.state,
-            )
-        current.cancel()
-        current.save()
-        task_ids = [t for t in (current.preview_task_id, current.import_task_id) if t]
-        transaction.on_commit(partial(_revoke, task_ids))
-        transaction.on_commit(partial(signals.job_cancelled.send, type(current), job=current))
-    job.refresh_from_db()
-
-
-def _revoke(task_ids: list[str]) -> None:
-    try:
-        current_app.control.revoke(task_ids)
-    except Exception:  # the broker may be down; the tasks find the job cancelled anyway
-        logger.warning("data_exchange_tool: could not revoke tasks %s", task_ids, exc_info=True)
-
-
-# --- housekeeping ----------------------------------------------------------------------------
+# --- housekeeping --------------------------------------------------------------------------
 
 
 @shared_task(name="data_exchange_tool.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict[str, int]:
     """Fail previews, imports and exports whose task stopped sending heartbeats.
 
-    A worker killed mid-task leaves its job in progress until the task is delivered again or the
-    job is reaped. Confirming a job reaps its target's imports by itself; schedule this task with
-    celery beat (or run ``manage.py reap_stale_jobs`` from cron) so that every job is reaped.
+    Schedule it with celery beat (or run ``manage.py reap_stale_jobs`` from cron); confirming a
+    job reaps its target's imports by itself.
     """
-    from data_exchange_tool.export_tasks import reap_stale_exports
-    from data_exchange_tool.locking import reap_stale_jobs as reap_stale_imports
-
-    return {"imports": reap_stale_imports(), "exports": reap_stale_exports()}
+    return liveness.reap_stale_jobs()

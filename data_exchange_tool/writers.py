@@ -1,12 +1,14 @@
 """
-File writers for exports: rows in, a CSV or XLSX file written as a stream into the job storage.
+File writers: rows in, a CSV or XLSX file out, for exports, error reports and templates alike.
 
-A writer turns rows (lists of values rendered by the serializer) into bytes and hands them to a
-*sink*, which puts them in the storage without holding the file in memory:
+A writer turns rows (lists of values) into bytes and hands them to a *sink*, which puts them
+where they go without holding the file in memory:
 
 - ``S3MultipartSink``: for django-storages' ``S3Storage``, a multipart upload whose parts are sent
   as they fill (8 MiB each), so neither memory nor local disk grows with the file;
-- ``TempFileSink``: for any other storage, a temporary file saved to the storage at the end.
+- ``TempFileSink``: for any other storage, a temporary file saved to the storage at the end;
+- ``BufferSink``: bytes handed on as they come, for a download streamed to the browser
+  (``stream_table``).
 
 CSV is UTF-8 (optionally with a BOM, for Excel). XLSX goes through openpyxl's write-only workbook,
 which keeps rows in a temporary file of its own; the finished workbook is then copied into the sink.
@@ -23,7 +25,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from django.core.files import File
@@ -31,6 +33,8 @@ from django.core.files import File
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import ConfigurationError
 from data_exchange_tool.formulas import is_formula_like
+from data_exchange_tool.storage import is_s3_storage
+from data_exchange_tool.utils import batched
 
 #: Bytes per part of an S3 multipart upload (S3's minimum is 5 MiB, except for the last part).
 PART_SIZE = 8 * 1024 * 1024
@@ -153,13 +157,25 @@ class S3MultipartSink(BaseSink):
             self.upload_id = None
 
 
-def is_s3_storage(storage: Any) -> bool:
-    """Return True for django-storages' ``S3Storage`` (and subclasses)."""
-    try:
-        from storages.backends.s3 import S3Storage
-    except ImportError:  # pragma: no cover - django-storages is an extra
-        return False
-    return isinstance(storage, S3Storage)
+class BufferSink(BaseSink):
+    """Keep written bytes until ``take()`` hands them on (a streamed HTTP response)."""
+
+    def __init__(self, content_type: str = "") -> None:
+        super().__init__(None, "", content_type)
+        self.buffer = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+        self.size += len(data)
+
+    def take(self) -> bytes:
+        """Return the bytes written since the last call."""
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return data
+
+    def commit(self) -> str:
+        return ""
 
 
 def open_sink(storage: Any, name: str, content_type: str) -> BaseSink:
@@ -329,3 +345,22 @@ def get_writer_class(file_format: str) -> type[BaseWriter]:
         raise ConfigurationError(
             f"No writer for format {file_format!r}: use {', '.join(WRITERS)}."
         ) from None
+
+
+def stream_table(
+    rows: Iterable[Sequence[Any]], file_format: str, *, bom: bool = False, chunk: int = 1000
+) -> Iterator[bytes]:
+    """Yield a table as a file of ``file_format``, a chunk at a time: its first row is the header.
+
+    CSV bytes come as rows are written; an XLSX workbook (a zip, complete only at its end) comes
+    once written, from the writer's temporary file.
+    """
+    rows = iter(rows)
+    sink = BufferSink()
+    writer = get_writer_class(file_format)(sink, next(rows, []), bom=bom)
+    for batch in batched(rows, chunk):
+        writer.write_rows(batch)
+        if data := sink.take():
+            yield data
+    writer.close()
+    yield sink.take()

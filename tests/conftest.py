@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
 
 import tests.celery  # noqa: F401 - binds the shared tasks to the tests' Celery app
 from tests.helpers import make_catalogue
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Forget cached progress and cancel flags: a rolled-back test database reuses job ids."""
+    yield
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
 
 
 @pytest.fixture

@@ -9,7 +9,13 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 
-from example_project.demo.models import Partner, Product, StockRecordImportJob
+from data_exchange_tool import actions
+from example_project.demo.models import (
+    Partner,
+    Product,
+    StockRecordExportJob,
+    StockRecordImportJob,
+)
 
 STOCK_HEADERS = ["partner", "product", "partner_sku", "price", "num_in_stock", "num_allocated"]
 
@@ -54,10 +60,30 @@ def create_job(
     content: bytes,
     name: str = "stock.csv",
     job_type: type = StockRecordImportJob,
+    *,
+    created_by: Any = None,
     **fields: Any,
 ) -> Any:
-    """Create a job with a file (its preview is sent when the transaction commits)."""
-    return job_type.objects.create(file=ContentFile(content, name=name), file_name=name, **fields)
+    """Upload a file as a new job (its preview is sent when the transaction commits)."""
+    job = job_type(file=ContentFile(content, name=name), file_name=name, **fields)
+    job.created_by = created_by
+    return actions.submit_import(job)
+
+
+def new_export(job_type: type = StockRecordExportJob, user: Any = None, **fields: Any) -> Any:
+    """Create an export without starting its task (its format and filters are checked)."""
+    job = job_type(created_by=user, **fields)
+    job.save()
+    return job
+
+
+def run_export(job: Any) -> Any:
+    """Run the export task of ``job`` in this process; return the job read again."""
+    from data_exchange_tool.tasks import export_job
+
+    export_job(job.pk)
+    job.refresh_from_db()
+    return job
 
 
 def stock_rows(count: int, start: int = 0, partner: str = "ACME") -> list[list[Any]]:

@@ -12,12 +12,13 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from data_exchange_tool import actions
 from data_exchange_tool.exceptions import JobLockedError, TransitionRefusedError
+from data_exchange_tool.liveness import reap_stale_jobs
 from data_exchange_tool.locking import (
     confirm_refusal,
     describe_holder,
     lock_holder,
-    reap_stale_jobs,
 )
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
@@ -51,9 +52,9 @@ REFUSALS = [
 @pytest.mark.parametrize(("state", "fields", "words"), REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_confirm_is_refused_in_words(catalogue, state, fields, words):
     job = make_job(state, **fields)
-    assert job.confirm_refusal().startswith(words)
+    assert confirm_refusal(job).startswith(words)
     with pytest.raises(TransitionRefusedError) as refused:
-        job.confirm()
+        actions.confirm_import(job)
     assert str(refused.value).startswith(words)
     assert refused.value.state == state
     assert not isinstance(refused.value, JobLockedError)
@@ -64,15 +65,15 @@ def test_confirm_is_refused_in_words(catalogue, state, fields, words):
 
 def test_invalid_rows_refusal_names_both_ways_out(catalogue):
     job = make_job(invalid_rows=1)
-    assert "run the preview again, or force the import" in job.confirm_refusal()
+    assert "run the preview again, or force the import" in confirm_refusal(job)
 
 
 @pytest.mark.parametrize("fields", [{}, {"invalid_rows": 4, "force_import": True}])
 def test_clean_or_forced_preview_can_be_confirmed(catalogue, fields):
     user = User.objects.create_user("ana")
     job = make_job(**fields)
-    assert job.confirm_refusal() is None
-    job.confirm(user)
+    assert confirm_refusal(job) is None
+    actions.confirm_import(job, user)
     assert job.state == S.IMPORT_IN_PROGRESS
     assert job.confirmed_by == user
     assert job.import_task_id
@@ -94,9 +95,9 @@ def test_second_confirm_of_one_target_is_refused_naming_the_holder(catalogue, se
     maria = User.objects.create_user("maria")
     first = make_job()
     second = make_job(job_type=second_type)
-    first.confirm(maria)
+    actions.confirm_import(first, maria)
     with pytest.raises(JobLockedError) as locked:
-        second.confirm()
+        actions.confirm_import(second)
     error = locked.value
     assert error.holder_pk == first.pk
     assert error.code == "locked"
@@ -106,7 +107,7 @@ def test_second_confirm_of_one_target_is_refused_naming_the_holder(catalogue, se
     second.refresh_from_db()
     assert second.state == S.PREVIEW_SUCCEEDED
     assert second.import_task_id == ""
-    assert second.confirm_refusal() == str(error)
+    assert confirm_refusal(second) == str(error)
     assert lock_holder(second) == first
 
 
@@ -119,19 +120,19 @@ def test_holder_named_by_its_uploader_when_nobody_confirmed(catalogue):
 
 def test_the_lock_is_released_when_the_import_ends(catalogue):
     first = make_job()
-    first.confirm()
+    actions.confirm_import(first)
     first.fail_import("stopped")
     first.save()
     second = make_job()
-    assert second.confirm_refusal() is None
-    second.confirm()
+    assert confirm_refusal(second) is None
+    actions.confirm_import(second)
     assert second.state == S.IMPORT_IN_PROGRESS
 
 
 def test_other_targets_are_not_locked(catalogue):
-    make_job().confirm()
+    actions.confirm_import(make_job())
     product = make_job(job_type=ProductImportJob)
-    product.confirm()
+    actions.confirm_import(product)
     assert product.state == S.IMPORT_IN_PROGRESS
 
 
@@ -142,9 +143,15 @@ def test_previews_never_hold_the_lock(catalogue, state):
     make_job(state)
     make_job(state, job_type=SlowStockRecordImportJob)
     job = make_job()
-    assert job.confirm_refusal() is None
-    job.confirm()
+    assert confirm_refusal(job) is None
+    actions.confirm_import(job)
     assert job.state == S.IMPORT_IN_PROGRESS
+
+
+def reaped(**kwargs) -> int:
+    """Reap dead jobs; return how many previews and imports were failed."""
+    counts = reap_stale_jobs(**kwargs)
+    return counts["previews"] + counts["imports"]
 
 
 def age(job, seconds):
@@ -156,10 +163,10 @@ def age(job, seconds):
 def test_a_dead_import_is_failed_after_the_heartbeat_timeout(catalogue, settings):
     settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = 60
     dead = make_job()
-    dead.confirm()
+    actions.confirm_import(dead)
     age(dead, 61)
     waiting = make_job()
-    waiting.confirm()  # reaps the dead import first
+    actions.confirm_import(waiting)  # reaps the dead import first
     assert waiting.state == S.IMPORT_IN_PROGRESS
     dead.refresh_from_db()
     assert dead.state == S.IMPORT_FAILED
@@ -169,22 +176,22 @@ def test_a_dead_import_is_failed_after_the_heartbeat_timeout(catalogue, settings
 def test_a_quiet_import_within_the_timeout_keeps_the_lock(catalogue, settings):
     settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = 60
     quiet = make_job()
-    quiet.confirm()
+    actions.confirm_import(quiet)
     age(quiet, 59)
-    assert reap_stale_jobs() == 0
+    assert reaped() == 0
     with pytest.raises(JobLockedError):
-        make_job().confirm()
+        actions.confirm_import(make_job())
 
 
 def test_an_import_reporting_through_the_cache_is_alive(catalogue, settings):
     # On SQLite the running import's progress goes through the cache, not its row.
     settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = 60
     running = make_job()
-    running.confirm()
+    actions.confirm_import(running)
     age(running, 600)
     caches["default"].set(f"data_exchange_tool:job:{running.pk}:progress", (10, 100))
     try:
-        assert reap_stale_jobs() == 0
+        assert reaped() == 0
     finally:
         caches["default"].clear()
     running.refresh_from_db()
@@ -195,7 +202,7 @@ def test_a_dead_preview_is_failed(catalogue, settings):
     settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = 60
     job = make_job(S.PREVIEW_IN_PROGRESS, heartbeat_at=timezone.now())
     age(job, 120)
-    assert reap_stale_jobs() == 1
+    assert reaped() == 1
     job.refresh_from_db()
     assert job.state == S.PREVIEW_FAILED
     assert "no heartbeat" in job.message
@@ -207,14 +214,14 @@ def test_reaping_is_limited_to_one_target(catalogue, settings):
     product = make_job(S.PREVIEW_IN_PROGRESS, job_type=ProductImportJob, heartbeat_at=None)
     age(stock, 120)
     age(product, 120)
-    assert reap_stale_jobs(content_type_id=product.content_type_id) == 1
+    assert reaped(content_type_id=product.content_type_id) == 1
     stock.refresh_from_db()
     assert stock.state == S.PREVIEW_IN_PROGRESS
 
 
 def test_confirm_refusal_function_matches_the_method(catalogue):
     job = make_job(S.CREATED)
-    assert confirm_refusal(job) == job.confirm_refusal()
+    assert confirm_refusal(job) == confirm_refusal(job)
 
 
 @pytest.mark.parametrize(
@@ -239,7 +246,7 @@ def test_reaped_jobs_send_the_signals_a_failing_task_sends(
     settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = 60
     preview = make_job(S.PREVIEW_IN_PROGRESS, heartbeat_at=timezone.now())
     dead = make_job()
-    dead.confirm()
+    actions.confirm_import(dead)
     age(preview, 120)
     age(dead, 120)
     events = []
@@ -251,7 +258,7 @@ def test_reaped_jobs_send_the_signals_a_failing_task_sends(
         signal.connect(record, weak=False)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            assert reap_stale_jobs() == 2
+            assert reaped() == 2
     finally:
         for signal in (signals.preview_finished, signals.import_failed):
             signal.disconnect(record)

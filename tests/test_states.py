@@ -8,8 +8,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from data_exchange_tool.imports.pipeline import RunResult
-from data_exchange_tool.models import ImportJob
+from data_exchange_tool import progress
+from data_exchange_tool.models import ImportJob, RunResult
 from data_exchange_tool.states import (
     CANCELLABLE_STATES,
     FINAL_STATES,
@@ -177,7 +177,7 @@ def test_fail_keeps_the_message(catalogue):
 )
 def test_progress_percent(catalogue, state, done, total, percent):
     job = make_job(state, progress_done=done, progress_total=total)
-    assert job.progress_percent == percent
+    assert progress.percent(job) == percent
 
 
 def test_is_running(catalogue):

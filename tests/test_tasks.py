@@ -9,8 +9,9 @@ from django.core.cache import caches
 from django.core.files.base import ContentFile
 from django.forms.models import model_to_dict
 
-from data_exchange_tool import signals, tasks
+from data_exchange_tool import actions, signals, tasks
 from data_exchange_tool.exceptions import TransitionRefusedError
+from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord, StockRecordImportJob
@@ -31,7 +32,7 @@ def previewed(content: bytes, run_on_commit, **fields):
 def imported(content: bytes, run_on_commit, **fields):
     job = previewed(content, run_on_commit, **fields)
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     job.refresh_from_db()
     return job
 
@@ -88,7 +89,7 @@ def test_queues_are_read_when_the_task_is_sent(catalogue, run_on_commit, sent, s
         job = create_job(csv_bytes(stock_rows(1)))
     ImportJob.objects.filter(pk=job.pk).update(state=S.PREVIEW_SUCCEEDED)
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     assert [(name, options["queue"]) for name, _, options in sent] == [
         ("data_exchange_tool.preview_job", "previews-now"),
         ("data_exchange_tool.import_job", "imports-now"),
@@ -133,7 +134,7 @@ def test_import_delivered_twice_changes_nothing(catalogue, run_on_commit):
 
 def test_import_delivered_again_while_it_runs_changes_nothing(catalogue, run_on_commit):
     job = previewed(csv_bytes(stock_rows(4)), run_on_commit)
-    job.confirm()  # not committed: the task is not sent
+    actions.confirm_import(job)  # not committed: the task is not sent
     tasks.claim_import(job.pk, "first-delivery")  # the first delivery has started
     before = snapshot(job)
     tasks.import_job.apply((job.pk,))
@@ -192,15 +193,15 @@ def test_unexpected_import_error_fails_the_import_and_writes_nothing(
     monkeypatch.setattr(StockRecordImportJob, "after_import_row", boom)
     monkeypatch.setattr(StockRecordImportJob, "batch_size", 2)
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     job.refresh_from_db()
     assert job.state == S.IMPORT_FAILED
     assert job.message == "The import failed and nothing was written: hook broke"
     assert StockRecord.objects.count() == 0
-    assert job.confirm_refusal() is not None
+    assert confirm_refusal(job) is not None
     # The lock is released: another job of the target can be confirmed.
     other = previewed(csv_bytes(stock_rows(1)), run_on_commit)
-    assert other.confirm_refusal() is None
+    assert confirm_refusal(other) is None
 
 
 # --- signals ---------------------------------------------------------------------------------
@@ -263,7 +264,7 @@ def test_cancel_before_the_import(catalogue, run_on_commit, received, previewed_
     else:
         job = create_job(csv_bytes(stock_rows(2)))  # not committed: the preview is not sent
     with run_on_commit():
-        job.cancel_job()
+        actions.cancel_import(job)
     assert job.state == S.CANCELLED
     assert job.cancelled_at is not None
     assert [name for name, *_ in received] == ["job_cancelled"]
@@ -272,14 +273,14 @@ def test_cancel_before_the_import(catalogue, run_on_commit, received, previewed_
     job.refresh_from_db()
     assert job.state == S.CANCELLED
     with pytest.raises(TransitionRefusedError, match="Cancelled cannot be confirmed"):
-        job.confirm()
+        actions.confirm_import(job)
 
 
 @pytest.mark.parametrize("state", [S.IMPORT_SUCCEEDED, S.IMPORT_FAILED, S.CANCELLED])
 def test_finished_jobs_cannot_be_cancelled(catalogue, state):
     job = create_job(csv_bytes(stock_rows(1)), state=state)
     with pytest.raises(TransitionRefusedError, match="cannot be cancelled"):
-        job.cancel_job()
+        actions.cancel_import(job)
     job.refresh_from_db()
     assert job.state == state
 
@@ -293,13 +294,13 @@ def test_cancel_requested_during_the_import_writes_nothing(
     def cancel_on_third_row(self, instance, row_number, action):
         seen_rows.append(row_number)
         if row_number == 4:
-            self.cancel_job()
+            actions.cancel_import(self)
 
     monkeypatch.setattr(StockRecordImportJob, "after_import_row", cancel_on_third_row)
     monkeypatch.setattr(StockRecordImportJob, "batch_size", 2)
     received.clear()
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     job.refresh_from_db()
     assert job.state == S.CANCELLED
     assert job.cancelled_at is not None
@@ -314,10 +315,10 @@ def test_cancel_requested_after_the_last_batch_writes_nothing(
 ):
     job = previewed(csv_bytes(stock_rows(3)), run_on_commit)
     monkeypatch.setattr(
-        StockRecordImportJob, "after_import", lambda self, result: self.cancel_job()
+        StockRecordImportJob, "after_import", lambda self, result: actions.cancel_import(self)
     )
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     job.refresh_from_db()
     assert job.state == S.CANCELLED
     assert StockRecord.objects.count() == 0
@@ -336,7 +337,7 @@ def test_rerun_preview_with_a_replaced_file(catalogue, run_on_commit):
     storage, replaced = job.file.storage, job.file.name
     assert storage.exists(replaced)
     with run_on_commit():
-        job.rerun_preview(ContentFile(fixed, name="fixed.csv"))
+        actions.rerun_preview(job, ContentFile(fixed, name="fixed.csv"))
     job.refresh_from_db()
     assert job.state == S.PREVIEW_SUCCEEDED, job.message
     assert not storage.exists(replaced), "the replaced upload is deleted after the commit"
@@ -349,7 +350,7 @@ def test_rerun_preview_with_a_replaced_file(catalogue, run_on_commit):
     assert not ImportJobRowError.objects.filter(job=job).exists()
     assert ImportJobPreviewRow.objects.filter(job=job).count() == 4
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     assert StockRecord.objects.count() == 4
 
 
@@ -357,7 +358,7 @@ def test_rerun_preview_after_a_failed_preview(catalogue, run_on_commit):
     job = previewed(b"", run_on_commit)
     assert job.state == S.PREVIEW_FAILED
     with run_on_commit():
-        job.rerun_preview(ContentFile(csv_bytes(stock_rows(2)), name="again.csv"))
+        actions.rerun_preview(job, ContentFile(csv_bytes(stock_rows(2)), name="again.csv"))
     job.refresh_from_db()
     assert job.state == S.PREVIEW_SUCCEEDED
     assert job.message == ""
@@ -367,7 +368,7 @@ def test_rerun_preview_without_a_file_reads_the_same_file(catalogue, run_on_comm
     job = previewed(csv_bytes(stock_rows(2)), run_on_commit)
     sha = job.file_sha256
     with run_on_commit():
-        job.rerun_preview()
+        actions.rerun_preview(job)
     job.refresh_from_db()
     assert (job.state, job.total_rows, job.file_sha256) == (S.PREVIEW_SUCCEEDED, 2, sha)
     assert job.file.storage.exists(job.file.name)
@@ -377,7 +378,7 @@ def test_a_refused_rerun_keeps_the_file(catalogue, run_on_commit):
     job = create_job(csv_bytes(stock_rows(2)), state=S.IMPORT_SUCCEEDED)
     name = job.file.name
     with run_on_commit(), pytest.raises(TransitionRefusedError):
-        job.rerun_preview(ContentFile(b"x", name="other.csv"))
+        actions.rerun_preview(job, ContentFile(b"x", name="other.csv"))
     assert job.file.storage.exists(name)
 
 
@@ -385,7 +386,7 @@ def test_a_refused_rerun_keeps_the_file(catalogue, run_on_commit):
 def test_rerun_preview_is_refused_unless_the_preview_finished(catalogue, state):
     job = create_job(csv_bytes(stock_rows(1)), state=state)
     with pytest.raises(TransitionRefusedError, match="only once it has finished"):
-        job.rerun_preview()
+        actions.rerun_preview(job)
 
 
 def test_skip_preview_confirmation_imports_after_a_clean_preview(catalogue, run_on_commit):
@@ -419,7 +420,7 @@ def test_cancel_during_the_preview_stops_it(catalogue, run_on_commit, monkeypatc
     def cancel_on_row_3(self, row, row_number):
         seen_rows.append(row_number)
         if row_number == 3:
-            self.cancel_job()
+            actions.cancel_import(self)
 
     monkeypatch.setattr(StockRecordImportJob, "before_import_row", cancel_on_row_3)
     monkeypatch.setattr(StockRecordImportJob, "batch_size", 2)
@@ -431,15 +432,15 @@ def test_cancel_during_the_preview_stops_it(catalogue, run_on_commit, monkeypatc
 
 def test_cancel_after_confirm_before_the_task_starts(catalogue, run_on_commit):
     job = previewed(csv_bytes(stock_rows(3)), run_on_commit)
-    job.confirm()  # not committed: the import task waits in the queue
-    job.cancel_job()
+    actions.confirm_import(job)  # not committed: the import task waits in the queue
+    actions.cancel_import(job)
     assert job.state == S.CANCELLED
     tasks.import_job.apply((job.pk,))
     job.refresh_from_db()
     assert job.state == S.CANCELLED
     assert StockRecord.objects.count() == 0
     # The cancelled job released the lock.
-    assert previewed(csv_bytes(stock_rows(1)), run_on_commit).confirm_refusal() is None
+    assert confirm_refusal(previewed(csv_bytes(stock_rows(1)), run_on_commit)) is None
 
 
 def test_a_file_gone_from_storage_fails_the_preview(catalogue, run_on_commit):
@@ -473,7 +474,7 @@ def test_files_are_kept_when_delete_files_is_off(catalogue, run_on_commit, setti
     job = previewed(csv_bytes(stock_rows(1)), run_on_commit)
     name = job.file.name
     with run_on_commit():
-        job.rerun_preview(ContentFile(csv_bytes(stock_rows(2)), name="new.csv"))
+        actions.rerun_preview(job, ContentFile(csv_bytes(stock_rows(2)), name="new.csv"))
         job.delete()
     assert job.file.storage.exists(name)
 

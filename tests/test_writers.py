@@ -20,6 +20,7 @@ from data_exchange_tool.writers import (
     open_sink,
     text_cell,
 )
+from tests.helpers import new_export
 
 
 class MemorySink(BaseSink):
@@ -86,7 +87,6 @@ def test_renderer_writes_containers_as_json_on_both_paths(values_path):
 
     from data_exchange_tool.exports.rendering import RowRenderer
     from data_exchange_tool.models import ExportJob
-    from example_project.demo.models import StockRecordExportJob
 
     class JobRow(serializers.ModelSerializer):
         class Meta:
@@ -102,7 +102,7 @@ def test_renderer_writes_containers_as_json_on_both_paths(values_path):
         def get_extra(self, obj):
             return ["x", 1]
 
-    job = StockRecordExportJob.start(enqueue=False, options={"pks": [1, 2]})
+    job = new_export(options={"pks": [1, 2]})
     renderer = RowRenderer(JobRow() if values_path else WithMethod(), ExportJob)
     assert (renderer.paths is not None) == values_path
     rows = renderer.render_chunk(list(renderer.prepare(ExportJob.objects.filter(pk=job.pk))))

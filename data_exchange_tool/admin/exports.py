@@ -2,10 +2,14 @@
 The admin of exports: an export action for a target's changelist, and pages for export jobs.
 
 ``ExportActionMixin`` goes on the target model's ``ModelAdmin``. It adds the actions "Export to
-CSV" and "Export to XLSX": with "Select all N" ticked, the export takes every row the changelist's
-current filters, search and ordering select (the changelist's query parameters are stored on the
-job and the task asks the same ``ModelAdmin`` for those rows); otherwise only the ticked rows.
-Then it sends the user to the export's page::
+CSV" and "Export to XLSX" and sends the user to the export's page. The job records which rows:
+
+- ticked rows: their pks;
+- "Select all N" with the changelist filtered only by parameters the export type's FilterSet knows
+  (same names): those parameters, as the job's filters;
+- "Select all N" with other filters or a search: the pks of the rows the changelist shows, up to
+  ``max_selected_rows`` (beyond it the export is refused, naming the filters to add to the
+  FilterSet). The task never runs admin code::
 
     @admin.register(StockRecord)
     class StockRecordAdmin(ExportActionMixin, admin.ModelAdmin):
@@ -26,7 +30,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, URLPattern, path, reverse
@@ -34,8 +38,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
-from data_exchange_tool.admin.changelist import changelist_params
+from data_exchange_tool import actions, permissions, progress
 from data_exchange_tool.admin.display import JobPageMixin, progress_bar, state_badge
+from data_exchange_tool.downloads import export_file_response
 from data_exchange_tool.exceptions import (
     ConfigurationError,
     ExportFilterError,
@@ -44,12 +49,16 @@ from data_exchange_tool.exceptions import (
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.registry import job_types
 from data_exchange_tool.states import ExportState
-from data_exchange_tool.storage import open_stream
 
 #: States an export page keeps polling in: the task is queued or running.
 EXPORT_POLLING_STATES = (ExportState.CREATED, ExportState.EXPORT_IN_PROGRESS)
-#: Seconds a download URL of S3 stays valid.
-DOWNLOAD_URL_EXPIRY = 300
+#: Changelist parameters that select a page or a view, not rows.
+PAGE_PARAMS = ("p", "all", "o", "e", "_changelist_filters", "_to_field", "_popup")
+
+
+def changelist_params(query: Any) -> dict[str, list[str]]:
+    """Return the changelist's query parameters that select rows (``{name: [values]}``)."""
+    return {name: query.getlist(name) for name in query if name not in PAGE_PARAMS}
 
 
 def export_state_badge(state: str) -> SafeString:
@@ -59,7 +68,7 @@ def export_state_badge(state: str) -> SafeString:
 
 def export_progress_bar(job: ExportJob, url: str = "") -> SafeString:
     """Return a progress bar; with ``url`` it polls that JSON endpoint while the export runs."""
-    return progress_bar(job.state, job.progress_percent, url, polling_states=EXPORT_POLLING_STATES)
+    return progress_bar(job.state, progress.percent(job), url, polling_states=EXPORT_POLLING_STATES)
 
 
 class ExportJobForm(forms.ModelForm):
@@ -129,26 +138,38 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: ExportJob | None = None) -> Any:
         return () if obj is None else self.readonly_fields
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Return True when the user may see this type's exports (their own at least)."""
+        return permissions.can_read(request.user, self.model)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Return True when the user may start exports of this type."""
+        return permissions.can_start(request.user, self.model)
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # an export is never edited: pages are read-only
 
-    def has_view_all_permission(self, request: HttpRequest) -> bool:
-        """Return True when the user may see every user's exports of this type."""
-        models = (self.model, ExportJob)
-        return any(request.user.has_perm(m.permission_codename("view_all")) for m in models)
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Return True for users holding ``delete``, except for a running export."""
+        if obj is not None and obj.state == ExportState.EXPORT_IN_PROGRESS:
+            return False
+        return permissions.has_job_permission(request.user, self.model, "delete")
+
+    def has_cancel_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Return True when the user may cancel exports (``obj``: this one) of this type."""
+        if obj is not None:
+            return permissions.can_cancel(request.user, obj)
+        return permissions.has_job_permission(request.user, self.model, "add", "change")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         """Return this type's exports the user may see: all of them, or only their own."""
         queryset = super().get_queryset(request).select_related("created_by")
-        if self.has_view_all_permission(request):
-            return queryset
-        return queryset.filter(created_by_id=request.user.pk)
+        return permissions.visible_jobs(queryset, request.user, self.model)
 
     def save_model(self, request: HttpRequest, obj: ExportJob, form: Any, change: bool) -> None:
         """Start the export: its task is sent once the request's transaction commits."""
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        obj.created_by = request.user
+        actions.submit_export(obj)
 
     # --- columns -------------------------------------------------------------------------
 
@@ -216,7 +237,7 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
                 "state": job.state,
                 "state_label": str(ExportState(job.state).label),
                 "polling": job.state in EXPORT_POLLING_STATES,
-                "percent": job.progress_percent,
+                "percent": progress.percent(job),
                 "done": job.progress_done,
                 "total": job.progress_total,
             }
@@ -227,17 +248,19 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
         job = self.get_job(request, object_id)
         if job.state != ExportState.EXPORT_SUCCEEDED or not job.file.name:
             raise Http404("This export has no file.")
-        url = job.download_url(expire=DOWNLOAD_URL_EXPIRY)
-        if url:
-            return redirect(url)
-        return FileResponse(open_stream(job.file.name), as_attachment=True, filename=job.file_name)
+        return export_file_response(job)
 
-    @admin.action(description="Cancel the selected exports", permissions=("view",))
+    @admin.action(description="Cancel the selected exports", permissions=("cancel",))
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         """Cancel the selected exports that have not finished."""
         for job in queryset:
+            if not self.has_cancel_permission(request, job):
+                self.message_user(
+                    request, f"Export #{job.pk}: not yours to cancel.", messages.ERROR
+                )
+                continue
             try:
-                job.cancel_job()
+                actions.cancel_export(job)
             except TransitionRefusedError as exc:
                 self.message_user(request, f"Export #{job.pk}: {exc}", messages.ERROR)
             else:
@@ -251,6 +274,8 @@ class ExportActionMixin:
     export_job_type: ClassVar[type[ExportJob] | None] = None
     #: The formats offered as actions.
     export_formats: ClassVar[tuple[str, ...]] = ("csv", "xlsx")
+    #: The most rows an export of a changelist filtered by admin-only filters may select.
+    max_selected_rows: ClassVar[int] = 100_000
 
     def get_export_job_type(self) -> type[ExportJob]:
         """Return the export job type of this admin's model, or raise naming the fix."""
@@ -267,9 +292,7 @@ class ExportActionMixin:
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         """Return True when the user may start exports of this model."""
-        job_type = self.get_export_job_type()
-        names = (job_type.permission_codename("add"), ExportJob.permission_codename("add"))
-        return any(request.user.has_perm(name) for name in names)
+        return permissions.can_start(request.user, self.get_export_job_type())
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """Add the export actions for users who may export."""
@@ -293,22 +316,38 @@ class ExportActionMixin:
     def start_export(
         self, request: HttpRequest, queryset: QuerySet, file_format: str
     ) -> HttpResponse | None:
-        """Start an export of the changelist's rows and go to its page."""
-        options: dict[str, Any] = {
-            "changelist": {
-                "site": self.admin_site.name,  # type: ignore[attr-defined]
-                "params": changelist_params(request.GET),
-            }
-        }
-        if request.POST.get("select_across") != "1":
-            options["pks"] = [
-                pk if isinstance(pk, int) else str(pk)
-                for pk in queryset.values_list("pk", flat=True)
-            ]
-        job = self.get_export_job_type().start(
-            file_format=file_format, user=request.user, options=options
+        """Start an export of the changelist's rows (see the module docstring); go to its page."""
+        job_type = self.get_export_job_type()
+        params = changelist_params(request.GET)
+        known = job_type.filter_names()
+        filters = {name: values for name, values in params.items() if name in known}
+        unknown = sorted(set(params) - known)
+        options: dict[str, Any] = {"changelist": {"params": params}} if params else {}
+        if request.POST.get("select_across") != "1" or unknown:
+            pks = list(queryset.values_list("pk", flat=True)[: self.max_selected_rows + 1])
+            if len(pks) > self.max_selected_rows:
+                self.refuse_selection(request, unknown)
+                return None
+            options["pks"] = [pk if isinstance(pk, int) else str(pk) for pk in pks]
+            filters = {}
+        job = actions.start_export(
+            job_type,
+            filters={name: v[0] if len(v) == 1 else v for name, v in filters.items()},
+            file_format=file_format,
+            user=request.user,
+            options=options,
         )
         return self.after_export_started(request, job)
+
+    def refuse_selection(self, request: HttpRequest, unknown: list[str]) -> None:
+        """Say why an export of too many rows selected by admin-only filters is refused."""
+        self.message_user(  # type: ignore[attr-defined]
+            request,
+            f"The export was not started: more than {self.max_selected_rows:,} rows are "
+            f"selected by filters the export cannot apply itself ({', '.join(unknown)}). "
+            "Use the export's own filters, or add these to its FilterSet.",
+            messages.ERROR,
+        )
 
     def after_export_started(self, request: HttpRequest, job: ExportJob) -> HttpResponse | None:
         """Tell the user and go to the export's page (if its type has an admin)."""

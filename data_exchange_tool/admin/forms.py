@@ -1,42 +1,28 @@
 """
 Forms of the import admin: the upload form (add page) and the re-run form (a new file).
 
-Both check the file before it is stored: a supported extension and at most
-``DATA_EXCHANGE_MAX_FILE_SIZE`` bytes. Everything else about the file is found by the preview.
+Both check the file before it is stored with the same check as the API (``uploads.check_upload``):
+a supported extension, at most ``DATA_EXCHANGE_MAX_FILE_SIZE`` bytes, the format's signature.
+Everything else about the file is found by the preview.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.template.defaultfilters import filesizeformat
 
-from data_exchange_tool.conf import app_settings
-from data_exchange_tool.imports.readers import supported_extensions
+from data_exchange_tool.exceptions import UploadRefusedError
+from data_exchange_tool.uploads import check_upload
 
 
-def check_upload(upload: Any) -> Any:
-    """Return ``upload`` when its extension and size are accepted, or raise ``ValidationError``."""
-    extension = os.path.splitext(upload.name or "")[1].lower()
-    allowed = supported_extensions()
-    if extension not in allowed:
-        raise ValidationError(
-            "Files of type %(ext)s are not supported: use %(allowed)s.",
-            code="extension",
-            params={"ext": extension or "(none)", "allowed": ", ".join(allowed)},
-        )
-    if upload.size > app_settings.MAX_FILE_SIZE:
-        raise ValidationError(
-            "The file is %(size)s; the largest accepted is %(limit)s.",
-            code="size",
-            params={
-                "size": filesizeformat(upload.size),
-                "limit": filesizeformat(app_settings.MAX_FILE_SIZE),
-            },
-        )
+def checked_upload(upload: Any) -> Any:
+    """Return ``upload`` if it passes ``check_upload``, else raise a form ``ValidationError``."""
+    try:
+        check_upload(upload)
+    except UploadRefusedError as exc:
+        raise ValidationError(exc.message, code=exc.code) from None
     return upload
 
 
@@ -44,8 +30,8 @@ class ImportUploadForm(forms.ModelForm):
     """The add page: a file and, for people who may confirm, the force-import option."""
 
     def clean_file(self) -> Any:
-        """Check the uploaded file's extension and size."""
-        return check_upload(self.cleaned_data["file"])
+        """Check the uploaded file's name, size and signature."""
+        return checked_upload(self.cleaned_data["file"])
 
 
 class RerunPreviewForm(forms.Form):
@@ -62,6 +48,6 @@ class RerunPreviewForm(forms.Form):
             del self.fields["force_import"]
 
     def clean_file(self) -> Any:
-        """Check a new file's extension and size; no file keeps the current one."""
+        """Check a new file's name, size and signature; no file keeps the current one."""
         upload = self.cleaned_data.get("file")
-        return check_upload(upload) if upload else None
+        return checked_upload(upload) if upload else None

@@ -35,7 +35,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST, require_safe
 
-from data_exchange_tool.admin import downloads
+from data_exchange_tool import actions, downloads, permissions, progress
 from data_exchange_tool.admin.display import (
     POLLING_STATES,
     JobPageMixin,
@@ -46,51 +46,56 @@ from data_exchange_tool.admin.display import (
 from data_exchange_tool.admin.forms import ImportUploadForm, RerunPreviewForm
 from data_exchange_tool.exceptions import TransitionRefusedError
 from data_exchange_tool.imports.readers import supported_extensions
+from data_exchange_tool.imports.reports import template_columns
+from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob
-from data_exchange_tool.progress import read_progress
-from data_exchange_tool.states import CANCELLABLE_STATES, PREVIEW_DONE_STATES, JobState
+from data_exchange_tool.states import (
+    CANCELLABLE_STATES,
+    PREVIEW_DONE_STATES,
+    RUNNING_STATES,
+    JobState,
+)
 
 #: States whose (full) progress bar is still worth showing.
 SUCCEEDED_STATES = (JobState.PREVIEW_SUCCEEDED, JobState.IMPORT_SUCCEEDED)
-#: The global permissions that stand for the per-type ones on every job type.
-GLOBAL_CONFIRM = ImportJob.permission_codename("confirm")
-GLOBAL_VIEW_ALL = ImportJob.permission_codename("view_all")
 
 
 class JobPermissionsMixin:
-    """Who may see, confirm, cancel and re-run the jobs of one job type."""
+    """The admin's permission checks of a job type's jobs, answered by ``permissions``."""
 
-    def has_confirm_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
-        """Return True when the user may confirm imports (and force them) of this type."""
-        user = request.user
-        return user.has_perm(self.model.permission_codename("confirm")) or user.has_perm(
-            GLOBAL_CONFIRM
-        )
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Return True when the user may see this type's jobs (their own at least)."""
+        return permissions.can_read(request.user, self.model)  # type: ignore[attr-defined]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Return True when the user may upload files of this type."""
+        return permissions.can_start(request.user, self.model)  # type: ignore[attr-defined]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Return True when the user holds ``change`` for this type (re-run, cancel any job)."""
+        return permissions.has_job_permission(request.user, self.model, "change")  # type: ignore[attr-defined]
 
     def has_view_all_permission(self, request: HttpRequest) -> bool:
         """Return True when the user sees every user's jobs of this type, not only their own."""
-        user = request.user
-        return user.has_perm(self.model.permission_codename("view_all")) or user.has_perm(
-            GLOBAL_VIEW_ALL
-        )
+        return permissions.can_view_all(request.user, self.model)  # type: ignore[attr-defined]
 
-    def is_uploader(self, request: HttpRequest, obj: ImportJob) -> bool:
-        """Return True when the user uploaded ``obj`` and may still upload files of this type."""
-        return obj.created_by_id == request.user.pk and self.has_add_permission(request)
+    def has_confirm_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Return True when the user may confirm imports (and force them) of this type."""
+        return permissions.can_confirm(request.user, self.model)  # type: ignore[attr-defined]
 
     def has_rerun_permission(self, request: HttpRequest, obj: ImportJob) -> bool:
         """Return True when the user may run the preview of ``obj`` again (with a new file)."""
-        return self.has_change_permission(request, obj) or self.is_uploader(request, obj)
+        return permissions.can_rerun(request.user, obj)
 
-    def has_cancel_permission(self, request: HttpRequest, obj: ImportJob) -> bool:
+    def has_cancel_permission(self, request: HttpRequest, obj: Any) -> bool:
         """Return True when the user may cancel ``obj``."""
-        return self.has_rerun_permission(request, obj) or self.has_confirm_permission(request, obj)
+        return permissions.can_cancel(request.user, obj)
 
-    def has_delete_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Never delete a running job: its task would lose its row (and its lock)."""
-        if obj is not None and obj.is_running:
+        if obj is not None and obj.state in RUNNING_STATES:
             return False
-        return super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return permissions.has_job_permission(request.user, self.model, "delete")  # type: ignore[attr-defined]
 
 
 class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAdmin):
@@ -131,10 +136,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         """Return this type's jobs the user may see: all of them, or only their own."""
-        queryset = super().get_queryset(request)
-        if self.has_view_all_permission(request):
-            return queryset
-        return queryset.filter(created_by_id=request.user.pk)
+        return permissions.visible_jobs(super().get_queryset(request), request.user, self.model)
 
     @admin.display(description="state", ordering="state")
     def state_display(self, obj: ImportJob) -> str:
@@ -180,7 +182,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         """Return what the upload page says about the file it expects."""
         return {
             "title": f"Upload a file: {self.opts.verbose_name}",
-            "expected_columns": downloads.template_columns(self.model),
+            "expected_columns": template_columns(self.model),
             "extensions": supported_extensions(),
             "template_url": reverse(self.url_name("template"), current_app=self.admin_site.name),
         }
@@ -195,11 +197,13 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         return ()
 
     def save_model(self, request: HttpRequest, obj: ImportJob, form: Any, change: bool) -> None:
-        """Record who uploaded the file and its original name; saving starts the preview."""
-        if not change:
-            obj.created_by = request.user
-            obj.file_name = (form.cleaned_data["file"].name or "")[:255]
-        super().save_model(request, obj, form, change)
+        """Record who uploaded the file and its original name, and start its preview."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        obj.created_by = request.user
+        obj.file_name = (form.cleaned_data["file"].name or "")[:255]
+        actions.submit_import(obj)
 
     def response_add(self, request: HttpRequest, obj: ImportJob, post_url: Any = None) -> Any:
         """Go to the new job's page, where the preview shows as it runs."""
@@ -244,6 +248,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
             "state_badge": state_badge(job.state),
             "is_polling": job.state in POLLING_STATES,
             "show_progress": job.state in (*POLLING_STATES, *SUCCEEDED_STATES),
+            "cancel_pending": progress.cancel_pending(job),
             "progress_bar": self.get_progress_bar(job),
             **self.get_action_context(request, job),
             "urls": self.get_job_urls(job),
@@ -256,12 +261,12 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     def get_progress_bar(self, job: ImportJob) -> str:
         """Return the job's progress bar, wired to poll the progress endpoint."""
         return progress_bar(
-            job.state, job.progress_percent, self.job_url(job, "progress"), self.poll_interval
+            job.state, progress.percent(job), self.job_url(job, "progress"), self.poll_interval
         )
 
     def get_action_context(self, request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         """Return which buttons the page shows and why Confirm is refused, in words."""
-        refusal = None if job.state in POLLING_STATES else job.confirm_refusal()
+        refusal = None if job.state in POLLING_STATES else confirm_refusal(job)
         may_confirm = self.has_confirm_permission(request, job)
         if refusal is None and not may_confirm and job.state == JobState.PREVIEW_SUCCEEDED:
             refusal = (
@@ -279,7 +284,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     def can_cancel_now(self, request: HttpRequest, job: ImportJob) -> bool:
         """Return True when the Cancel button applies to the job now."""
-        if job.state not in CANCELLABLE_STATES or job.cancel_pending:
+        if job.state not in CANCELLABLE_STATES or progress.cancel_pending(job):
             return False
         return self.has_cancel_permission(request, job)
 
@@ -322,7 +327,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     def column_order(self, job: ImportJob) -> list[str]:
         """Return the columns in the order values are shown: the template's, then the rest."""
         try:
-            return downloads.template_columns(type(job))
+            return template_columns(type(job))
         except Exception:  # a broken serializer must not hide the job page
             return []
 
@@ -377,7 +382,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         """Return the job's state, progress and counts as JSON (polled by the job page)."""
         job = self.get_job(request, object_id)
-        done, total = read_progress(job)
+        done, total = progress.read_progress(job)
         return JsonResponse(
             {
                 "id": job.pk,
@@ -385,7 +390,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
                 "state_label": str(JobState(job.state).label),
                 "running": job.is_running,
                 "polling": job.state in POLLING_STATES,
-                "percent": job.progress_percent,
+                "percent": progress.percent(job),
                 "done": done,
                 "total": total,
                 "counts": job.counts,
@@ -398,7 +403,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         if not self.has_confirm_permission(request, job):
             raise PermissionDenied
         try:
-            job.confirm(request.user)
+            actions.confirm_import(job, request.user)
         except TransitionRefusedError as exc:
             self.message_user(request, f"The import was not started: {exc}", messages.ERROR)
         else:
@@ -412,7 +417,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
             raise PermissionDenied
         importing = job.state == JobState.IMPORT_IN_PROGRESS
         try:
-            job.cancel_job()
+            actions.cancel_import(job)
         except TransitionRefusedError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
@@ -439,7 +444,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     def rerun_preview(self, job: ImportJob, data: dict[str, Any]) -> None:
         """Store the force-import choice and the new file, and start the preview again."""
-        job.rerun_preview(data.get("file"), data.get("force_import"))
+        actions.rerun_preview(job, data.get("file"), force_import=data.get("force_import"))
 
     def file_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Stream the uploaded file."""

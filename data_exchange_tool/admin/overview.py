@@ -28,6 +28,8 @@ from data_exchange_tool.admin.display import (
     state_badge,
 )
 from data_exchange_tool.models import ImportJob
+from data_exchange_tool.permissions import can_view_all
+from data_exchange_tool.progress import percent
 from data_exchange_tool.registry import job_types
 
 
@@ -76,10 +78,7 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Only superusers and holders of ``view_all_importjob`` see the overview."""
-        return request.user.is_active and (
-            request.user.is_superuser
-            or request.user.has_perm(ImportJob.permission_codename("view_all"))
-        )
+        return can_view_all(request.user, ImportJob)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
@@ -134,7 +133,7 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
         """Return a live progress bar while a task is queued or running."""
         if obj.state not in POLLING_STATES:
             return ""
-        return progress_bar(obj.state, obj.progress_percent, self.type_url(obj, "progress") or "")
+        return progress_bar(obj.state, percent(obj), self.type_url(obj, "progress") or "")
 
     def change_view(
         self,

@@ -17,7 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
-from data_exchange_tool.exceptions import FileFormatError, JobLockedError, TransitionRefusedError
+from data_exchange_tool.exceptions import (
+    ExportFilterError,
+    FileFormatError,
+    JobLockedError,
+    TransitionRefusedError,
+)
 
 
 class DataExchangeAPIError(APIException):
@@ -45,6 +50,14 @@ class JobLocked(DataExchangeAPIError):
     default_code = "locked"
 
 
+class InvalidFilters(DataExchangeAPIError):
+    """The filters of an export are not valid for its FilterSet (400, with ``errors``)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("The export's filters are not valid.")
+    default_code = "invalid_filters"
+
+
 class UnreadableFile(DataExchangeAPIError):
     """The uploaded file cannot be read (400)."""
 
@@ -55,6 +68,8 @@ class UnreadableFile(DataExchangeAPIError):
 
 def api_exception(exc: Exception) -> Exception:
     """Return the API error for one of the library's errors, or ``exc`` unchanged."""
+    if isinstance(exc, ExportFilterError):
+        return InvalidFilters(exc.message, errors=exc.errors)
     if isinstance(exc, JobLockedError):
         return JobLocked(exc.message, state=exc.state, blocking_job=exc.holder_pk)
     if isinstance(exc, TransitionRefusedError):

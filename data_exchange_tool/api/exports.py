@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.http import FileResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -36,37 +35,21 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from data_exchange_tool.api.exceptions import DataExchangeAPIError, api_exception
-from data_exchange_tool.api.routing import JobPagination
-from data_exchange_tool.exceptions import ConfigurationError, ExportFilterError
+from data_exchange_tool import actions, downloads
+from data_exchange_tool.api.exceptions import DataExchangeAPIError
+from data_exchange_tool.api.viewsets import JobViewSet
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.models.exports import EXPORT_FORMATS, filters_from_querydict
+from data_exchange_tool.progress import percent
 from data_exchange_tool.states import EXPORT_FINAL_STATES, ExportState
-from data_exchange_tool.storage import open_stream
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
     from rest_framework.request import Request
-    from rest_framework.views import APIView
-
-#: Seconds a download URL of S3 stays valid.
-DOWNLOAD_URL_EXPIRY = 300
-#: Viewsets declared for one job type (subclasses naming ``job_type``), by job type label.
-_declared: dict[str, type[ExportJobViewSet]] = {}
-
-
-class InvalidFilters(DataExchangeAPIError):
-    """The filters of an export are not valid for its FilterSet (400, with ``errors``)."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = _("The export's filters are not valid.")
-    default_code = "invalid_filters"
 
 
 class ExportNotReady(DataExchangeAPIError):
@@ -149,7 +132,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
     def get_progress(self, job: ExportJob) -> dict[str, int]:
         """Return the rows written so far and the rows to write."""
         return {
-            "percent": job.progress_percent,
+            "percent": percent(job),
             "done": job.progress_done,
             "total": job.progress_total,
         }
@@ -174,99 +157,23 @@ class ExportJobSerializer(serializers.ModelSerializer):
         return links
 
 
-# --- permissions ---------------------------------------------------------------------------
-
-
-def has_export_permission(user: Any, job_type: type[ExportJob], word: str) -> bool:
-    """Return True when ``user`` holds ``word`` for ``job_type`` or for every export type."""
-    names = (job_type.permission_codename(word), ExportJob.permission_codename(word))
-    return any(user.has_perm(name) for name in names)
-
-
-class ExportJobPermission(BasePermission):
-    """Authenticated users holding the job type's permission for the view's action."""
-
-    #: ``{action: permission words}``; any one of the words allows the action.
-    action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {
-        "start": ("add",),
-        "cancel": ("add",),
-    }
-    #: The words that allow every other (reading) action.
-    read_permissions: ClassVar[tuple[str, ...]] = ("view", "view_all")
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        """Allow authenticated users holding one of the action's permissions."""
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        job_type = view.job_type  # type: ignore[attr-defined]
-        words = self.action_permissions.get(getattr(view, "action", ""), self.read_permissions)
-        if any(has_export_permission(user, job_type, word) for word in words):
-            return True
-        self.message = "You need the permission " + " or ".join(
-            job_type.permission_codename(word) for word in words
-        )
-        return False
-
-
 # --- the viewset ---------------------------------------------------------------------------
 
 
-class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ExportJobViewSet(JobViewSet):
     """Start, follow, cancel and download the exports of one job type."""
 
     #: The job type (a proxy of ``ExportJob``) this viewset serves.
-    job_type: ClassVar[type[ExportJob] | None] = None
+    job_type: ClassVar[type[ExportJob] | None] = None  # type: ignore[assignment]
+    declared: ClassVar[dict[str, type[JobViewSet]]] = {}
     serializer_class = ExportJobSerializer
     start_serializer_class = ExportJobStartSerializer
-    permission_classes = (ExportJobPermission,)
-    pagination_class = JobPagination
-    lookup_value_regex = "[0-9]+"
     queryset = ExportJob.objects.none()  # tells schema generators the model; see get_queryset()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.job_type is not None and not getattr(cls, "_generated", False):
-            _declared[cls.job_type._meta.label_lower] = cls
-
     @classmethod
-    def for_job_type(cls, job_type: type[ExportJob]) -> type[ExportJobViewSet]:
-        """Return the viewset of ``job_type``: the declared subclass, else a generated one."""
-        viewset = _declared.get(job_type._meta.label_lower)
-        if viewset is None:
-            attrs = {"job_type": job_type, "_generated": True, "__module__": cls.__module__}
-            viewset = type(f"{job_type.__name__}ViewSet", (cls,), attrs)
+    def document(cls, viewset: type[JobViewSet], job_type: Any) -> type[JobViewSet]:
+        """Describe the job type's operations, the start's filter parameters among them."""
         return document(viewset, job_type)
-
-    def get_job_type(self) -> type[ExportJob]:
-        """Return the job type served, or raise naming how to set it."""
-        if self.job_type is None:
-            raise ConfigurationError(
-                f"{type(self).__name__} needs a job_type: set the attribute, or build the "
-                "viewset with ExportJobViewSet.for_job_type(job_type)."
-            )
-        return self.job_type
-
-    def get_queryset(self) -> QuerySet:
-        """Return the exports of the type the user may see: their own, or all with view_all."""
-        queryset = self.get_job_type().objects.select_related("created_by")
-        user = self.request.user
-        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
-            return queryset.none()
-        if has_export_permission(user, self.get_job_type(), "view_all"):
-            return queryset
-        return queryset.filter(created_by=user)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        """Answer the library's refusals with the API's errors (400, 409), never a 500."""
-        if isinstance(exc, ExportFilterError):
-            exc = InvalidFilters(exc.message, errors=exc.errors)
-        return super().handle_exception(api_exception(exc))
-
-    def job_response(self, job: ExportJob, status_code: int = status.HTTP_200_OK) -> Response:
-        """Return the job, read again from the database."""
-        job.refresh_from_db()
-        return Response(self.get_serializer(job).data, status=status_code)
 
     @action(detail=False, methods=["post"])
     def start(self, request: Request) -> Response:
@@ -274,7 +181,8 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         body = self.start_serializer_class(data=request.data)
         body.is_valid(raise_exception=True)
         options = {"bom": True} if body.validated_data["bom"] else {}
-        job = self.get_job_type().start(
+        job = actions.start_export(
+            self.get_job_type(),
             filters=filters_from_querydict(request.query_params, ignore=("format",)),
             file_format=body.validated_data.get("format"),
             user=request.user,
@@ -286,7 +194,7 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def cancel(self, request: Request, pk: Any = None) -> Response:
         """Cancel the export; a running one stops at its next chunk and keeps no file."""
         job = self.get_object()
-        job.cancel_job()
+        actions.cancel_export(job)
         return self.job_response(job)
 
     @action(detail=True, methods=["get"])
@@ -298,14 +206,10 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 f"Export #{job.pk} is {job.get_state_display().lower()}: it has no file.",
                 state=job.state,
             )
-        url = job.download_url(expire=DOWNLOAD_URL_EXPIRY)
-        if url:
-            return HttpResponseRedirect(url)
         try:
-            stream = open_stream(job.file.name)
+            return downloads.export_file_response(job)
         except Exception as exc:  # gone from the storage: S3, disk and memory raise differently
             raise NotFound("The file is no longer stored.") from exc
-        return FileResponse(stream, as_attachment=True, filename=job.file_name or None)
 
 
 # --- schema and routes ---------------------------------------------------------------------

@@ -36,7 +36,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -44,25 +44,14 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from data_exchange_tool import actions, downloads
 from data_exchange_tool.api import docs
-from data_exchange_tool.api.downloads import (
-    CSVRenderer,
-    FileRenderer,
-    attachment,
-    open_job_file,
-    report_file_name,
-    report_phase,
-    report_rows,
-    stream_csv,
-)
-from data_exchange_tool.api.exceptions import api_exception
 from data_exchange_tool.api.filters import (
     ImportJobFilterSet,
     PreviewRowFilterSet,
     RowErrorFilterSet,
 )
-from data_exchange_tool.api.permissions import ImportJobPermission, can_view_all
-from data_exchange_tool.api.routing import JobPagination
+from data_exchange_tool.api.renderers import CSVRenderer, FileRenderer
 from data_exchange_tool.api.serializers import (
     ImportJobRerunSerializer,
     ImportJobSerializer,
@@ -71,11 +60,9 @@ from data_exchange_tool.api.serializers import (
     RowErrorSerializer,
     lock_holders,
 )
-from data_exchange_tool.exceptions import ConfigurationError
+from data_exchange_tool.api.viewsets import JobViewSet
+from data_exchange_tool.imports.reports import report_phase
 from data_exchange_tool.models import ImportJob, Phase
-
-#: Viewsets declared for one job type (subclasses naming ``job_type``), by job type label.
-_declared: dict[str, type[ImportJobViewSet]] = {}
 
 
 def tag_operations(viewset: type[ImportJobViewSet]) -> type[ImportJobViewSet]:
@@ -96,57 +83,23 @@ def tag_operations(viewset: type[ImportJobViewSet]) -> type[ImportJobViewSet]:
     cancel=docs.CANCEL,
     rerun=docs.RERUN,
 )
-class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ImportJobViewSet(JobViewSet):
     """Start, follow, confirm and cancel the import jobs of one job type."""
 
     #: The job type (a proxy of ``ImportJob``) this viewset serves.
-    job_type: ClassVar[type[ImportJob] | None] = None
+    job_type: ClassVar[type[ImportJob] | None] = None  # type: ignore[assignment]
+    declared: ClassVar[dict[str, type[JobViewSet]]] = {}
+    related = ("created_by", "confirmed_by")
     serializer_class = ImportJobSerializer
     start_serializer_class = ImportJobStartSerializer
-    permission_classes = (ImportJobPermission,)
-    pagination_class = JobPagination
     filter_backends = (DjangoFilterBackend,)
     filterset_class = ImportJobFilterSet
-    lookup_value_regex = "[0-9]+"
     queryset = ImportJob.objects.none()  # tells schema generators the model; see get_queryset()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.job_type is None:
-            return
-        tag_operations(cls)
-        if not cls.__dict__.get("_generated", False):
-            _declared[cls.job_type._meta.label_lower] = cls
-
     @classmethod
-    def for_job_type(cls, job_type: type[ImportJob]) -> type[ImportJobViewSet]:
-        """Return the viewset of ``job_type``: the declared subclass, else a generated one."""
-        declared = _declared.get(job_type._meta.label_lower)
-        if declared is not None:
-            return declared
-        attrs = {"job_type": job_type, "_generated": True, "__module__": cls.__module__}
-        return type(f"{job_type.__name__}ViewSet", (cls,), attrs)
-
-    # --- hooks ---------------------------------------------------------------------------
-
-    def get_job_type(self) -> type[ImportJob]:
-        """Return the job type served, or raise naming how to set it."""
-        if self.job_type is None:
-            raise ConfigurationError(
-                f"{type(self).__name__} needs a job_type: set the attribute, or build the "
-                "viewset with ImportJobViewSet.for_job_type(job_type)."
-            )
-        return self.job_type
-
-    def get_queryset(self) -> QuerySet:
-        """Return the jobs of the type the user may see: their own, or all with view_all."""
-        queryset = self.get_job_type().objects.select_related("created_by", "confirmed_by")
-        user = self.request.user
-        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
-            return queryset.none()
-        if can_view_all(user, self.get_job_type()):
-            return queryset
-        return queryset.filter(created_by=user)
+    def document(cls, viewset: type[JobViewSet], job_type: Any) -> type[JobViewSet]:
+        """Group a job type's operations under its own OpenAPI tag."""
+        return tag_operations(viewset)
 
     def get_serializer_context(self) -> dict[str, Any]:
         """Add the job type, and for lists the targets' lock holders, to the context."""
@@ -154,10 +107,6 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if self.action == "list":
             context["lock_holders"] = lock_holders()
         return context
-
-    def handle_exception(self, exc: Exception) -> Response:
-        """Answer the library's refusals with the API's errors (409, 400), never a 500."""
-        return super().handle_exception(api_exception(exc))
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         """Render errors of the download actions as JSON, whatever the client accepted."""
@@ -170,11 +119,6 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
-
-    def job_response(self, job: ImportJob, status_code: int = status.HTTP_200_OK) -> Response:
-        """Return the job, read again from the database."""
-        job.refresh_from_db()
-        return Response(self.get_serializer(job).data, status=status_code)
 
     def page_of(self, queryset: QuerySet, filterset_class: Any, serializer_class: Any) -> Response:
         """Filter ``queryset`` by the query string and answer one page of it."""
@@ -223,10 +167,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         phase = request.query_params.get("phase") or report_phase(job)
         if phase not in Phase.values:
             raise ValidationError({"phase": [f"Choose one of: {', '.join(Phase.values)}."]})
-        response = StreamingHttpResponse(
-            stream_csv(report_rows(job, phase)), content_type="text/csv; charset=utf-8"
-        )
-        return attachment(response, report_file_name(job))
+        return downloads.error_report_response(job, "csv", phase)
 
     @action(
         detail=True,
@@ -239,16 +180,15 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         """Download the uploaded file as it was stored."""
         job = self.get_object()
         try:
-            stream = open_job_file(job)
+            return downloads.uploaded_file_response(job)
         except Exception as exc:  # gone from the storage: S3, disk and memory raise differently
             raise NotFound("The file is no longer stored.") from exc
-        return FileResponse(stream, as_attachment=True, filename=job.file_name or None)
 
     @action(detail=True, methods=["post"], filter_backends=(), pagination_class=None)
     def confirm(self, request: Request, pk: Any = None) -> Response:
         """Start the import of a previewed job (409 with the reason when refused)."""
         job = self.get_object()
-        job.confirm(request.user)
+        actions.confirm_import(job, request.user)
         return self.job_response(job, status.HTTP_202_ACCEPTED)
 
     @action(
@@ -266,12 +206,12 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        job.rerun_preview(data.get("file"), data.get("force_import"))
+        actions.rerun_preview(job, data.get("file"), force_import=data.get("force_import"))
         return self.job_response(job, status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"], filter_backends=(), pagination_class=None)
     def cancel(self, request: Request, pk: Any = None) -> Response:
         """Cancel the job; a running import stops at its next batch and writes nothing."""
         job = self.get_object()
-        job.cancel_job()
+        actions.cancel_import(job)
         return self.job_response(job)

@@ -1,68 +1,54 @@
 """
-Who may do what with the jobs of one job type.
+The API's permission class: it asks ``data_exchange_tool.permissions``, as the admin does.
 
-A job type is a proxy model, so Django gives it its own ``add`` / ``view`` permissions, and the
-job model metaclass adds ``confirm_<model>`` and ``view_all_<model>``. Each permission can also be
-granted for every job type at once through ``ImportJob``'s own
-(``data_exchange_tool.<name>_importjob``).
-
-=============================  ==============================================
-action                         needs one of
-=============================  ==============================================
+=============================  ================================================================
+action                         needs (see ``data_exchange_tool.permissions``)
+=============================  ================================================================
 start                          ``add``
 confirm                        ``confirm``
-cancel                         ``add``, ``confirm``
-list, retrieve, rows, files    ``view``, ``view_all``
-=============================  ==============================================
+rerun                          ``change``, or ``add`` for a job one uploaded
+cancel                         ``confirm`` (imports), ``change``, or ``add`` for one's own job
+list, retrieve, rows, files    ``view`` or ``view_all`` (``change`` implies ``view``)
+=============================  ================================================================
 
-Visibility is separate: a user sees (and so acts on) only the jobs they uploaded unless they hold
+Visibility is separate: a user sees (and so acts on) only the jobs they started unless they hold
 ``view_all``; another user's job answers 404.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rest_framework.permissions import BasePermission
 
-from data_exchange_tool.models import ImportJob
+from data_exchange_tool import permissions
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
 
-def job_permission_names(job_type: type[ImportJob], word: str) -> tuple[str, str]:
-    """Return the job type's permission for ``word`` and the one valid for every job type."""
-    return job_type.permission_codename(word), ImportJob.permission_codename(word)
-
-
-def has_job_permission(user: Any, job_type: type[ImportJob], word: str) -> bool:
-    """Return True when ``user`` holds ``word`` (``"add"``, ``"confirm"``...) for ``job_type``."""
-    return any(user.has_perm(name) for name in job_permission_names(job_type, word))
-
-
-def can_view_all(user: Any, job_type: type[ImportJob]) -> bool:
-    """Return True when ``user`` may see every user's jobs of ``job_type``."""
-    return has_job_permission(user, job_type, "view_all")
-
-
-class ImportJobPermission(BasePermission):
+class JobPermission(BasePermission):
     """Authenticated users holding the job type's permission for the view's action."""
 
-    #: ``{action: permission words}``; any one of the words allows the action.
+    #: ``{action: permission words}``; any one of the words allows the action on the job type.
     action_permissions: ClassVar[dict[str, tuple[str, ...]]] = {
         "start": ("add",),
         "confirm": ("confirm",),
-        "cancel": ("add", "confirm"),
-        "rerun": ("add",),
+        "cancel": ("add", "confirm", "change"),
+        "rerun": ("add", "change"),
     }
-    #: The words that allow every other (reading) action.
-    read_permissions: ClassVar[tuple[str, ...]] = ("view", "view_all")
+    #: ``{action: check(user, job)}``: what the action further needs on one job.
+    object_checks: ClassVar[dict[str, Callable[[Any, Any], bool]]] = {
+        "cancel": permissions.can_cancel,
+        "rerun": permissions.can_rerun,
+    }
 
     def get_permission_words(self, view: APIView) -> tuple[str, ...]:
         """Return the permission words of the view's current action."""
-        return self.action_permissions.get(getattr(view, "action", ""), self.read_permissions)
+        action = getattr(view, "action", "")
+        return self.action_permissions.get(action, permissions.READ_WORDS)
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         """Allow authenticated users holding one of the action's permissions."""
@@ -71,8 +57,18 @@ class ImportJobPermission(BasePermission):
             return False
         job_type = view.job_type  # type: ignore[attr-defined]
         words = self.get_permission_words(view)
-        if any(has_job_permission(user, job_type, word) for word in words):
+        if getattr(view, "action", "") not in self.action_permissions:
+            allowed = permissions.can_read(user, job_type)
+        else:
+            allowed = permissions.has_job_permission(user, job_type, *words)
+        if not allowed:
+            self.message = permissions.describe_missing(job_type, words)
+        return allowed
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        """Apply the action's check on one job (cancel and re-run: whose job it is)."""
+        check = self.object_checks.get(getattr(view, "action", ""))
+        if check is None or check(request.user, obj):
             return True
-        names = " or ".join(job_type.permission_codename(word) for word in words)
-        self.message = f"You need the permission {names}."
+        self.message = "You may not do this to a job you did not start."
         return False

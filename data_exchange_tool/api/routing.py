@@ -12,19 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.routers import BaseRouter
 
 from data_exchange_tool.exceptions import ConfigurationError
 from data_exchange_tool.registry import job_types
-
-
-class JobPagination(PageNumberPagination):
-    """Pages of 50 (``?page=2&page_size=100``, at most 500)."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 def job_type_slug(job_type: type, kind: str = "Import") -> str:

@@ -16,17 +16,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from data_exchange_tool.conf import app_settings
-from data_exchange_tool.exceptions import FileFormatError
-from data_exchange_tool.imports.readers import get_reader_class
-from data_exchange_tool.locking import describe_holder, state_refusal
+from data_exchange_tool import actions
+from data_exchange_tool.exceptions import UploadRefusedError
+from data_exchange_tool.locking import confirm_refusal, describe_holder, state_refusal
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
+from data_exchange_tool.progress import percent, read_progress
 from data_exchange_tool.states import FINAL_STATES
-
-#: The first bytes of formats that have a signature: a file without it cannot be read.
-FILE_SIGNATURES: dict[str, bytes] = {".xlsx": b"PK\x03\x04", ".xlsm": b"PK\x03\x04"}
-#: Longest accepted upload name (the storage path adds about 80 characters).
-MAX_FILE_NAME_LENGTH = 200
+from data_exchange_tool.uploads import MAX_NAME_LENGTH, check_upload
 
 
 def _string_map(help_text: str) -> serializers.DictField:
@@ -42,7 +38,7 @@ class ImportJobStartSerializer(serializers.Serializer):
     """The multipart upload that starts a job: the file and two options."""
 
     file = UploadField(
-        max_length=MAX_FILE_NAME_LENGTH,
+        max_length=MAX_NAME_LENGTH,
         help_text=_("The CSV or XLSX file; its first row names the columns."),
     )
     force_import = serializers.BooleanField(
@@ -55,43 +51,22 @@ class ImportJobStartSerializer(serializers.Serializer):
 
     def validate_file(self, value: Any) -> Any:
         """Refuse at once what can never be read: unknown type, too large, no signature."""
-        name = os.path.basename(value.name or "")
         try:
-            get_reader_class(name)
-        except FileFormatError as exc:
-            raise serializers.ValidationError(str(exc), code="unsupported_format") from None
-        limit = int(app_settings.MAX_FILE_SIZE)
-        if value.size > limit:
-            raise serializers.ValidationError(
-                f"The file has {value.size} bytes; the largest accepted is {limit}.",
-                code="file_too_large",
-            )
-        self._check_signature(name, value)
+            check_upload(value)
+        except UploadRefusedError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from None
         return value
-
-    def _check_signature(self, name: str, value: Any) -> None:
-        signature = FILE_SIGNATURES.get(os.path.splitext(name)[1].lower())
-        if signature is None:
-            return
-        value.seek(0)
-        head = value.read(len(signature))
-        value.seek(0)
-        if head != signature:
-            raise serializers.ValidationError(
-                "The file is not a valid Excel workbook.", code="unreadable_file"
-            )
 
     def create(self, validated_data: dict[str, Any]) -> ImportJob:
         """Create the job; its preview starts once the request's transaction commits."""
-        job_type: type[ImportJob] = self.context["job_type"]
         upload = validated_data["file"]
-        user = self.context["request"].user
-        return job_type.objects.create(
-            file=upload,
-            file_name=os.path.basename(upload.name)[:255],
+        return actions.start_import(
+            self.context["job_type"],
+            upload,
+            user=self.context["request"].user,
+            file_name=os.path.basename(upload.name),
             force_import=validated_data["force_import"],
             options={"skip_preview_confirmation": validated_data["skip_preview_confirmation"]},
-            created_by=user if user.is_authenticated else None,
         )
 
 
@@ -108,7 +83,7 @@ class ImportJobRerunSerializer(ImportJobStartSerializer):
 
     file = UploadField(
         required=False,
-        max_length=MAX_FILE_NAME_LENGTH,
+        max_length=MAX_NAME_LENGTH,
         help_text=_(
             "A corrected CSV or XLSX file; without one the same file is checked again "
             "against the data as it is now."
@@ -208,7 +183,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         """
         holders = self.context.get("lock_holders")
         if holders is None:
-            return job.confirm_refusal()
+            return confirm_refusal(job)
         reason = state_refusal(job)
         holder = holders.get(job.content_type_id)
         if reason or holder is None or holder.pk == job.pk:
@@ -227,10 +202,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
     )
     def get_progress(self, job: ImportJob) -> dict[str, int]:
         """Return the running task's progress."""
-        from data_exchange_tool.progress import read_progress
-
         done, total = read_progress(job)
-        return {"percent": job.progress_percent, "done": done, "total": total}
+        return {"percent": percent(job), "done": done, "total": total}
 
     @extend_schema_field(
         inline_serializer(

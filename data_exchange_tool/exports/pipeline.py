@@ -11,17 +11,14 @@ about Celery.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
-from django.utils import timezone
 
-from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import ExportCancelledError
 from data_exchange_tool.exports.rendering import RowRenderer
-from data_exchange_tool.states import ExportState
+from data_exchange_tool.progress import ProgressChannel
 from data_exchange_tool.storage import get_storage
 from data_exchange_tool.utils import batched
 from data_exchange_tool.writers import get_writer_class, open_sink
@@ -40,37 +37,12 @@ class ExportResult:
     rows: int
 
 
-class ExportProgress:
-    """Report rows written at a bounded rate; the same query tells whether the job still runs."""
-
-    def __init__(self, job: ExportJob) -> None:
-        self.job = job
-        self.interval = float(app_settings.PROGRESS_INTERVAL)
-        self._last = 0.0
-
-    def _running(self) -> models.QuerySet:
-        return type(self.job)._base_manager.filter(
-            pk=self.job.pk, state=ExportState.EXPORT_IN_PROGRESS
-        )
-
-    def report(self, done: int, total: int, *, force: bool = False) -> bool:
-        """Record progress when due; return False once the job is no longer running."""
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return True
-        self._last = now
-        updated = self._running().update(
-            progress_done=done, progress_total=total, heartbeat_at=timezone.now()
-        )
-        return bool(updated)
-
-
 class ExportRun:
     """One export of one job into one file."""
 
-    def __init__(self, job: ExportJob, progress: ExportProgress) -> None:
+    def __init__(self, job: ExportJob, channel: ProgressChannel) -> None:
         self.job = job
-        self.progress = progress
+        self.channel = channel
 
     def execute(self) -> ExportResult:
         """Write every row of the job's queryset; return what was written."""
@@ -78,7 +50,7 @@ class ExportRun:
         renderer = RowRenderer(job.get_serializer(), job.get_target_model())
         queryset = renderer.prepare(job.get_export_queryset())
         total = queryset.count()
-        self.progress.report(0, total, force=True)
+        self.channel.report(0, total, force=True)
         writer_class = get_writer_class(job.get_format())
         file_name = job.get_file_name()
         sink = open_sink(get_storage(), job.get_storage_name(file_name), writer_class.content_type)
@@ -103,7 +75,8 @@ class ExportRun:
             for chunk in batched(rows, size):
                 writer.write_rows(renderer.render_chunk(chunk))
                 done += len(chunk)
-                if not self.progress.report(done, max(done, total)):
+                self.channel.report(done, max(done, total))
+                if self.channel.cancel_requested():
                     raise ExportCancelledError(self.job.pk)
         finally:
             rows.close()

@@ -22,8 +22,8 @@ from data_exchange_tool.imports.queries import filter_keys
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from data_exchange_tool.imports.outcomes import RowOutcome
     from data_exchange_tool.imports.seen import SeenKeys
-    from data_exchange_tool.imports.validation import RowOutcome
 
 KeyValues = tuple[Any, ...]
 

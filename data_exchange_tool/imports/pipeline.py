@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from data_exchange_tool.conf import app_settings
@@ -22,11 +21,17 @@ from data_exchange_tool.exceptions import (
     ImportAbortedError,
     ImportCancelledError,
 )
+from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.readers import get_reader
-from data_exchange_tool.imports.validation import BatchValidator, RowOutcome
+from data_exchange_tool.imports.validation import BatchValidator
 from data_exchange_tool.imports.writes import BatchWriter
-from data_exchange_tool.models.results import ImportJobPreviewRow, ImportJobRowError, Phase
-from data_exchange_tool.states import JobState, RowAction
+from data_exchange_tool.models.results import (
+    ImportJobPreviewRow,
+    ImportJobRowError,
+    Phase,
+    RunResult,
+)
+from data_exchange_tool.states import RowAction
 from data_exchange_tool.storage import open_stream
 from data_exchange_tool.utils import batched
 
@@ -38,30 +43,6 @@ if TYPE_CHECKING:
 ABORT_ERRORS_KEPT = 1000
 #: Row errors inserted together (a file with 1% invalid rows inserts once per 100,000 rows).
 ERRORS_PER_INSERT = 1000
-
-
-@dataclass
-class RunResult:
-    """Counts of a preview or an import."""
-
-    total: int = 0
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    invalid: int = 0
-
-    def count(self, outcomes: Iterable[RowOutcome]) -> None:
-        """Add the actions of a batch."""
-        for outcome in outcomes:
-            self.total += 1
-            if outcome.action == RowAction.NEW:
-                self.new += 1
-            elif outcome.action == RowAction.UPDATE:
-                self.updated += 1
-            elif outcome.action == RowAction.UNCHANGED:
-                self.unchanged += 1
-            else:
-                self.invalid += 1
 
 
 def _freeze_old_objects() -> bool:
@@ -171,12 +152,8 @@ class Run:
         """Report progress and stop when cancelled."""
         done = self.result.total
         self.channel.report(done, max(done, reader.estimate_total_rows(done, self.job.file_size)))
-        if self.cancelled():
+        if self.channel.cancel_requested():
             raise ImportCancelledError(self.job.pk)
-
-    def cancelled(self) -> bool:
-        """Return True when the job was cancelled while this run worked."""
-        raise NotImplementedError
 
     def row_values(self, cells: list[str]) -> dict[str, str]:
         """Return a row as ``{header: text}`` to store (NUL, refused by PostgreSQL, as U+FFFD)."""
@@ -245,10 +222,6 @@ class PreviewRun(Run):
             changes=changes,
         )
 
-    def cancelled(self) -> bool:
-        model = type(self.job)._base_manager
-        return not model.filter(pk=self.job.pk, state=JobState.PREVIEW_IN_PROGRESS).exists()
-
 
 class ImportRun(Run):
     """Validate again and write in batches; invalid rows abort the run unless it is forced."""
@@ -273,6 +246,3 @@ class ImportRun(Run):
             )
         self.save_errors(self.error_rows(invalid))
         self.writer.write(outcomes)
-
-    def cancelled(self) -> bool:
-        return self.channel.cancel_requested()

@@ -7,22 +7,20 @@ The files a person downloads to fix a file or start one: the error report and th
   any, else the preview's. Errors are streamed from the database, never loaded whole.
 - The template is the header row a job type expects, built from its serializer.
 
-The admin and the API both serve these; ``csv_chunks`` and ``xlsx_file`` write them, with text
-cells neutralised against spreadsheet formulas (``data_exchange_tool.formulas``).
+The admin and the API both serve these (``data_exchange_tool.downloads``), written by the same
+writers as exports (``data_exchange_tool.writers``), with text cells neutralised against
+spreadsheet formulas.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from data_exchange_tool.formulas import neutralize
 from data_exchange_tool.imports.readers import get_reader
 from data_exchange_tool.models import ImportJobRowError, Phase
 from data_exchange_tool.storage import open_stream
@@ -109,32 +107,3 @@ def report_file_name(job: ImportJob, fmt: str | None = None) -> str:
     """Return the download name of the error report: the upload's name plus ``-errors``."""
     name = job.file_name or f"job-{job.pk}.csv"
     return f"{os.path.splitext(name)[0]}-errors.{fmt or file_format(name)}"
-
-
-class _Echo:
-    """A pseudo-buffer for ``csv.writer``: ``write`` returns the line instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_chunks(rows: Iterable[list[Any]]) -> Iterator[str]:
-    """Yield a CSV line by line, with a BOM so spreadsheets read it as UTF-8."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield "\ufeff"
-    for row in rows:
-        yield writer.writerow([neutralize(cell) for cell in row])
-
-
-def xlsx_file(rows: Iterable[list[Any]]) -> IO[bytes]:
-    """Write rows to a temporary XLSX workbook (a zip is complete only at its end); return it."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    for row in rows:
-        sheet.append([neutralize(cell) for cell in row])
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - the caller's response closes it
-    workbook.save(spool)
-    spool.seek(0)
-    return spool

@@ -22,8 +22,8 @@ from data_exchange_tool.imports.natural_keys import Key, KeyValues
 if TYPE_CHECKING:
     from django.db import models
 
+    from data_exchange_tool.imports.outcomes import RowOutcome
     from data_exchange_tool.imports.seen import SeenKeys
-    from data_exchange_tool.imports.validation import RowOutcome
 
 
 @dataclass

@@ -20,7 +20,6 @@ Each row then gets an action: new, update (with its changes), unchanged or inval
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -28,6 +27,7 @@ from rest_framework import serializers
 
 from data_exchange_tool.imports.columns import ColumnMap
 from data_exchange_tool.imports.natural_keys import ExistingRows, Key
+from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.plan import ValidationPlan
 from data_exchange_tool.imports.related import BatchRelated
 from data_exchange_tool.imports.seen import SeenKeys
@@ -37,25 +37,6 @@ from data_exchange_tool.states import RowAction
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-
-@dataclass(slots=True)
-class RowOutcome:
-    """What validation found for one row."""
-
-    row_number: int
-    cells: list[str]
-    data: dict[str, Any]
-    action: str = RowAction.NEW
-    validated: dict[str, Any] | None = None
-    instance: models.Model | None = None
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-    def fail(self, column: str, message: str) -> None:
-        """Mark the row invalid with one more error."""
-        self.action = RowAction.INVALID
-        self.errors.append((column, message))
 
 
 def error_messages(detail: Any) -> list[str]:

@@ -16,7 +16,7 @@ from data_exchange_tool.states import RowAction
 if TYPE_CHECKING:
     from django.db import models
 
-    from data_exchange_tool.imports.validation import RowOutcome
+    from data_exchange_tool.imports.outcomes import RowOutcome
     from data_exchange_tool.models import ImportJob
 
 

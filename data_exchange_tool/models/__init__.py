@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from data_exchange_tool.models.exports import ExportJob, ExportJobManager, ExportJobQuerySet
 from data_exchange_tool.models.jobs import ImportJob, ImportJobManager, ImportJobQuerySet
-from data_exchange_tool.models.results import ImportJobPreviewRow, ImportJobRowError, Phase
+from data_exchange_tool.models.results import (
+    ImportJobPreviewRow,
+    ImportJobRowError,
+    Phase,
+    RunResult,
+)
 
 __all__ = [
     "ExportJob",
@@ -16,4 +21,5 @@ __all__ = [
     "ImportJobQuerySet",
     "ImportJobRowError",
     "Phase",
+    "RunResult",
 ]

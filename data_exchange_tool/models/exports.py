@@ -90,8 +90,8 @@ class ExportJob(BaseJob):
                 file_format = "xlsx"                                     # default "csv"
 
     Each option can also be a class attribute, and each has a ``get_<option>()`` hook.
-    ``StockRecordExportJob.start(filters={...}, user=user)`` checks the filters, creates the job
-    and sends its task once the transaction commits; ``cancel_job()`` stops it.
+    ``actions.start_export(StockRecordExportJob, filters={...}, user=user)`` checks the filters,
+    creates the job and sends its task once the transaction commits.
     """
 
     #: Names a job type may declare in ``Meta`` (moved to class attributes by the metaclass).
@@ -164,44 +164,15 @@ class ExportJob(BaseJob):
     # --- creating ------------------------------------------------------------------------
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Fill the job type, check format and filters; send the task of a new job on commit."""
-        adding = self._state.adding
-        if adding:
+        """Fill the job type of a new export and check its format and filters.
+
+        :raises ExportFilterError: the format or a filter is not valid; nothing is saved.
+        """
+        if self._state.adding:
             self._fill_job_type()
             self.format = self.get_format()
             self.filter_queryset(self.get_target_model()._default_manager.none())
         super().save(*args, **kwargs)
-        if adding and self.state == ExportState.CREATED and getattr(self, "_send_task", True):
-            from data_exchange_tool.export_tasks import enqueue_export
-
-            enqueue_export(self)
-
-    @classmethod
-    def start(
-        cls,
-        *,
-        filters: dict[str, Any] | None = None,
-        file_format: str | None = None,
-        user: Any = None,
-        options: dict[str, Any] | None = None,
-        enqueue: bool = True,
-    ) -> ExportJob:
-        """Check the filters, create the job and send its task once the transaction commits.
-
-        :param filters: the FilterSet's parameters, ``{name: value or [values]}``.
-        :param enqueue: False to create the job without sending its task (``run_export()``
-            runs it in-process, as the ``export_job`` command does).
-        :raises ExportFilterError: a filter value is not valid; nothing is created.
-        """
-        job = cls(
-            filters=filters or {},
-            format=file_format or "",
-            options=options or {},
-            created_by=user if user is not None and user.is_authenticated else None,
-        )
-        job._send_task = enqueue
-        job.save()
-        return job
 
     # --- options and hooks ---------------------------------------------------------------
 
@@ -235,6 +206,18 @@ class ExportJob(BaseJob):
         if cls.filterset_class is None:
             return None
         return resolve_class(cls.filterset_class, cls, "filterset_class")
+
+    @classmethod
+    def filter_names(cls) -> set[str]:
+        """Return the query parameters the FilterSet reads (``price_min``, a range's ``_after``)."""
+        filterset_class = cls.get_filterset_class()
+        if filterset_class is None:
+            return set()
+        names: set[str] = set()
+        for name, field in filterset_class().form.fields.items():
+            suffixes = getattr(field.widget, "widgets_names", None)
+            names.update(f"{name}{suffix}" for suffix in suffixes) if suffixes else names.add(name)
+        return names
 
     def get_format(self) -> str:
         """Return the job's format (``"csv"`` or ``"xlsx"``), or raise for an unknown one."""
@@ -279,17 +262,11 @@ class ExportJob(BaseJob):
     def get_export_queryset(self) -> models.QuerySet:
         """Return the rows to export, filtered and ordered by pk.
 
-        Rows start from ``get_queryset()``, or from an admin changelist's rows when the admin's
-        export action started the job (``options["changelist"]``), or only the selected rows
-        (``options["pks"]``); the stored filters then go through the FilterSet.
+        Rows start from ``get_queryset()``, narrowed to the selected rows when the job names
+        them (``options["pks"]``: the admin's export of ticked rows, or of a changelist whose
+        filters the FilterSet does not know), then the stored filters go through the FilterSet.
         """
-        changelist = self.options.get("changelist")
-        if changelist:
-            from data_exchange_tool.admin.changelist import changelist_queryset
-
-            queryset = changelist_queryset(self, changelist)
-        else:
-            queryset = self.get_queryset()
+        queryset = self.get_queryset()
         if self.options.get("pks") is not None:
             queryset = queryset.filter(pk__in=self.options["pks"])
         return self.filter_queryset(queryset).order_by("pk")
@@ -317,15 +294,6 @@ class ExportJob(BaseJob):
             return None
         end = self.finished_at or self.cancelled_at or timezone.now()
         return end - self.started_at
-
-    @property
-    def progress_percent(self) -> int:
-        """Return the share of rows written, 0 to 100."""
-        if self.state == ExportState.EXPORT_SUCCEEDED:
-            return 100
-        if not self.progress_total:
-            return 0
-        return min(100, int(100 * self.progress_done / self.progress_total))
 
     # --- transitions ----------------------------------------------------------------------
 
@@ -366,17 +334,3 @@ class ExportJob(BaseJob):
     def cancel(self) -> None:
         """Mark the job as cancelled; a running task stops at its next chunk."""
         self.cancelled_at = timezone.now()
-
-    # --- actions --------------------------------------------------------------------------
-
-    def cancel_job(self) -> None:
-        """Cancel the job, or raise ``TransitionRefusedError`` when it has finished."""
-        from data_exchange_tool.export_tasks import cancel_export
-
-        cancel_export(self)
-
-    def download_url(self, expire: int = 300) -> str | None:
-        """Return a short-lived URL of the file where the storage gives one (S3), else None."""
-        from data_exchange_tool.export_tasks import presigned_url
-
-        return presigned_url(self, expire)

@@ -36,7 +36,7 @@ from data_exchange_tool.storage import get_storage, upload_to
 if TYPE_CHECKING:
     from rest_framework import serializers
 
-    from data_exchange_tool.imports.pipeline import RunResult
+    from data_exchange_tool.models.results import RunResult
 
 USER_MODEL = settings.AUTH_USER_MODEL
 
@@ -70,8 +70,8 @@ class ImportJob(BaseJob):
                 serializer_class = "shop.serializers.ImportStockRecordSerializer"
 
     Each option can also be a class attribute, and each has a ``get_<option>()`` hook to override.
-    Creating a job with a file starts its preview once the transaction commits; ``confirm()``
-    starts the import, ``cancel_job()`` stops the work.
+    The model holds the job's state and its transitions; what a person asks of a job (upload,
+    confirm, cancel, re-run) goes through ``data_exchange_tool.actions``.
     """
 
     #: Names a job type may declare in ``Meta`` (moved to class attributes by the metaclass).
@@ -187,16 +187,11 @@ class ImportJob(BaseJob):
     # --- saving --------------------------------------------------------------------------
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Fill the job type and file facts; start the preview of a new job once committed."""
-        adding = self._state.adding
+        """Fill the job type and, for a new upload, the file's name, size and SHA-256."""
         self._fill_job_type()
         if self.file and not getattr(self.file, "_committed", True):
             self._fill_file_facts()
         super().save(*args, **kwargs)
-        if adding and self.file and self.state == JobState.CREATED:
-            from data_exchange_tool.tasks import enqueue_preview
-
-            enqueue_preview(self)
 
     def _fill_file_facts(self) -> None:
         digest = hashlib.sha256()
@@ -305,16 +300,6 @@ class ImportJob(BaseJob):
     # --- state -----------------------------------------------------------------------------
 
     @property
-    def progress_percent(self) -> int:
-        """Return the progress of the running task, 0 to 100."""
-        from data_exchange_tool.progress import read_progress
-
-        done, total = read_progress(self)
-        if not total:
-            return 100 if self.state in (JobState.IMPORT_SUCCEEDED,) else 0
-        return min(100, int(done * 100 / total))
-
-    @property
     def counts(self) -> dict[str, int]:
         """Return the rows of the last run by planned (or done) action, and their total."""
         return {
@@ -324,13 +309,6 @@ class ImportJob(BaseJob):
             "unchanged": self.unchanged_rows,
             "invalid": self.invalid_rows,
         }
-
-    @property
-    def cancel_pending(self) -> bool:
-        """Return True when a cancel of the running import was asked for and not acted on yet."""
-        from data_exchange_tool.progress import cancel_pending
-
-        return cancel_pending(self)
 
     @property
     def is_running(self) -> bool:
@@ -421,29 +399,3 @@ class ImportJob(BaseJob):
     def cancel(self) -> None:
         """Mark the job as cancelled."""
         self.cancelled_at = timezone.now()
-
-    # --- actions (each runs its own transaction) ------------------------------------------
-
-    def confirm(self, user: Any = None) -> None:
-        """Start the import, or raise ``TransitionRefusedError`` / ``JobLockedError`` saying why."""
-        from data_exchange_tool.locking import confirm_import
-
-        confirm_import(self, user)
-
-    def confirm_refusal(self) -> str | None:
-        """Return why ``confirm()`` would be refused now, in words, or None."""
-        from data_exchange_tool.locking import confirm_refusal
-
-        return confirm_refusal(self)
-
-    def rerun_preview(self, file: Any = None, force_import: bool | None = None) -> None:
-        """Run the preview again, with a new file and force-import choice when given."""
-        from data_exchange_tool.tasks import rerun_preview
-
-        rerun_preview(self, file, force_import)
-
-    def cancel_job(self) -> None:
-        """Cancel the job; a running import stops at its next batch and writes nothing."""
-        from data_exchange_tool.tasks import cancel_job
-
-        cancel_job(self)

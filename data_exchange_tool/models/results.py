@@ -1,11 +1,15 @@
 """
-What a preview or an import found, row by row, kept in the database.
+What a preview or an import found: counts (``RunResult``), and row by row in the database.
 
 Row errors and the preview's sample live in their own tables, so a preview of a million rows can be
 paged and its invalid rows exported later; only the counts are stored on the job.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -66,3 +70,27 @@ class ImportJobPreviewRow(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {self.action}"
+
+
+@dataclass
+class RunResult:
+    """Counts of a preview or an import."""
+
+    total: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+
+    def count(self, outcomes: Iterable[Any]) -> None:
+        """Add the actions of a batch (objects with an ``action``)."""
+        for outcome in outcomes:
+            self.total += 1
+            if outcome.action == RowAction.NEW:
+                self.new += 1
+            elif outcome.action == RowAction.UPDATE:
+                self.updated += 1
+            elif outcome.action == RowAction.UNCHANGED:
+                self.unchanged += 1
+            else:
+                self.invalid += 1

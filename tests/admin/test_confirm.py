@@ -6,6 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from data_exchange_tool import actions
+from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.progress import ProgressChannel
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord
@@ -111,7 +113,7 @@ def test_cancel_a_finished_preview(admin_client, catalogue, upload):
 
 def test_cancel_a_running_import_asks_it_to_stop(admin_client, catalogue, upload):
     _response, job = upload(admin_client, csv_bytes(stock_rows(2)))
-    job.confirm()  # not committed: the import task never starts
+    actions.confirm_import(job)  # not committed: the import task never starts
     type(job).objects.filter(pk=job.pk).update(import_started_at=job.created_at)
     response = admin_client.post(admin_url("cancel", job.pk), follow=True)
     assert "the import stops at its next batch" in response.content.decode()
@@ -147,7 +149,7 @@ def test_rerun_may_force_the_import_for_confirmers_only(
     job.refresh_from_db()
     assert job.force_import
     assert job.state == JobState.PREVIEW_SUCCEEDED
-    assert job.confirm_refusal() is None
+    assert confirm_refusal(job) is None
 
 
 def test_rerun_refuses_an_unsupported_file(admin_client, catalogue, upload):

@@ -87,7 +87,7 @@ def test_the_template_has_the_serializer_columns(admin_client):
 
 
 def test_the_template_uses_the_file_column_names_of_the_mapping():
-    from data_exchange_tool.admin.downloads import template_columns
+    from data_exchange_tool.imports.reports import template_columns
     from tests.testapp.models import TagImportJob
 
     assert template_columns(TagImportJob)[0] == "Tag code"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord
@@ -173,7 +174,7 @@ def test_rerun_without_a_file_checks_the_same_file_and_may_force(
     assert response.status_code == 202
     job = ImportJob.objects.get(pk=job_id)
     assert (job.state, job.force_import, job.invalid_rows) == (JobState.PREVIEW_SUCCEEDED, True, 1)
-    assert job.confirm_refusal() is None
+    assert confirm_refusal(job) is None
 
 
 def test_rerun_once_the_import_started_is_a_409(upload, api, run_on_commit, catalogue):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from data_exchange_tool.api import imports
 from data_exchange_tool.api.imports import ImportJobViewSet
 from data_exchange_tool.api.routing import job_type_slug
 from data_exchange_tool.api.urls import build_router, register_import_viewsets
@@ -47,7 +46,7 @@ def test_a_viewset_without_a_job_type_names_the_fix():
 
 
 def test_a_declared_subclass_replaces_the_generated_viewset(monkeypatch):
-    monkeypatch.setattr(imports, "_declared", {})
+    monkeypatch.setattr(ImportJobViewSet, "declared", {})
 
     class TagViewSet(ImportJobViewSet):
         job_type = TagImportJob

@@ -11,9 +11,11 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
+from data_exchange_tool import actions
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.states import ExportState
 from example_project.demo.models import StockRecord, StockRecordExportJob
+from tests.helpers import new_export
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +93,7 @@ def test_the_actions_need_the_add_permission(client, records):
 
 def test_export_pages_show_progress_and_a_download_link(admin_client, records, run_on_commit):
     with run_on_commit():
-        job = StockRecordExportJob.start(filters={"partner": "ACME"})
+        job = actions.start_export(StockRecordExportJob, filters={"partner": "ACME"})
     listing = admin_client.get(EXPORTS).content.decode()
     assert f"{EXPORTS}{job.pk}/download/" in listing
     page = admin_client.get(f"{EXPORTS}{job.pk}/change/")
@@ -110,7 +112,7 @@ def test_export_pages_show_progress_and_a_download_link(admin_client, records, r
 
 
 def test_a_running_export_polls_its_progress(admin_client, records):
-    job = StockRecordExportJob.start(enqueue=False)
+    job = new_export()
     html = admin_client.get(f"{EXPORTS}{job.pk}/change/").content.decode()
     assert f'data-url="{EXPORTS}{job.pk}/progress/"' in html
     assert admin_client.get(f"{EXPORTS}{job.pk}/download/").status_code == 404
@@ -139,7 +141,7 @@ def test_users_see_only_their_own_exports(client, records):
     owner = get_user_model().objects.create_user("owner", password="pw")
     other = get_user_model().objects.create_user("other", password="pw", is_staff=True)
     other.user_permissions.add(Permission.objects.get(codename="view_stockrecordexportjob"))
-    job = StockRecordExportJob.start(user=owner, enqueue=False)
+    job = new_export(user=owner)
     client.force_login(other)
     assert client.get(f"{EXPORTS}{job.pk}/progress/").status_code == 404
     other.user_permissions.add(Permission.objects.get(codename="view_all_stockrecordexportjob"))
@@ -147,7 +149,7 @@ def test_users_see_only_their_own_exports(client, records):
 
 
 def test_cancel_action(admin_client, records):
-    job = StockRecordExportJob.start(enqueue=False)
+    job = new_export()
     admin_client.post(
         EXPORTS, {"action": "cancel_selected", ACTION_CHECKBOX_NAME: [str(job.pk)], "index": 0}
     )

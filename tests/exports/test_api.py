@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.states import ExportState
-from example_project.demo.models import StockRecord, StockRecordExportJob
+from example_project.demo.models import StockRecord
+from tests.helpers import new_export
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +99,7 @@ def test_download_streams_the_file_when_the_storage_is_not_s3(api, records, run_
 
 
 def test_list_retrieve_and_cancel(api, alice, records, run_on_commit):
-    job = StockRecordExportJob.start(user=alice, enqueue=False)
+    job = new_export(user=alice)
     listed = api.get(BASE).json()
     assert [j["id"] for j in listed["results"]] == [job.pk]
     assert api.get(f"{BASE}{job.pk}/").json()["state"] == ExportState.CREATED
@@ -114,7 +115,7 @@ def test_list_retrieve_and_cancel(api, alice, records, run_on_commit):
 
 def test_other_users_exports_are_hidden_without_view_all(api, records):
     bob = user_with("bob", "add_stockrecordexportjob", "view_stockrecordexportjob")
-    job = StockRecordExportJob.start(user=bob, enqueue=False)
+    job = new_export(user=bob)
     assert api.get(f"{BASE}{job.pk}/").status_code == 404
     boss = user_with("boss", "view_all_stockrecordexportjob")
     assert client_of(boss).get(f"{BASE}{job.pk}/").status_code == 200

@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 
+from data_exchange_tool import actions, progress
 from data_exchange_tool.exceptions import ExportFilterError, TransitionRefusedError
-from data_exchange_tool.export_tasks import claim_export, export_job, run_export
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.registry import job_types
 from data_exchange_tool.states import ExportState
 from data_exchange_tool.storage import get_storage
+from data_exchange_tool.tasks import claim_export, export_job
 from example_project.demo.models import Partner, Product, StockRecord, StockRecordExportJob
 from example_project.demo.serializers import ImportStockRecordSerializer
 
@@ -37,7 +38,21 @@ def add_records(count: int, partner: str = "ACME", price: str = "1.50") -> None:
 
 def exported(run_on_commit, **kwargs) -> StockRecordExportJob:
     with run_on_commit():
-        job = StockRecordExportJob.start(**kwargs)
+        job = actions.start_export(StockRecordExportJob, **kwargs)
+    job.refresh_from_db()
+    return job
+
+
+def new_export(**fields) -> StockRecordExportJob:
+    """Create an export without starting its task (its format and filters are checked)."""
+    job = StockRecordExportJob(**fields)
+    job.save()
+    return job
+
+
+def run(job: ExportJob) -> ExportJob:
+    """Run the export task of ``job`` in this process; return the job read again."""
+    export_job(job.pk)
     job.refresh_from_db()
     return job
 
@@ -58,7 +73,7 @@ def test_export_writes_every_row_with_metadata(catalogue, run_on_commit):
     add_records(25)
     job = exported(run_on_commit)
     assert job.state == ExportState.EXPORT_SUCCEEDED, job.message
-    assert (job.total_rows, job.progress_percent) == (25, 100)
+    assert (job.total_rows, progress.percent(job)) == (25, 100)
     assert job.file_size == get_storage().size(job.file.name) > 0
     assert job.started_at <= job.finished_at
     assert job.duration is not None
@@ -80,7 +95,7 @@ def test_export_writes_every_row_with_metadata(catalogue, run_on_commit):
 
 
 def test_from_db_returns_the_job_type():
-    job = StockRecordExportJob.start(enqueue=False)
+    job = new_export()
     assert type(ExportJob.objects.get(pk=job.pk)) is StockRecordExportJob
 
 
@@ -109,7 +124,7 @@ def test_a_filter_on_a_method_and_a_list_of_values(catalogue, run_on_commit):
 )
 def test_invalid_filters_are_refused_at_start_and_create_nothing(catalogue, filters, field):
     with pytest.raises(ExportFilterError) as caught:
-        StockRecordExportJob.start(filters=filters)
+        actions.start_export(StockRecordExportJob, filters=filters)
     assert field in caught.value.errors
     assert field in str(caught.value)
     assert not ExportJob.objects.exists()
@@ -117,7 +132,7 @@ def test_invalid_filters_are_refused_at_start_and_create_nothing(catalogue, filt
 
 def test_unknown_format_is_refused():
     with pytest.raises(ExportFilterError, match="Unknown export format"):
-        StockRecordExportJob.start(file_format="pdf")
+        actions.start_export(StockRecordExportJob, file_format="pdf")
 
 
 def test_the_task_runs_on_the_export_queue_after_commit(catalogue, settings, run_on_commit):
@@ -127,7 +142,7 @@ def test_the_task_runs_on_the_export_queue_after_commit(catalogue, settings, run
     try:
         settings.DATA_EXCHANGE_EXPORT_QUEUE = "exports_here"
         with run_on_commit():
-            job = StockRecordExportJob.start()
+            job = actions.start_export(StockRecordExportJob)
             assert not sent  # nothing is sent before the commit
     finally:
         export_job.apply_async = original
@@ -147,7 +162,7 @@ def test_the_task_is_idempotent(catalogue, run_on_commit):
 
 
 def test_a_dead_task_is_claimed_again_after_the_heartbeat_timeout(catalogue, settings):
-    job = StockRecordExportJob.start(enqueue=False)
+    job = new_export()
     assert claim_export(job.pk, "q") is not None
     assert claim_export(job.pk, "q") is None  # running with a fresh heartbeat
     settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = -1
@@ -155,37 +170,35 @@ def test_a_dead_task_is_claimed_again_after_the_heartbeat_timeout(catalogue, set
 
 
 def test_cancel_a_created_export(catalogue):
-    job = StockRecordExportJob.start(enqueue=False)
-    job.cancel_job()
+    job = new_export()
+    actions.cancel_export(job)
     assert job.state == ExportState.CANCELLED
     export_job.apply(args=(job.pk,))
     job.refresh_from_db()
     assert job.state == ExportState.CANCELLED
     assert not job.file
     with pytest.raises(TransitionRefusedError):
-        job.cancel_job()
+        actions.cancel_export(job)
 
 
 def test_cancel_during_the_run_stops_between_chunks_and_drops_the_file(catalogue, monkeypatch):
     add_records(30)
     monkeypatch.setattr(StockRecordExportJob, "chunk_size", 10)
-    job = StockRecordExportJob.start(enqueue=False)
+    job = new_export()
     storage = get_storage()
     before = set(_all_names(storage))
     calls = []
 
-    from data_exchange_tool.exports import pipeline as exporting
-
-    original = exporting.ExportProgress.report
+    original = progress.ProgressChannel.report
 
     def report(self, done, total, *, force=False):
         calls.append(done)
         if done == 10:
-            ExportJob.objects.get(pk=job.pk).cancel_job()
+            actions.cancel_export(ExportJob.objects.get(pk=job.pk))
         return original(self, done, total, force=force)
 
-    monkeypatch.setattr(exporting.ExportProgress, "report", report)
-    run_export(job)
+    monkeypatch.setattr(progress.ProgressChannel, "report", report)
+    run(job)
     assert job.state == ExportState.CANCELLED
     assert calls == [0, 10]  # stopped after the first chunk
     assert set(_all_names(storage)) == before
@@ -206,11 +219,12 @@ def _walk(storage, path: str) -> list[str]:
     return found
 
 
-def test_run_export_refuses_a_finished_job(catalogue):
-    job = run_export(StockRecordExportJob.start(enqueue=False))
+def test_a_finished_export_does_not_run_again(catalogue):
+    job = run(new_export())
     assert job.state == ExportState.EXPORT_SUCCEEDED
-    with pytest.raises(TransitionRefusedError):
-        run_export(job)
+    name = job.file.name
+    assert claim_export(job.pk, "") is None
+    assert run(job).file.name == name
 
 
 def test_an_unexpected_error_fails_the_job_with_its_message(catalogue, monkeypatch):
@@ -218,14 +232,14 @@ def test_an_unexpected_error_fails_the_job_with_its_message(catalogue, monkeypat
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(StockRecordExportJob, "get_file_name", broken)
-    job = run_export(StockRecordExportJob.start(enqueue=False))
+    job = run(new_export())
     assert job.state == ExportState.EXPORT_FAILED
     assert "disk on fire" in job.message
 
 
 def test_bom_option_for_excel(catalogue):
     add_records(1)
-    job = run_export(StockRecordExportJob.start(enqueue=False, options={"bom": True}))
+    job = run(new_export(options={"bom": True}))
     with get_storage().open(job.file.name, "rb") as stored:
         assert stored.read(3) == b"\xef\xbb\xbf"
 
@@ -234,7 +248,7 @@ def test_xlsx_export(catalogue):
     from openpyxl import load_workbook
 
     add_records(4)
-    job = run_export(StockRecordExportJob.start(enqueue=False, file_format="xlsx"))
+    job = run(new_export(format="xlsx"))
     assert job.file_name.endswith(".xlsx")
     assert job.format == "xlsx"
     with get_storage().open(job.file.name, "rb") as stored:
@@ -264,7 +278,7 @@ def test_the_reaper_fails_stale_imports_and_exports(catalogue, settings):
     from example_project.demo.models import StockRecordImportJob
 
     settings.DATA_EXCHANGE_HEARTBEAT_TIMEOUT = 60
-    alive, dead = (StockRecordExportJob.start(enqueue=False) for _ in range(2))
+    alive, dead = (new_export() for _ in range(2))
     for job in (alive, dead):
         claim_export(job.pk, "q")
     preview = StockRecordImportJob.objects.create(state=JobState.PREVIEW_IN_PROGRESS)
@@ -272,7 +286,7 @@ def test_the_reaper_fails_stale_imports_and_exports(catalogue, settings):
     ExportJob.objects.filter(pk=dead.pk).update(heartbeat_at=old)
     ImportJob.objects.filter(pk=preview.pk).update(heartbeat_at=old)
 
-    assert reap_stale_jobs() == {"imports": 1, "exports": 1}
+    assert reap_stale_jobs() == {"previews": 1, "imports": 0, "exports": 1}
     for job in (alive, dead, preview):
         job.refresh_from_db()
     assert alive.state == ExportState.EXPORT_IN_PROGRESS
@@ -283,7 +297,7 @@ def test_the_reaper_fails_stale_imports_and_exports(catalogue, settings):
 
     out = io.StringIO()
     call_command("reap_stale_jobs", stdout=out)
-    assert out.getvalue().startswith("Failed 0 import job(s) and 0 export job(s)")
+    assert out.getvalue().startswith("Failed 0 preview(s), 0 import(s) and 0 export(s)")
 
 
 def test_deleting_an_export_deletes_its_file(catalogue, run_on_commit):

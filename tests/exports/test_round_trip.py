@@ -16,17 +16,16 @@ from decimal import Decimal
 
 import pytest
 
-from data_exchange_tool.export_tasks import run_export
+from data_exchange_tool import actions
 from data_exchange_tool.states import ExportState, JobState
 from data_exchange_tool.storage import get_storage
 from example_project.demo.models import (
     Partner,
     Product,
     StockRecord,
-    StockRecordExportJob,
     StockRecordImportJob,
 )
-from tests.helpers import create_job
+from tests.helpers import create_job, new_export, run_export
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +74,7 @@ def tricky_records(db):
 
 
 def export_bytes(file_format: str) -> tuple[bytes, str]:
-    job = run_export(StockRecordExportJob.start(file_format=file_format, enqueue=False))
+    job = run_export(new_export(format=file_format))
     assert job.state == ExportState.EXPORT_SUCCEEDED, job.message
     assert job.total_rows == len(TRICKY)
     with get_storage().open(job.file.name, "rb") as stored:
@@ -102,7 +101,7 @@ def test_an_exported_file_imports_back_unchanged(tricky_records, run_on_commit, 
     job = import_file(content, name, run_on_commit)
     assert job.new_rows == len(TRICKY)
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     job.refresh_from_db()
     assert job.state == JobState.IMPORT_SUCCEEDED, job.message
     assert snapshot() == tricky_records

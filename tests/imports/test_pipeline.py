@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from data_exchange_tool import tasks
+from data_exchange_tool import actions, tasks
+from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.states import JobState
 from example_project.demo.models import Product, StockRecord, StockRecordImportJob
@@ -37,7 +38,7 @@ def test_preview_counts_new_rows_and_records_a_sample(catalogue, run_on_commit):
 def test_confirm_imports_every_row(catalogue, run_on_commit):
     job = previewed(csv_bytes(stock_rows(7)), run_on_commit)
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     job.refresh_from_db()
     assert job.state == JobState.IMPORT_SUCCEEDED, job.message
     assert job.new_rows == 7
@@ -49,7 +50,7 @@ def test_confirm_imports_every_row(catalogue, run_on_commit):
 def test_preview_reports_updates_with_old_and_new_values(catalogue, run_on_commit):
     first = previewed(csv_bytes(stock_rows(3)), run_on_commit)
     with run_on_commit():
-        first.confirm()
+        actions.confirm_import(first)
     rows = stock_rows(3)
     rows[1][3] = "99.99"
     job = previewed(csv_bytes(rows), run_on_commit)
@@ -72,7 +73,7 @@ def test_invalid_rows_are_recorded_with_column_and_values(catalogue, run_on_comm
     duplicate = ImportJobRowError.objects.get(job=job, row_number=5)
     assert "Duplicate of row 2" in duplicate.message
     assert duplicate.values["partner_sku"] == rows[0][2]
-    assert job.confirm_refusal().startswith("The preview found 3 invalid row(s)")
+    assert confirm_refusal(job).startswith("The preview found 3 invalid row(s)")
 
 
 def test_xlsx_is_read_like_csv(catalogue, run_on_commit):
@@ -80,7 +81,7 @@ def test_xlsx_is_read_like_csv(catalogue, run_on_commit):
     job = previewed(xlsx_bytes(rows), run_on_commit, name="stock.xlsx")
     assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     assert set(StockRecord.objects.values_list("partner_sku", flat=True)) == {"00123", "77"}
 
 
@@ -92,7 +93,7 @@ def test_base_manager_returns_job_types(catalogue, run_on_commit):
 
 def imported(job, run_on_commit):
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     job.refresh_from_db()
     return job
 
@@ -114,7 +115,7 @@ def test_force_import_skips_invalid_rows_and_writes_the_rest(catalogue, run_on_c
     rows[4][0] = "Nobody"
     job = previewed(csv_bytes(rows), run_on_commit, force_import=True)
     assert (job.state, job.invalid_rows) == (JobState.PREVIEW_SUCCEEDED, 2)
-    assert job.confirm_refusal() is None
+    assert confirm_refusal(job) is None
     job = imported(job, run_on_commit)
     assert job.state == JobState.IMPORT_SUCCEEDED, job.message
     assert (job.total_rows, job.new_rows, job.invalid_rows) == (6, 4, 2)
@@ -150,7 +151,7 @@ def test_row_invalid_since_the_preview_fails_the_whole_import(
     assert (error.row_number, error.column) == (9, "product")
     assert error.values["product"] == "P-NEW"
     # The failed import released the lock.
-    assert previewed(csv_bytes(stock_rows(1)), run_on_commit).confirm_refusal() is None
+    assert confirm_refusal(previewed(csv_bytes(stock_rows(1)), run_on_commit)) is None
 
 
 def test_a_duplicate_created_since_the_preview_fails_the_import(catalogue, run_on_commit):
@@ -333,7 +334,7 @@ def task_queries(count: int, batch_size: int, monkeypatch) -> tuple[list[str], l
         tasks.preview_job.apply((job.pk,))
     job.refresh_from_db()
     assert (job.state, job.new_rows) == (JobState.PREVIEW_SUCCEEDED, count), job.message
-    job.confirm()
+    actions.confirm_import(job)
     with CaptureQueriesContext(connection) as run:
         tasks.import_job.apply((job.pk,))
     job.refresh_from_db()

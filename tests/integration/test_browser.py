@@ -18,6 +18,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
+from data_exchange_tool import actions
 from data_exchange_tool.admin import GenericImporterModelAdmin
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord, StockRecordImportJob
@@ -246,8 +247,8 @@ def test_confirm_refused_while_another_job_holds_the_lock(
     shots("confirm-offered")
 
     # meanwhile, alice's job starts importing into the same target and holds the lock
-    holder = StockRecordImportJob.objects.create(
-        file=job.file.name, file_name="alice.csv", created_by=alice
+    holder = actions.submit_import(
+        StockRecordImportJob(file=job.file.name, file_name="alice.csv", created_by=alice)
     )
     wait_for(lambda: refreshed(holder).state == JobState.PREVIEW_SUCCEEDED)
     StockRecordImportJob.objects.filter(pk=holder.pk).update(

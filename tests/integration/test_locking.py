@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
+from data_exchange_tool import actions
 from data_exchange_tool.exceptions import JobLockedError
+from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
 from data_exchange_tool.tasks import import_job, preview_job
@@ -44,7 +46,7 @@ def previewed_jobs(count: int) -> list[ImportJob]:
 def no_import_task(monkeypatch):
     """Keep import tasks from the worker: a file-less holder's import would fail at once and
     free the lock before the test looks at it. The lock itself lives in the database."""
-    monkeypatch.setattr("data_exchange_tool.tasks.enqueue_import", lambda job: None)
+    monkeypatch.setattr(import_job, "apply_async", lambda *args, **kwargs: None)
 
 
 def test_racing_confirms_of_one_target_start_exactly_one_import(no_import_task):
@@ -55,7 +57,7 @@ def test_racing_confirms_of_one_target_start_exactly_one_import(no_import_task):
     def confirm(job: ImportJob) -> None:
         try:
             barrier.wait(timeout=10)
-            job.confirm()
+            actions.confirm_import(job)
             outcomes[job.pk] = "started"
         except JobLockedError as exc:
             outcomes[job.pk] = exc
@@ -81,12 +83,12 @@ def test_racing_confirms_of_one_target_start_exactly_one_import(no_import_task):
 def test_refusal_names_the_holder_and_its_user(no_import_task):
     holder, waiting = previewed_jobs(2)
     alice = get_user_model().objects.create_user("alice")
-    holder.confirm(alice)
+    actions.confirm_import(holder, alice)
     with pytest.raises(JobLockedError) as refused:
-        waiting.confirm()
+        actions.confirm_import(waiting)
     assert f"Job #{holder.pk}" in str(refused.value)
     assert "started by alice" in str(refused.value)
-    assert waiting.confirm_refusal() == str(refused.value)
+    assert confirm_refusal(waiting) == str(refused.value)
 
 
 def test_cancel_stops_a_running_import_and_writes_nothing(celery_worker):
@@ -94,23 +96,23 @@ def test_cancel_stops_a_running_import_and_writes_nothing(celery_worker):
     job = create_job(csv_bytes(stock_rows(3000)), job_type=SlowStockRecordImportJob)
     wait_for(lambda: ImportJob.objects.get(pk=job.pk).state == JobState.PREVIEW_SUCCEEDED, 60)
     job.refresh_from_db()
-    job.confirm()
+    actions.confirm_import(job)
     wait_for(lambda: ImportJob.objects.get(pk=job.pk).progress_done > 0, 30, interval=0.05)
-    job.cancel_job()
+    actions.cancel_import(job)
     wait_for(lambda: ImportJob.objects.get(pk=job.pk).state != JobState.IMPORT_IN_PROGRESS, 60)
     job.refresh_from_db()
     assert job.state == JobState.CANCELLED
     assert StockRecord.objects.count() == 0
     # The lock is free again: another job of the target can be confirmed.
     (other,) = previewed_jobs(1)
-    other.confirm()
+    actions.confirm_import(other)
 
 
 def test_tasks_delivered_twice_change_nothing(celery_worker):
     make_catalogue()
     job = create_job(csv_bytes(stock_rows(10)))
     wait_for(lambda: ImportJob.objects.get(pk=job.pk).state == JobState.PREVIEW_SUCCEEDED)
-    job.confirm()
+    actions.confirm_import(job)
     wait_for(lambda: ImportJob.objects.get(pk=job.pk).state == JobState.IMPORT_SUCCEEDED)
     job.refresh_from_db()
     before = (job.updated_at, job.import_finished_at, job.preview_finished_at)

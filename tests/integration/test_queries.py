@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_lookups import (  # noqa: F401 - the same tests, run on PostgreSQL here
+from tests.imports.test_queries import (  # noqa: F401 - the same tests, run on PostgreSQL here
     test_a_value_longer_than_the_column_is_not_cut_to_match,
     test_awkward_texts_are_matched_exactly,
     test_filter_keys_matches_pairs,

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from data_exchange_tool import tasks
-from tests.test_pipeline import task_queries
+from tests.imports.test_pipeline import task_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def not_sent(monkeypatch):
     """Keep the tasks in this process: nothing reaches the broker."""
-    monkeypatch.setattr(tasks, "_send_on_commit", lambda *args, **kwargs: None)
+    for task in (tasks.preview_job, tasks.import_job):
+        monkeypatch.setattr(task, "apply_async", lambda *args, **kwargs: None)
 
 
 def test_one_batch_costs_the_same_queries_for_1000_and_10000_rows(catalogue, monkeypatch, not_sent):

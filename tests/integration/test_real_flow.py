@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from data_exchange_tool import actions
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord
 from tests.helpers import create_job, csv_bytes, make_catalogue, stock_rows, xlsx_bytes
@@ -26,7 +27,7 @@ def test_preview_and_import_run_on_their_own_queues(celery_worker, s3_client):
     assert job.preview_queue == settings.DATA_EXCHANGE_PREVIEW_QUEUE
     assert (job.total_rows, job.new_rows) == (250, 250)
 
-    job.confirm()
+    actions.confirm_import(job)
     wait_for(lambda: state_of(job, JobState.IMPORT_SUCCEEDED, JobState.IMPORT_FAILED))
     assert job.state == JobState.IMPORT_SUCCEEDED, job.message
     assert job.import_queue == settings.DATA_EXCHANGE_IMPORT_QUEUE

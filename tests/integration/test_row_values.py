@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def not_sent(monkeypatch):
     """Keep the tasks in this process: nothing reaches the broker."""
-    monkeypatch.setattr(tasks, "_send_on_commit", lambda *args, **kwargs: None)
+    for task in (tasks.preview_job, tasks.import_job):
+        monkeypatch.setattr(task, "apply_async", lambda *args, **kwargs: None)
 
 
 def test_nul_in_a_cell_is_a_row_error_on_postgresql(catalogue, not_sent):

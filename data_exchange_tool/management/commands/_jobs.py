@@ -1,12 +1,9 @@
-"""Helpers of the management commands: find a job type by name, run tasks in this process."""
+"""Helpers of the management commands: find a job type and a user by name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from celery import current_app
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
@@ -32,15 +29,3 @@ def find_user(username: str | None) -> Any:
         return model._default_manager.get_by_natural_key(username)
     except model.DoesNotExist:
         raise CommandError(f"No user is called {username!r}.") from None
-
-
-@contextmanager
-def tasks_in_process() -> Iterator[None]:
-    """Run the tasks the block sends in this process, synchronously, not through the broker."""
-    conf = current_app.conf
-    saved = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    try:
-        yield
-    finally:
-        conf.task_always_eager, conf.task_eager_propagates = saved

@@ -1,8 +1,9 @@
 """
 ``manage.py export_job <job type> <path>``: export a job type's rows, filtered, to a file.
 
-For cron jobs and scripts. The export runs in this process (no worker needed) as a tracked
-``ExportJob``: the file is written to the job storage as usual, then copied to ``path``.
+For cron jobs and scripts. The export runs in this process (no worker needed: an ``in_process``
+action) as a tracked ``ExportJob``: the file is written to the job storage as usual, then copied
+to ``path``.
 Filters are the FilterSet's parameters, ``--filter name=value`` (repeat a name for several values).
 The format comes from ``--format``, else the path's extension, else the job type's default.
 The exit status is 0 when the file was written, 1 otherwise.
@@ -16,8 +17,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from data_exchange_tool import actions
 from data_exchange_tool.exceptions import ExportFilterError
-from data_exchange_tool.export_tasks import run_export
 from data_exchange_tool.management.commands._jobs import find_job_type, find_user
 from data_exchange_tool.models import ExportJob
 from data_exchange_tool.models.exports import EXPORT_FORMATS
@@ -64,16 +65,16 @@ class Command(BaseCommand):
         path = options["path"]
         file_format = options["format"] or self.format_of(path)
         try:
-            job = job_type.start(
+            job = actions.start_export(
+                job_type,
                 filters=parse_filters(options["filter"]),
                 file_format=file_format,
                 user=find_user(options["user"]),
                 options={"bom": True} if options["bom"] else {},
-                enqueue=False,
+                in_process=True,
             )
         except ExportFilterError as exc:
             raise CommandError(str(exc)) from exc
-        run_export(job)
         if job.state != ExportState.EXPORT_SUCCEEDED:
             raise CommandError(f"Export #{job.pk} failed: {job.message}")
         with open_stream(job.file.name) as stored, open(path, "wb") as target:

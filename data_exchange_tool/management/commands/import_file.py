@@ -15,11 +15,11 @@ from typing import Any
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from data_exchange_tool import actions
 from data_exchange_tool.exceptions import TransitionRefusedError
-from data_exchange_tool.management.commands._jobs import find_job_type, find_user, tasks_in_process
+from data_exchange_tool.management.commands._jobs import find_job_type, find_user
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
-from data_exchange_tool.tasks import import_job, preview_job
 
 
 class Command(BaseCommand):
@@ -63,20 +63,17 @@ class Command(BaseCommand):
     def preview(self, job_type: type[ImportJob], path: str, user: Any, force: bool) -> ImportJob:
         """Create the job and run its preview here; return the job after the preview."""
         name = os.path.basename(path)
-        with open(path, "rb") as stream, tasks_in_process():
-            job = job_type(file=File(stream, name=name), file_name=name, force_import=force)
-            job.created_by = user
-            job.save()
-            preview_job(job.pk)  # does nothing when the commit already ran it
+        with open(path, "rb") as stream:
+            job = actions.start_import(
+                job_type, File(stream, name=name), user=user, force_import=force, in_process=True
+            )
         job.refresh_from_db()
         return job
 
     def run_import(self, job: ImportJob, user: Any, max_errors: int) -> None:
         """Confirm the job and run its import here; raise ``CommandError`` when it fails."""
         try:
-            with tasks_in_process():
-                job.confirm(user)
-                import_job(job.pk)  # does nothing when the commit already ran it
+            actions.confirm_import(job, user, in_process=True)
         except TransitionRefusedError as exc:
             raise CommandError(f"Job #{job.pk}: the import was refused: {exc}") from exc
         job.refresh_from_db()

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from data_exchange_tool.tasks import reap_stale_jobs
+from data_exchange_tool.liveness import reap_stale_jobs
 
 
 class Command(BaseCommand):
@@ -22,6 +22,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         counts = reap_stale_jobs()
         self.stdout.write(
-            f"Failed {counts['imports']} import job(s) and {counts['exports']} export job(s) "
-            "whose task stopped responding."
+            f"Failed {counts['previews']} preview(s), {counts['imports']} import(s) and "
+            f"{counts['exports']} export(s) whose task stopped responding."
         )

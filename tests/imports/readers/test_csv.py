@@ -7,6 +7,7 @@ import io
 import pytest
 from django.test import override_settings
 
+from data_exchange_tool import actions
 from data_exchange_tool.exceptions import EncodingGuessError, FileFormatError
 from data_exchange_tool.imports.readers import CSVReader, get_reader, supported_extensions
 from data_exchange_tool.imports.readers.csv import SNIFF_BYTES
@@ -187,7 +188,7 @@ def test_detected_encoding_is_recorded_on_the_job(catalogue, run_on_commit):
     assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
     assert job.file_encoding == "cp1252"
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     from example_project.demo.models import StockRecord
 
     assert StockRecord.objects.filter(partner_sku="Café-€").exists()
@@ -221,7 +222,7 @@ def test_late_cp1252_byte_restarts_the_preview_in_cp1252(catalogue, run_on_commi
     assert job.file_encoding == "cp1252"
     assert (job.total_rows, job.new_rows) == (3001, 3001)
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     from example_project.demo.models import StockRecord
 
     assert StockRecord.objects.filter(partner_sku="café").exists()

@@ -10,6 +10,7 @@ import pytest
 from django.test import override_settings
 from openpyxl import Workbook
 
+from data_exchange_tool import actions
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.imports.readers import XLSXReader, get_reader
 from data_exchange_tool.imports.readers.xlsx import cell_text
@@ -222,7 +223,7 @@ def test_workbook_values_reach_the_serializer_as_text(catalogue, run_on_commit):
     assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
     assert job.file_encoding == ""
     with run_on_commit():
-        job.confirm()
+        actions.confirm_import(job)
     assert sorted(StockRecord.objects.values_list("partner_sku", "num_in_stock")) == [
         ("00007", 5),
         ("12", 3),

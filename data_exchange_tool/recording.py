@@ -1,0 +1,125 @@
+"""
+Recording how a job's work ended: its transition, under the job's row lock, and its signal.
+
+A task records what its run found (a preview's counts, an import's failure, an export's file), the
+reaper records that a dead task's job failed, and an action records a cancel. Each function here
+reads the job again under a row lock and does nothing when the job has moved on meanwhile (it was
+cancelled, or reaped), so a late recorder never overwrites a newer state; ``only_if`` adds a
+condition checked under the same lock. The matching signal (``data_exchange_tool.signals``) is
+sent once the transaction commits, never for a change that rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import transaction
+
+from data_exchange_tool import signals
+from data_exchange_tool.exceptions import ImportCancelledError
+from data_exchange_tool.models import ExportJob, ImportJob, ImportJobRowError
+from data_exchange_tool.states import ExportState, JobState
+
+if TYPE_CHECKING:
+    from data_exchange_tool.exports.pipeline import ExportResult
+    from data_exchange_tool.models.results import RunResult
+
+Job = TypeVar("Job", ImportJob, ExportJob)
+Condition = Callable[[Any], bool] | None
+
+
+def locked(job: Job) -> Job | None:
+    """Return the job read again under a row lock (inside the caller's transaction), or None."""
+    manager = job._meta.concrete_model._base_manager
+    return manager.select_for_update().filter(pk=job.pk).first()
+
+
+def _current(job: Job, state: str, only_if: Condition) -> Job | None:
+    current = locked(job)
+    if current is None or current.state != state:
+        return None
+    if only_if is not None and not only_if(current):
+        return None
+    return current
+
+
+def _send_on_commit(signal: Any, job: Any, **kwargs: Any) -> None:
+    transaction.on_commit(partial(signal.send, type(job), job=job, **kwargs))
+
+
+def end_preview(
+    job: ImportJob, result: RunResult | None = None, message: str = "", only_if: Condition = None
+) -> ImportJob | None:
+    """Record a finished (``result``) or failed (``message``) preview; return the job or None."""
+    with transaction.atomic():
+        current = _current(job, JobState.PREVIEW_IN_PROGRESS, only_if)
+        if current is None:
+            return None
+        current.file_encoding = job.file_encoding
+        current.file_headers = job.file_headers
+        if result is not None:
+            current.succeed_preview(result)
+        else:
+            current.fail_preview(message)
+        current.save()
+        _send_on_commit(signals.preview_finished, current, result=result, message=message)
+    return current
+
+
+def succeed_import(job: ImportJob, result: RunResult) -> None:
+    """Inside the import's transaction: end the import, unless it was cancelled meanwhile."""
+    current = locked(job)
+    if current is None or current.state != JobState.IMPORT_IN_PROGRESS:
+        raise ImportCancelledError(job.pk)
+    current.succeed_import(result)
+    current.save()
+    _send_on_commit(signals.import_finished, current, result=result)
+
+
+def fail_import(
+    job: ImportJob,
+    message: str,
+    errors: Iterable[ImportJobRowError] = (),
+    only_if: Condition = None,
+) -> ImportJob | None:
+    """After the rollback: record why the import failed and the rows that made it fail."""
+    with transaction.atomic():
+        current = _current(job, JobState.IMPORT_IN_PROGRESS, only_if)
+        if current is None:
+            return None
+        current.fail_import(message)
+        current.save()
+        ImportJobRowError.objects.bulk_create(errors)
+        _send_on_commit(signals.import_failed, current, message=message)
+    return current
+
+
+def end_export(
+    job: ExportJob,
+    result: ExportResult | None = None,
+    message: str = "",
+    only_if: Condition = None,
+) -> ExportJob | None:
+    """Record a written file (``result``) or a failed export (``message``)."""
+    with transaction.atomic():
+        current = _current(job, ExportState.EXPORT_IN_PROGRESS, only_if)
+        if current is None:
+            return None
+        if result is not None:
+            current.succeed_export(result.name, result.file_name, result.size, result.rows)
+            _send_on_commit(signals.export_finished, current)
+        else:
+            current.fail_export(message)
+            _send_on_commit(signals.export_failed, current, message=message)
+        current.save()
+    return current
+
+
+def cancel(job: Job) -> Job:
+    """Inside the caller's transaction: cancel a locked, fresh job and send ``job_cancelled``."""
+    job.cancel()
+    job.save()
+    _send_on_commit(signals.job_cancelled, job)
+    return job
