@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "EXPORT_QUEUE": "data_exchange_shared_queue",
     # The STORAGES alias for uploaded and exported files; falls back to "default" when absent.
     "STORAGE": "data_exchange_tool",
-    # Rows validated and written together: one query per batch for lookups and natural keys.
+    # Rows validated and written together: one query per batch for related objects and natural keys.
     "BATCH_SIZE": 1000,
     # Rows kept per planned action (new / update / unchanged) as the preview's sample.
     "PREVIEW_SAMPLE_SIZE": 50,

@@ -7,7 +7,7 @@ a field has and whether they need context, whether a ``validate_<field>`` method
 ``ValidationPlan`` answers those questions once and then runs, for each row, the calls that do
 depend on the row: each field's ``to_internal_value``, its validators, ``validate_<field>``, the
 serializer's validators and ``validate()``. The result and the errors are the ones
-``run_validation`` gives (``tests/test_plan.py`` compares them on many inputs).
+``run_validation`` gives (``tests/imports/test_plan.py`` compares them on many inputs).
 
 Only DRF's own steps are shortened. A serializer that overrides ``run_validation``,
 ``to_internal_value`` or ``run_validators`` is called as it is, row by row; so is a field that

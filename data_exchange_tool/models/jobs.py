@@ -373,7 +373,7 @@ class ImportJob(BaseJob):
         conditions=[can_start_import],
     )
     def start_import(self, user: Any = None) -> None:
-        """Take the target's lock and mark the import as running (``confirm()`` calls this)."""
+        """Take the target's lock and mark the import as running (``actions.confirm_import``)."""
         self.confirmed_by = user if user is not None and user.is_authenticated else None
         self.import_started_at = self.import_finished_at = None
         self.heartbeat_at = timezone.now()
