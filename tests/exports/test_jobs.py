@@ -17,6 +17,7 @@ from data_exchange_tool.storage import get_storage
 from data_exchange_tool.tasks import claim_export, export_job
 from example_project.demo.models import Partner, Product, StockRecord, StockRecordExportJob
 from example_project.demo.serializers import ImportStockRecordSerializer
+from tests.helpers import new_export, run_export
 
 pytestmark = pytest.mark.django_db
 
@@ -39,20 +40,6 @@ def add_records(count: int, partner: str = "ACME", price: str = "1.50") -> None:
 def exported(run_on_commit, **kwargs) -> StockRecordExportJob:
     with run_on_commit():
         job = actions.start_export(StockRecordExportJob, **kwargs)
-    job.refresh_from_db()
-    return job
-
-
-def new_export(**fields) -> StockRecordExportJob:
-    """Create an export without starting its task (its format and filters are checked)."""
-    job = StockRecordExportJob(**fields)
-    job.save()
-    return job
-
-
-def run(job: ExportJob) -> ExportJob:
-    """Run the export task of ``job`` in this process; return the job read again."""
-    export_job(job.pk)
     job.refresh_from_db()
     return job
 
@@ -198,7 +185,7 @@ def test_cancel_during_the_run_stops_between_chunks_and_drops_the_file(catalogue
         return original(self, done, total, force=force)
 
     monkeypatch.setattr(progress.ProgressChannel, "report", report)
-    run(job)
+    run_export(job)
     assert job.state == ExportState.CANCELLED
     assert calls == [0, 10]  # stopped after the first chunk
     assert set(_all_names(storage)) == before
@@ -220,11 +207,11 @@ def _walk(storage, path: str) -> list[str]:
 
 
 def test_a_finished_export_does_not_run_again(catalogue):
-    job = run(new_export())
+    job = run_export(new_export())
     assert job.state == ExportState.EXPORT_SUCCEEDED
     name = job.file.name
     assert claim_export(job.pk, "") is None
-    assert run(job).file.name == name
+    assert run_export(job).file.name == name
 
 
 def test_an_unexpected_error_fails_the_job_with_its_message(catalogue, monkeypatch):
@@ -232,14 +219,14 @@ def test_an_unexpected_error_fails_the_job_with_its_message(catalogue, monkeypat
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(StockRecordExportJob, "get_file_name", broken)
-    job = run(new_export())
+    job = run_export(new_export())
     assert job.state == ExportState.EXPORT_FAILED
     assert "disk on fire" in job.message
 
 
 def test_bom_option_for_excel(catalogue):
     add_records(1)
-    job = run(new_export(options={"bom": True}))
+    job = run_export(new_export(options={"bom": True}))
     with get_storage().open(job.file.name, "rb") as stored:
         assert stored.read(3) == b"\xef\xbb\xbf"
 
@@ -248,7 +235,7 @@ def test_xlsx_export(catalogue):
     from openpyxl import load_workbook
 
     add_records(4)
-    job = run(new_export(format="xlsx"))
+    job = run_export(new_export(format="xlsx"))
     assert job.file_name.endswith(".xlsx")
     assert job.format == "xlsx"
     with get_storage().open(job.file.name, "rb") as stored:
