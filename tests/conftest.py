@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 import tests.celery  # noqa: F401 - binds the shared tasks to the tests' Celery app
 from tests.helpers import make_catalogue
@@ -11,10 +12,14 @@ from tests.helpers import make_catalogue
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Forget cached progress and cancel flags: a rolled-back test database reuses job ids."""
+    """Forget cached progress and cancel flags: a rolled-back SQLite test database reuses job ids.
+
+    Only local-memory caches: a Redis cache shares its database with the broker.
+    """
     yield
     for cache in caches.all(initialized_only=True):
-        cache.clear()
+        if isinstance(cache, LocMemCache):
+            cache.clear()
 
 
 @pytest.fixture
