@@ -145,9 +145,12 @@ class ExportJob(BaseJob):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
-    task_id = models.CharField(max_length=255, blank=True)
+    task_id = models.CharField(_("task"), max_length=255, blank=True)
     queue = models.CharField(
-        max_length=255, blank=True, help_text=_("The queue the export task ran from.")
+        _("queue"),
+        max_length=255,
+        blank=True,
+        help_text=_("The queue the export task ran from."),
     )
 
     objects = ExportJobManager()
@@ -159,7 +162,11 @@ class ExportJob(BaseJob):
         permissions = (("view_all_exportjob", "Can view every user's export jobs of every type"),)
 
     def __str__(self) -> str:
-        return f"{self._meta.verbose_name} #{self.pk} ({self.file_name or self.get_format()})"
+        return _("%(type)s #%(id)s (%(file)s)") % {
+            "type": self._meta.verbose_name,
+            "id": self.pk,
+            "file": self.file_name or self.get_format().upper(),
+        }
 
     # --- creating ------------------------------------------------------------------------
 
