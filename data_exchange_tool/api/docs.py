@@ -136,8 +136,8 @@ CONFLICT = OpenApiResponse(
         example(
             "Invalid rows",
             {
-                "detail": "The preview found 2 invalid row(s): fix the file and run the preview "
-                "again, or force the import to skip them.",
+                "detail": "The preview found 2 invalid rows: fix the file and run the preview "
+                "again, or import the valid rows and skip them.",
                 "code": "transition_not_allowed",
                 "state": JobState.PREVIEW_SUCCEEDED,
             },
@@ -175,7 +175,7 @@ RETRIEVE = extend_schema(
                     job_example(
                         JobState.IMPORT_IN_PROGRESS,
                         progress={"percent": 40, "done": 4000, "total": 10000},
-                        confirm_refusal="The job is importing already.",
+                        confirm_refusal="This file is being imported now.",
                     ),
                 ),
             ],
@@ -376,7 +376,7 @@ CANCEL = extend_schema(
                 example(
                     "Finished",
                     {
-                        "detail": "A job in state Import succeeded cannot be cancelled.",
+                        "detail": "This job has finished, so it cannot be cancelled.",
                         "code": "transition_not_allowed",
                         "state": JobState.IMPORT_SUCCEEDED,
                     },

@@ -252,6 +252,6 @@ def test_the_list_names_the_lock_holder_in_confirm_refusal(upload, api, catalogu
     listed = {job["id"]: job for job in api.get(STOCK).json()["results"]}
     single = api.get(f"{STOCK}{waiting}/").json()
 
-    assert listed[holder]["confirm_refusal"] == "The job is importing already."
+    assert listed[holder]["confirm_refusal"] == "This file is being imported now."
     assert listed[waiting]["confirm_refusal"].startswith(f"Job #{holder} ")
     assert listed[waiting]["confirm_refusal"] == single["confirm_refusal"]

@@ -185,7 +185,7 @@ def test_upload_fix_and_import_in_the_browser(
     # the preview: counts, the invalid rows, escaped values, the refusal in words
     expect(page.locator('[data-count="invalid"]')).to_have_text("3")
     expect(page.locator('[data-count="new"]')).to_have_text(str(ROWS - 3))
-    expect(page.locator("#dxt-refusal")).to_contain_text("The preview found 3 invalid row(s)")
+    expect(page.locator("#dxt-refusal")).to_contain_text("The preview found 3 invalid rows")
     expect(page.locator("button.dxt-confirm")).to_have_count(0)
     errors = page.locator("#dxt-errors")
     expect(errors).to_contain_text("Nobody")
