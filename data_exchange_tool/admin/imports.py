@@ -329,7 +329,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
             and bool(job.invalid_rows)
             and not job.force_import
             and job.total_rows > job.invalid_rows
-            and confirm_refusal(job) == confirm_refusal_forced(job)
+            and confirm_refusal_forced(job) is None
         )
 
     def can_cancel_now(self, request: HttpRequest, job: ImportJob) -> bool:
@@ -431,14 +431,15 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         views: list[tuple[str, Callable[..., HttpResponse], Callable[..., Any], str]] = [
             ("template/", self.template_view, require_safe, "template"),
+            # before "<id>/cancel/": a path converter would take "<id>/ask" as the id
+            ("<path:object_id>/ask/cancel/", self.ask_cancel_view, require_safe, "ask_cancel"),
+            ("<path:object_id>/ask/skip-invalid/", self.ask_skip_view, require_safe, "ask_skip"),
             ("<path:object_id>/progress/", self.progress_view, require_safe, "progress"),
             ("<path:object_id>/file/", self.file_view, require_safe, "file"),
             ("<path:object_id>/errors/", self.error_report_view, require_safe, "errors"),
             ("<path:object_id>/confirm/", self.confirm_view, require_POST, "confirm"),
             ("<path:object_id>/cancel/", self.cancel_view, require_POST, "cancel"),
             ("<path:object_id>/rerun/", self.rerun_view, require_POST, "rerun"),
-            ("<path:object_id>/ask/cancel/", self.ask_cancel_view, require_safe, "ask_cancel"),
-            ("<path:object_id>/ask/skip-invalid/", self.ask_skip_view, require_safe, "ask_skip"),
         ]
         urls = [
             path(route, self.admin_site.admin_view(method(view)), name=f"{prefix}_{name}")

@@ -17,6 +17,7 @@ import django_fsm as fsm
 from django.conf import settings  # noqa: TID251 - AUTH_USER_MODEL, as Django's own models
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.conf import app_settings
@@ -198,7 +199,7 @@ class ImportJob(BaseJob):
         )
 
     def __str__(self) -> str:
-        return _("%(type)s #%(id)s (%(file)s)") % {
+        return gettext("%(type)s #%(id)s (%(file)s)") % {
             "type": self._meta.verbose_name,
             "id": self.pk,
             "file": self.file_name or self.file.name,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.states import RowAction
@@ -60,12 +61,15 @@ class ImportJobRowError(models.Model):
 
     def __str__(self) -> str:
         if self.column:
-            return _("row %(row)s, %(column)s: %(message)s") % {
+            return gettext("row %(row)s, %(column)s: %(message)s") % {
                 "row": self.row_number,
                 "column": self.column,
                 "message": self.message,
             }
-        return _("row %(row)s: %(message)s") % {"row": self.row_number, "message": self.message}
+        return gettext("row %(row)s: %(message)s") % {
+            "row": self.row_number,
+            "message": self.message,
+        }
 
 
 class ImportJobPreviewRow(models.Model):
@@ -101,7 +105,7 @@ class ImportJobPreviewRow(models.Model):
         verbose_name_plural = _("preview rows")
 
     def __str__(self) -> str:
-        return _("row %(row)s: %(action)s") % {
+        return gettext("row %(row)s: %(action)s") % {
             "row": self.row_number,
             "action": self.get_action_display(),
         }
