@@ -128,7 +128,8 @@ def test_the_link_falls_back_to_the_whole_changelist_for_many_rows(
 ):
     monkeypatch.setattr(GenericImporterModelAdmin, "link_rows", 1)
     job = imported(admin_client, run_on_commit, upload, stock_rows(3))
-    assert job.written_pks is not None and len(job.written_pks) == 3
+    assert job.written_pks is not None
+    assert len(job.written_pks) == 3
     body = page_of(admin_client, job)
     assert 'href="/admin/demo/stockrecord/"' in body  # no auto_now field on StockRecord
     assert "See the imported stock records" in body
