@@ -229,8 +229,10 @@ START = extend_schema(
     ],
 )
 PREVIEW = extend_schema(
-    summary="The preview's sample rows",
-    description="Up to DATA_EXCHANGE_PREVIEW_SAMPLE_SIZE rows of each planned action, paged.",
+    summary="The preview's rows",
+    description="The rows the preview kept, paged: every invalid and updated row up to "
+    "DATA_EXCHANGE_PREVIEW_KEEP_ROWS of each, and up to DATA_EXCHANGE_PREVIEW_SAMPLE_SIZE new and "
+    "unchanged rows. ``?action=invalid`` lists the invalid rows with their problems.",
     parameters=[
         JOB_ID,
         OpenApiParameter("action", str, enum=RowAction.values, description="Only this action."),
@@ -248,6 +250,7 @@ PREVIEW = extend_schema(
                                 "action": RowAction.UPDATE,
                                 "values": {"partner": "ACME", "partner_sku": "A-1", "price": "9"},
                                 "changes": {"price": ["7.50", "9.00"]},
+                                "errors": [],
                             }
                         ]
                     ),
