@@ -200,3 +200,13 @@ def test_rerun_refuses_an_unreadable_file_at_once(upload, api, catalogue):
     )
     assert response.status_code == 400
     assert ImportJob.objects.get(pk=job_id).state == JobState.PREVIEW_SUCCEEDED
+
+
+def test_refusals_speak_the_clients_language(upload, api, catalogue):
+    job_id = upload(csv_bytes([*stock_rows(2), INVALID])).json()["id"]
+
+    response = api.post(f"{STOCK}{job_id}/confirm/", HTTP_ACCEPT_LANGUAGE="es")
+
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith("La vista previa encontró 1 fila no válida")
+    assert response.json()["code"] == "transition_not_allowed"  # codes stay words for programs
