@@ -57,6 +57,19 @@ def short_datetime(value: Any) -> str:
     return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
 
 
+def when_html(value: Any) -> SafeString:
+    """Return a date and time that never wraps, or a dash."""
+    if value is None:
+        return format_html("{}", "—")
+    return format_html('<span class="dxt-when">{}</span>', short_datetime(value))
+
+
+def who_and_when(user: Any, value: Any) -> SafeString:
+    """Return a user's name and, below it, a date and time."""
+    who = user.get_username() if user is not None else "—"
+    return format_html("{}<br>{}", who, when_html(value))
+
+
 def rows_text(done: int, total: int) -> str:
     """Return "1,000 / 5,000 rows" (or "1,000 rows" while the total is unknown)."""
     if not total:

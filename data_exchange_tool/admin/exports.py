@@ -51,9 +51,9 @@ from data_exchange_tool.admin.display import (
     progress_bar,
     progress_detail,
     progress_payload,
-    short_datetime,
     state_badge,
     task_steps,
+    who_and_when,
 )
 from data_exchange_tool.downloads import export_file_response
 from data_exchange_tool.exceptions import (
@@ -219,8 +219,7 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("requested"), ordering="created_at")
     def requested_display(self, obj: ExportJob) -> str:
         """Return who asked for the export and when, short enough for a narrow screen."""
-        who = obj.created_by.get_username() if obj.created_by else "—"
-        return f"{who} · {short_datetime(obj.created_at)}"
+        return who_and_when(obj.created_by, obj.created_at)
 
     @admin.display(description=gettext_lazy("file"))
     def download_link(self, obj: ExportJob) -> str:

@@ -34,6 +34,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -48,9 +49,10 @@ from data_exchange_tool.admin.display import (
     progress_bar,
     progress_detail,
     progress_payload,
-    short_datetime,
     state_badge,
     task_steps,
+    when_html,
+    who_and_when,
 )
 from data_exchange_tool.admin.forms import ImportUploadForm, RerunPreviewForm
 from data_exchange_tool.admin.preview import PreviewTable, skipped_page
@@ -130,14 +132,13 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     change_list_template = "admin/data_exchange_tool/import_change_list.html"
     list_display = (
         "id",
-        "file_name",
+        "file_display",
         "state_display",
-        "progress_display",
         "counts_display",
         "uploaded_display",
         "finished_display",
     )
-    list_display_links = ("id", "file_name")
+    list_display_links = ("id", "file_display")
     list_filter = ("state", ("created_by", admin.RelatedOnlyFieldListFilter), "created_at")
     list_select_related = ("created_by",)
     search_fields = ("file_name",)
@@ -152,10 +153,18 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         """Return this type's jobs the user may see: all of them, or only their own."""
         return permissions.visible_jobs(super().get_queryset(request), request.user, self.model)
 
+    @admin.display(description=gettext_lazy("file"), ordering="file_name")
+    def file_display(self, obj: ImportJob) -> str:
+        """Return the uploaded file's original name."""
+        return obj.file_name or f"#{obj.pk}"
+
     @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_display(self, obj: ImportJob) -> str:
-        """Return the state as a coloured badge."""
-        return state_badge(obj.state)
+        """Return the state as a coloured badge, with a live progress bar below while it runs."""
+        badge = state_badge(obj.state)
+        if obj.state not in POLLING_STATES:
+            return badge
+        return format_html("{}{}", badge, self.get_progress_bar(obj))
 
     @admin.display(description=gettext_lazy("progress"))
     def progress_display(self, obj: ImportJob) -> str:
@@ -171,14 +180,13 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     @admin.display(description=gettext_lazy("uploaded"), ordering="created_at")
     def uploaded_display(self, obj: ImportJob) -> str:
-        """Return who uploaded the file and when, short enough for a narrow screen."""
-        who = obj.created_by.get_username() if obj.created_by else "—"
-        return f"{who} · {short_datetime(obj.created_at)}"
+        """Return who uploaded the file and, below, when: short enough for a narrow screen."""
+        return who_and_when(obj.created_by, obj.created_at)
 
     @admin.display(description=gettext_lazy("finished"))
     def finished_display(self, obj: ImportJob) -> str:
         """Return when the job last finished a task, or was cancelled."""
-        return short_datetime(self.finished_at(obj)) or "—"
+        return when_html(self.finished_at(obj))
 
     def finished_at(self, obj: ImportJob) -> Any:
         """Return when the job last finished a task, or was cancelled."""
@@ -450,7 +458,14 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         """Return the job's state, progress, phase and counts as JSON (polled by the pages)."""
         job = self.get_job(request, object_id)
-        return JsonResponse({**progress_payload(job), "counts": progress.read_counts(job)})
+        counts = progress.read_counts(job)
+        return JsonResponse(
+            {
+                **progress_payload(job),
+                "counts": counts,
+                "counts_text": {name: number(count) for name, count in counts.items()},
+            }
+        )
 
     def ask_cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Ask "are you sure?" before a cancel (a GET page whose form POSTs to ``cancel``)."""

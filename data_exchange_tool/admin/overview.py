@@ -27,6 +27,7 @@ from data_exchange_tool.admin.display import (
     counts_html,
     progress_bar,
     state_badge,
+    who_and_when,
 )
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.permissions import can_view_all
@@ -58,10 +59,8 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
         "job_link",
         "job_type_display",
         "state_display",
-        "progress_display",
         "counts_display",
-        "created_by",
-        "created_at",
+        "uploaded_display",
     )
     list_display_links = None
     list_filter = (
@@ -121,8 +120,15 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_display(self, obj: ImportJob) -> str:
-        """Return the state as a coloured badge."""
-        return state_badge(obj.state)
+        """Return the state as a coloured badge, with a live progress bar below while it runs."""
+        if obj.state not in POLLING_STATES:
+            return state_badge(obj.state)
+        return format_html("{}{}", state_badge(obj.state), self.progress_display(obj))
+
+    @admin.display(description=gettext_lazy("uploaded"), ordering="created_at")
+    def uploaded_display(self, obj: ImportJob) -> str:
+        """Return who uploaded the file and, below, when."""
+        return who_and_when(obj.created_by, obj.created_at)
 
     @admin.display(description=gettext_lazy("rows"), ordering="total_rows")
     def counts_display(self, obj: ImportJob) -> str:

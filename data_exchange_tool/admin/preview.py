@@ -138,7 +138,7 @@ class PreviewTable:
             {
                 "name": name,
                 "label": label,
-                "count": self.counts.get(count, 0),
+                "count": n(self.counts.get(count, 0)),
                 "count_key": count,
                 "url": self.url(show=name),
                 "active": name == self.current,

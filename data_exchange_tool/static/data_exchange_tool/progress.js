@@ -62,7 +62,7 @@
     setText(row && row.querySelector("[data-dxt-detail]"), data.detail);
     if (element.hasAttribute("data-dxt-page")) {
       renderSteps(data);
-      renderCounts(data.counts);
+      renderCounts(data.counts_text || data.counts);
     }
   }
 
