@@ -182,13 +182,25 @@ def stale_mo(language: str) -> list[str]:
         for m in catalog
         if m.id and not m.fuzzy and _translated(m.string)
     }
-    have = {(_key(m.id), m.context): _key(m.string) for m in compiled if m.id}
+    have = dict(_compiled_entry(m) for m in compiled if m.id)
     if want == have:
         return []
     differ = sorted(str(k[0])[:60] for k in set(want) ^ set(have))
     differ += sorted(str(k[0])[:60] for k in set(want) & set(have) if want[k] != have[k])
     where = path.relative_to(ROOT)
     return [f"{language}: {where} is stale ({len(differ)}: {differ[:3]}); run make messages"]
+
+
+def _compiled_entry(message: Any) -> tuple[Any, Any]:
+    """Return ``((id, context), string)`` of a .mo entry (a context is stored as ``ctx\x04id``)."""
+    key, context = _key(message.id), message.context
+    if isinstance(context, bytes):  # Babel's .mo reader leaves a context undecoded
+        context = context.decode("utf-8")
+    first = key[0] if isinstance(key, tuple) else key
+    if context is None and "\x04" in first:
+        context, first = first.split("\x04", 1)
+        key = (first, *key[1:]) if isinstance(key, tuple) else first
+    return (key, context), _key(message.string)
 
 
 def check() -> list[str]:

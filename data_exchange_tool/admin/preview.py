@@ -22,7 +22,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.imports.columns import ColumnMap
@@ -43,12 +43,12 @@ TABS = (
     ("unchanged", gettext_lazy("Unchanged"), "unchanged", RowAction.UNCHANGED),
     ("invalid", gettext_lazy("Invalid"), "invalid", RowAction.INVALID),
 )
-#: The word of each action on a row's badge.
+#: The word of each action on a row's badge (one row: languages may inflect it).
 ACTION_LABELS = {
-    RowAction.NEW: gettext_lazy("new"),
-    RowAction.UPDATE: gettext_lazy("update"),
-    RowAction.UNCHANGED: gettext_lazy("unchanged"),
-    RowAction.INVALID: gettext_lazy("invalid"),
+    RowAction.NEW: pgettext_lazy("one row's action", "new"),
+    RowAction.UPDATE: pgettext_lazy("one row's action", "update"),
+    RowAction.UNCHANGED: pgettext_lazy("one row's action", "unchanged"),
+    RowAction.INVALID: pgettext_lazy("one row's action", "invalid"),
 }
 
 
@@ -125,11 +125,16 @@ class PreviewTable:
         return {row["action"]: row["kept"] for row in rows}
 
     def current_tab(self, asked: str | None) -> str:
-        """Return the tab asked for, else the invalid rows when there are any, else all rows."""
+        """Return the tab asked for, else the invalid rows of a preview that has any, else all.
+
+        Once the import ran, its own errors have their section: the table opens on all rows,
+        so the same problems are not listed twice.
+        """
         names = [name for name, _label, _count, _action in TABS]
         if asked in names:
             return asked
-        return "invalid" if self.counts.get("invalid") else "all"
+        imported = self.job.state in (JobState.IMPORT_SUCCEEDED, JobState.IMPORT_FAILED)
+        return "invalid" if self.counts.get("invalid") and not imported else "all"
 
     @property
     def tabs(self) -> list[dict[str, Any]]:
