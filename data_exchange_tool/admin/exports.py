@@ -138,13 +138,10 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "state_display",
-        "format_display",
         "rows_display",
-        "progress_display",
-        "size_display",
+        "download_link",
         "duration_display",
         "requested_display",
-        "download_link",
     )
     list_filter = ("state", "format", "created_at")
     actions = ("cancel_selected",)
@@ -185,8 +182,10 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_display(self, obj: ExportJob) -> str:
-        """Return the state as a coloured badge."""
-        return export_state_badge(obj.state)
+        """Return the state as a coloured badge, with a live progress bar below while it runs."""
+        if obj.state not in EXPORT_POLLING_STATES:
+            return export_state_badge(obj.state)
+        return format_html("{}{}", export_state_badge(obj.state), self.progress_display(obj))
 
     @admin.display(description=gettext_lazy("format"), ordering="format")
     def format_display(self, obj: ExportJob) -> str:
@@ -223,13 +222,15 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("file"))
     def download_link(self, obj: ExportJob) -> str:
-        """Return a download link once the file is written."""
+        """Return the format and, once the file is written, a download link and its size."""
         if obj.state != ExportState.EXPORT_SUCCEEDED:
-            return "—"
+            return self.format_display(obj)
         return format_html(
-            '<a href="{}" class="dxt-download-link">{}</a>',
+            '<a href="{}" class="dxt-download-link">{}</a><br><span class="dxt-when">{}, {}</span>',
             self.view_url("download", obj),
             _("Download"),
+            self.format_display(obj),
+            self.size_display(obj),
         )
 
     # --- starting an export (the add page) -------------------------------------------------

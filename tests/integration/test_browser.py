@@ -452,6 +452,9 @@ def test_an_export_filled_in_through_the_filtersets_widgets(
         download.click()
     lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
     assert [line.split(",")[2] for line in lines[1:]] == ["S-3", "S-4"]
+    page.goto(f"{base}/admin/demo/stockrecordexportjob/")
+    expect(page.locator("a.dxt-download-link")).to_have_count(1)
+    shots("export-list")
 
 
 def test_the_job_page_speaks_spanish(
