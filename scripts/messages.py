@@ -108,7 +108,9 @@ def update() -> None:
         path = po_path(language)
         path.parent.mkdir(parents=True, exist_ok=True)
         catalog = read_catalog(path, language)
+        created = catalog.creation_date if path.exists() else template.creation_date
         catalog.update(template, update_header_comment=False)
+        catalog.creation_date = created  # a run that changes no message changes no file
         describe(catalog, language)
         catalog.obsolete.clear()
         with path.open("wb") as handle:
