@@ -57,6 +57,9 @@ worker: install ## Run a Celery worker on both queues (needs CELERY_BROKER_URL)
 bench: install services ## Time preview, import and export on PostgreSQL vs a floor and COPY (~15 min)
 	bash scripts/bench.sh
 
+messages: install ## Extract the marked strings into locale/*/django.po and compile the .mo files (Babel)
+	$(PY) scripts/messages.py update
+
 build: install ## Build the sdist and wheel
 	$(BIN)/pip install --quiet build==1.3.0
 	$(PY) -m build
@@ -65,4 +68,4 @@ clean: ## Remove build products and caches
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install services lint format migrations-check test-fast test-integration test demo worker bench build clean
+.PHONY: help install services lint format migrations-check test-fast test-integration test demo worker bench messages build clean

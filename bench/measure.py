@@ -112,6 +112,39 @@ def library_preview(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Cal
     return facts, run
 
 
+def library_preview_updates(
+    path: Path, job_pk: int | None
+) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call: a preview in which every row is an update.
+
+    Runs after ``library-import`` wrote the file's rows: each stored price is changed first, so
+    the preview finds a change in every row and keeps ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` of
+    them (with their old -> new values) for its table.
+    """
+    from django.db.models import F
+
+    changed = StockRecord.objects.update(price=F("price") + 1)
+    if not changed:
+        raise SystemExit("library-preview-updates needs the rows library-import wrote")
+    job = StockRecordImportJob.objects.create(
+        file=path.name, file_name=path.name, file_size=path.stat().st_size, force_import=True
+    )
+    facts: dict[str, Any] = {"job": job.pk}
+
+    def run() -> None:
+        preview_job(job.pk)
+
+    def check() -> None:
+        job.refresh_from_db()
+        if job.state != JobState.PREVIEW_SUCCEEDED:
+            raise SystemExit(f"preview failed: {job.state} {job.message}")
+        kept = job.preview_rows.filter(action="update").count()
+        facts.update(rows=job.total_rows, invalid=job.invalid_rows, written=0, kept=kept)
+
+    facts["_check"] = check
+    return facts, run
+
+
 def library_import(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
     """Return facts and the timed call: the import task of the previewed job ``job_pk``."""
     truncate_target()
@@ -293,6 +326,7 @@ KINDS = {
     "library-preview": library_preview,
     "library-import": library_import,
     "library-export": library_export,
+    "library-preview-updates": library_preview_updates,
     "floor-validate": floor_validate,
     "floor-import": floor_import,
     "copy": copy,

@@ -3,11 +3,12 @@
 and COPY.
 
 For each file (100,000 rows as CSV and XLSX, 1,000,000 rows as CSV) the same file is read by
-six measurements, each in its own process (see ``bench.measure``): the library's preview, the
-floor's validation, the library's forced import, an export of the rows it wrote, the floor's
-validation + ``bulk_create``, and COPY. The results go to stdout and to
+seven measurements, each in its own process (see ``bench.measure``): the library's preview, the
+floor's validation, the library's forced import, an export of the rows it wrote, a preview in
+which every row is an update (the table keeps ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` of them), the
+floor's validation + ``bulk_create``, and COPY. The results go to stdout and to
 ``bench/results/<date>.md`` as markdown, with the targets checked: preview and import at least
-0.8x the floor, the 1M-row peak RSS within 1.3x the 100k-row peak (preview, import and export),
+0.8x the floor, the 1M-row peak RSS within 1.3x the 100k-row peak (previews, import, export),
 and a small constant number of queries per 1,000 rows.
 """
 
@@ -70,7 +71,7 @@ def run_measurement(kind: str, path: Path, job: int | None = None) -> dict[str, 
 
 
 def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
-    """Run the five measurements on one file; return them by kind."""
+    """Run the seven measurements on one file; return them by kind."""
     path = data_file(rows, fmt)
     sys.stderr.write(f"bench: {path.name} ({path.stat().st_size / 1e6:.1f} MB)\n")
     preview = run_measurement("library-preview", path)
@@ -79,6 +80,7 @@ def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
         "floor-validate": run_measurement("floor-validate", path),
         "library-import": run_measurement("library-import", path, preview["job"]),
         "library-export": run_measurement("library-export", path),
+        "library-preview-updates": run_measurement("library-preview-updates", path),
         "floor-import": run_measurement("floor-import", path),
         "copy": run_measurement("copy", path),
     }
@@ -97,6 +99,7 @@ def summary_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[s
         copy = figures["copy"]["rows_per_second"]
         for phase, library, floor in (
             ("preview", "library-preview", "floor-validate"),
+            ("preview, every row an update", "library-preview-updates", "floor-validate"),
             ("import", "library-import", "floor-import"),
         ):
             lib, ref = figures[library], figures[floor]
@@ -176,7 +179,12 @@ def checks(results: dict[tuple[int, str], dict[str, dict]], small: int, large: i
             )
     big, base = results.get((large, "csv")), results.get((small, "csv"))
     if big and base:
-        for kind in ("library-preview", "library-import", "library-export"):
+        for kind in (
+            "library-preview",
+            "library-preview-updates",
+            "library-import",
+            "library-export",
+        ):
             growth = big[kind]["peak_rss_mb"] / base[kind]["peak_rss_mb"]
             queries = (
                 base[kind]["queries_per_1000_rows"],

@@ -41,3 +41,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # The library's own defaults, not the demo's small batches and frequent progress writes.
 for _name in ("DATA_EXCHANGE_BATCH_SIZE", "DATA_EXCHANGE_PROGRESS_INTERVAL"):
     globals().pop(_name, None)
+# A bench run may change how many invalid and updated rows a preview keeps for its table.
+if os.environ.get("DXT_BENCH_PREVIEW_KEEP_ROWS"):
+    DATA_EXCHANGE_PREVIEW_KEEP_ROWS = int(os.environ["DXT_BENCH_PREVIEW_KEEP_ROWS"])

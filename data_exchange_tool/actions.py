@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import django_fsm as fsm
 from celery import current_app
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from data_exchange_tool import liveness, locking, recording, signals, tasks
 from data_exchange_tool.conf import app_settings
@@ -139,7 +140,7 @@ def confirm_import(
     with Sender(in_process) as sender:
         current = recording.locked(job)
         if current is None:
-            raise TransitionRefusedError("The job no longer exists.")
+            raise TransitionRefusedError(_("The job no longer exists."))
         if force:
             current.force_import = True
         reason = locking.state_refusal(current)
@@ -159,7 +160,7 @@ def _take_lock(job: ImportJob, user: Any) -> None:
             job.save()
     except IntegrityError:
         holder = locking.lock_holder(job)
-        message = locking.describe_holder(holder) if holder else "Another import holds the lock."
+        message = locking.describe_holder(holder) if holder else _("Another import holds the lock.")
         raise JobLockedError(message, holder.pk if holder else None, state) from None
 
 
@@ -179,7 +180,7 @@ def rerun_preview(
         if current is None or not fsm.can_proceed(current.reset_preview):
             state = current.state if current is not None else ""
             raise TransitionRefusedError(
-                "The preview can run again only once it has finished.", state
+                _("The preview can run again only once it has finished."), state
             )
         replaced = current.file.name if file is not None else ""
         if file is not None:
@@ -206,14 +207,13 @@ def cancel_import(job: ImportJob) -> None:
     with transaction.atomic():
         current = recording.locked(job)
         if current is None:
-            raise TransitionRefusedError("The job no longer exists.")
+            raise TransitionRefusedError(_("The job no longer exists."))
         if _importing(current):
             request_cancel(current)
             return
         if not fsm.can_proceed(current.cancel):
             raise TransitionRefusedError(
-                f"A job in state {JobState(current.state).label} cannot be cancelled.",
-                current.state,
+                _("This job has finished, so it cannot be cancelled."), current.state
             )
         recording.cancel(current)
         task_ids = [t for t in (current.preview_task_id, current.import_task_id) if t]
@@ -280,8 +280,9 @@ def cancel_export(job: ExportJob) -> None:
         current = recording.locked(job)
         if current is None or not fsm.can_proceed(current.cancel):
             state = current.state if current is not None else ""
-            label = ExportState(state).label if state else "unknown"
-            raise TransitionRefusedError(f"An export in state {label} cannot be cancelled.", state)
+            raise TransitionRefusedError(
+                _("This export has finished, so it cannot be cancelled."), state
+            )
         was_waiting = current.state == ExportState.CREATED
         recording.cancel(current)
         if was_waiting and current.task_id:

@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "BATCH_SIZE": 1000,
     # Rows kept per planned action (new / update / unchanged) as the preview's sample.
     "PREVIEW_SAMPLE_SIZE": 50,
+    # Invalid and updated rows the preview keeps in full for its table, per action: the first
+    # ones of the file (a million-row file keeps at most this many; the page says where it cuts).
+    "PREVIEW_KEEP_ROWS": 10_000,
     # Seconds between two progress writes of a running task (a bounded rate).
     "PROGRESS_INTERVAL": 1.0,
     # Seconds without a heartbeat after which a running job is taken as dead and failed.

@@ -14,6 +14,9 @@ refused now, in words a person reads.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
 
@@ -33,11 +36,23 @@ def lock_holder(job: ImportJob) -> ImportJob | None:
 def describe_holder(holder: ImportJob) -> str:
     """Return a sentence naming the job that holds the lock."""
     user = holder.confirmed_by or holder.created_by
-    who = f", started by {user.get_username()}," if user is not None else ""
-    return (
-        f"Job #{holder.pk} ({holder._meta.verbose_name}){who} is importing into "
-        f"{holder.content_type.name} now; confirm again when it has finished."
-    )
+    values = {
+        "id": holder.pk,
+        "type": holder._meta.verbose_name,
+        "target": holder.content_type.name,
+    }
+    if user is None:
+        return (
+            _(
+                "Job #%(id)s (%(type)s) is importing into %(target)s now; confirm again when it "
+                "has finished."
+            )
+            % values
+        )
+    return _(
+        "Job #%(id)s (%(type)s), started by %(user)s, is importing into %(target)s now; "
+        "confirm again when it has finished."
+    ) % {**values, "user": user.get_username()}
 
 
 def confirm_refusal(job: ImportJob) -> str | None:
@@ -50,19 +65,32 @@ def confirm_refusal(job: ImportJob) -> str | None:
 
 
 def state_refusal(job: ImportJob) -> str | None:
-    """Return why the job's own state or preview forbids confirming, or None."""
-    state = job.state
-    if state == JobState.IMPORT_SUCCEEDED:
-        return "The job is already imported."
-    if state == JobState.IMPORT_IN_PROGRESS:
-        return "The job is importing already."
-    if state in (JobState.CREATED, JobState.PREVIEW_IN_PROGRESS):
-        return "The preview has not finished yet."
-    if state != JobState.PREVIEW_SUCCEEDED:
-        return f"A job in state {JobState(state).label} cannot be confirmed."
+    """Return why the job's own state or preview forbids confirming, in plain words, or None."""
+    reason = STATE_REFUSALS.get(job.state)
+    if reason is not None:
+        return str(reason())
     if job.invalid_rows and not job.force_import:
-        return (
-            f"The preview found {job.invalid_rows} invalid row(s): fix the file and run the "
-            "preview again, or force the import to skip them."
-        )
+        return ngettext(
+            "The preview found %(count)s invalid row: fix the file and run the preview again, "
+            "or import the valid rows and skip it.",
+            "The preview found %(count)s invalid rows: fix the file and run the preview again, "
+            "or import the valid rows and skip them.",
+            job.invalid_rows,
+        ) % {"count": job.invalid_rows}
     return None
+
+
+#: Why a job in each state (but a finished preview) cannot be confirmed, in a person's words.
+STATE_REFUSALS = {
+    JobState.CREATED: lambda: _("The preview has not finished yet."),
+    JobState.PREVIEW_IN_PROGRESS: lambda: _("The preview has not finished yet."),
+    JobState.PREVIEW_FAILED: lambda: _(
+        "This preview failed: fix the file and run the preview again."
+    ),
+    JobState.IMPORT_IN_PROGRESS: lambda: _("This file is being imported now."),
+    JobState.IMPORT_SUCCEEDED: lambda: _("This file is already imported."),
+    JobState.IMPORT_FAILED: lambda: _(
+        "This import failed and wrote nothing: read why above, then upload the file again."
+    ),
+    JobState.CANCELLED: lambda: _("This job was cancelled: upload the file again to import it."),
+}

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext as _
+
 from data_exchange_tool.models import ExportJob, ImportJob
 
 if TYPE_CHECKING:
@@ -57,8 +59,8 @@ def has_job_permission(user: Any, job_type: type[BaseJob], *words: str) -> bool:
 
 def describe_missing(job_type: type[BaseJob], words: tuple[str, ...]) -> str:
     """Return the sentence naming the permissions a refused user lacks."""
-    names = " or ".join(job_type.permission_codename(word) for word in words)
-    return f"You need the permission {names}."
+    names = _(" or ").join(job_type.permission_codename(word) for word in words)
+    return _("You need the permission %(names)s.") % {"names": names}
 
 
 def can_read(user: Any, job_type: type[BaseJob]) -> bool:

@@ -2,15 +2,18 @@
 Progress, heartbeat and cancel requests of a running job, visible outside its transaction.
 
 One ``ProgressChannel`` serves every task (preview, import, export). It writes the rows done and
-total, with a heartbeat, at most once per ``DATA_EXCHANGE_PROGRESS_INTERVAL``, and tells the run
-whether it should stop: the job was cancelled, or is no longer in the state its task runs in.
+total, with a heartbeat and, when the run gives them, its counts so far (the preview's new /
+updated / unchanged / invalid rows, shown growing on the job page), at most once per
+``DATA_EXCHANGE_PROGRESS_INTERVAL``, and tells the run whether it should stop: the job was
+cancelled, or is no longer in the state its task runs in.
 
 The import runs in one transaction, so progress written through the task's own connection would
 stay invisible until the end. Inside a transaction the channel writes through a second connection
 of its own (autocommit) instead. SQLite allows one writer at a time, so there the import's progress
 and cancel flag go through the cache (``DATA_EXCHANGE_CACHE``); the demo runs its worker
 in-process, where the local-memory cache is shared. ``read_progress`` and ``percent`` read it back
-for the admin and the API, whichever way it was written.
+for the admin and the API, whichever way it was written; ``read_counts``, ``phase`` and
+``seconds_left`` tell a person what the task is doing and about how long it still needs.
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ if TYPE_CHECKING:
 CACHE_TIMEOUT = 24 * 3600
 #: States whose progress is complete even when nothing was counted.
 DONE_STATES = (JobState.IMPORT_SUCCEEDED, ExportState.EXPORT_SUCCEEDED)
+#: The job columns that hold each count a run may report.
+COUNT_COLUMNS = {
+    "total": "total_rows",
+    "new": "new_rows",
+    "updated": "updated_rows",
+    "unchanged": "unchanged_rows",
+    "invalid": "invalid_rows",
+}
+#: States whose task is running (its progress may live in the cache on SQLite).
+_RUNNING = (JobState.PREVIEW_IN_PROGRESS, JobState.IMPORT_IN_PROGRESS)
 
 
 def _cache_key(job_pk: Any, name: str) -> str:
@@ -44,13 +57,73 @@ def _uses_cache() -> bool:
     return connection.vendor == "sqlite"
 
 
+def _cached(job: Job) -> Any:
+    if job.state in _RUNNING and _uses_cache():
+        return caches[app_settings.CACHE].get(_cache_key(job.pk, "progress"))
+    return None
+
+
 def read_progress(job: Job) -> tuple[int, int]:
     """Return ``(rows done, rows total)`` of a job, the running import's included."""
-    if job.state == JobState.IMPORT_IN_PROGRESS and _uses_cache():
-        cached = caches[app_settings.CACHE].get(_cache_key(job.pk, "progress"))
-        if cached:
-            return cached[0], cached[1]
+    cached = _cached(job)
+    if cached:
+        return cached[0], cached[1]
     return job.progress_done, job.progress_total
+
+
+def read_counts(job: ImportJob) -> dict[str, int]:
+    """Return the job's counts, those a running preview reported so far included."""
+    cached = _cached(job)
+    if cached and len(cached) > 2 and cached[2]:
+        return {**job.counts, **cached[2]}
+    return job.counts
+
+
+def seconds_left(job: Job, now: Any = None) -> int | None:
+    """Return about how many seconds the running task still needs, or None when unknown.
+
+    Estimated from the rate so far: the time since the task started, per row done.
+    """
+    done, total = read_progress(job)
+    started = _task_started(job)
+    if started is None or not done or total <= done:
+        return None
+    elapsed = ((now or timezone.now()) - started).total_seconds()
+    if elapsed <= 0:
+        return None
+    return max(1, round(elapsed * (total - done) / done))
+
+
+def _task_started(job: Job) -> Any:
+    if job.state == JobState.PREVIEW_IN_PROGRESS:
+        return getattr(job, "preview_started_at", None)
+    if job.state == JobState.IMPORT_IN_PROGRESS:
+        return getattr(job, "import_started_at", None)
+    if job.state == ExportState.EXPORT_IN_PROGRESS:
+        return getattr(job, "started_at", None)
+    return None
+
+
+def phase(job: Job) -> str:
+    """Return what the job's task is doing, as a person follows it.
+
+    ``queued`` (waiting for a worker), ``reading`` (the task started: the file is opened),
+    ``validating`` (a preview checks rows), ``writing`` (an import or export writes rows),
+    ``done`` (finished), ``failed`` or ``cancelled``.
+    """
+    state = job.state
+    if state == JobState.CANCELLED:
+        return "cancelled"
+    if state in (JobState.PREVIEW_FAILED, JobState.IMPORT_FAILED, ExportState.EXPORT_FAILED):
+        return "failed"
+    if state in (JobState.PREVIEW_SUCCEEDED, *DONE_STATES):
+        return "done"
+    if state == JobState.CREATED or _task_started(job) is None:
+        return "queued"
+    done, _total = read_progress(job)
+    if not done:
+        return "reading"
+    return "validating" if state == JobState.PREVIEW_IN_PROGRESS else "writing"
 
 
 def percent(job: Job) -> int:
@@ -106,27 +179,39 @@ class ProgressChannel:
         self._last_write = float("-inf")
         self._side: Any = None
 
-    def report(self, done: int, total: int, *, force: bool = False) -> None:
-        """Record rows done and total, at most once per ``DATA_EXCHANGE_PROGRESS_INTERVAL``."""
+    def report(
+        self, done: int, total: int, *, counts: dict[str, int] | None = None, force: bool = False
+    ) -> None:
+        """Record rows done and total, at most once per ``DATA_EXCHANGE_PROGRESS_INTERVAL``.
+
+        :param counts: the run's counts so far (``{"new": 12, ...}``, the names of
+            ``ImportJob.counts``), written to the job's count columns with the progress.
+        """
         now = time.monotonic()
         if not force and now - self._last_write < self.interval:
             return
         self._last_write = now
+        values = {"progress_done": done, "progress_total": total, "heartbeat_at": timezone.now()}
+        for name, count in (counts or {}).items():
+            values[COUNT_COLUMNS[name]] = count
         if not connection.in_atomic_block:
-            self.manager.filter(pk=self.job.pk).update(
-                progress_done=done, progress_total=total, heartbeat_at=timezone.now()
-            )
+            self.manager.filter(pk=self.job.pk).update(**values)
         elif _uses_cache():
             caches[app_settings.CACHE].set(
-                _cache_key(self.job.pk, "progress"), (done, total), timeout=CACHE_TIMEOUT
+                _cache_key(self.job.pk, "progress"), (done, total, counts), timeout=CACHE_TIMEOUT
             )
         else:
-            table = connection.ops.quote_name(self.job._meta.db_table)
-            self._side_execute(
-                f"UPDATE {table} SET progress_done = %s, progress_total = %s, "  # noqa: S608 - table name from _meta
-                "heartbeat_at = %s WHERE id = %s",
-                [done, total, timezone.now(), self.job.pk],
-            )
+            self._side_update(values)
+
+    def _side_update(self, values: dict[str, Any]) -> None:
+        """Write ``values`` to the job's row through the side connection (autocommit)."""
+        ops = connection.ops
+        table = ops.quote_name(self.job._meta.db_table)
+        columns = ", ".join(f"{ops.quote_name(name)} = %s" for name in values)
+        self._side_execute(
+            f"UPDATE {table} SET {columns} WHERE id = %s",  # noqa: S608 - names from _meta
+            [*values.values(), self.job.pk],
+        )
 
     def cancel_requested(self) -> bool:
         """Return True when the run should stop: cancelled, or the job left its running state."""

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError, UploadRefusedError
@@ -30,8 +31,8 @@ def check_upload(upload: Any) -> None:
     name = os.path.basename(upload.name or "")
     if len(name) > MAX_NAME_LENGTH:
         raise UploadRefusedError(
-            f"The file name is {len(name)} characters long; the longest accepted is "
-            f"{MAX_NAME_LENGTH}.",
+            _("The file name is %(length)s characters long; the longest accepted is %(max)s.")
+            % {"length": len(name), "max": MAX_NAME_LENGTH},
             "max_length",
         )
     try:
@@ -41,8 +42,8 @@ def check_upload(upload: Any) -> None:
     limit = int(app_settings.MAX_FILE_SIZE)
     if upload.size > limit:
         raise UploadRefusedError(
-            f"The file is {filesizeformat(upload.size)}; the largest accepted is "
-            f"{filesizeformat(limit)}.",
+            _("The file is %(size)s; the largest accepted is %(limit)s.")
+            % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
             "file_too_large",
         )
     _check_signature(name, upload)
@@ -57,7 +58,9 @@ def _check_signature(name: str, upload: Any) -> None:
     upload.seek(0)
     if head != signature:
         raise UploadRefusedError(
-            "The file is not a valid Excel workbook (.xlsx): save it again as an Excel "
-            "workbook, or as CSV.",
+            _(
+                "The file is not a valid Excel workbook (.xlsx): save it again as an Excel "
+                "workbook, or as CSV."
+            ),
             "unreadable_file",
         )

@@ -24,6 +24,7 @@ def test_every_setting_has_its_default(settings, name):
         ("PREVIEW_QUEUE", "data_exchange_shared_queue"),
         ("IMPORT_QUEUE", "data_exchange_shared_queue"),
         ("BATCH_SIZE", 1000),
+        ("PREVIEW_KEEP_ROWS", 10_000),
         ("MAX_CELL_LENGTH", 32767),
         ("CSV_DELIMITERS", ",;\t|"),
     ],

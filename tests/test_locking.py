@@ -40,12 +40,13 @@ def make_job(state=S.PREVIEW_SUCCEEDED, job_type=StockRecordImportJob, **fields)
 REFUSALS = [
     (S.CREATED, {}, "The preview has not finished yet."),
     (S.PREVIEW_IN_PROGRESS, {}, "The preview has not finished yet."),
-    (S.PREVIEW_FAILED, {}, "A job in state Preview failed cannot be confirmed."),
-    (S.PREVIEW_SUCCEEDED, {"invalid_rows": 2}, "The preview found 2 invalid row(s)"),
-    (S.IMPORT_IN_PROGRESS, {}, "The job is importing already."),
-    (S.IMPORT_SUCCEEDED, {}, "The job is already imported."),
-    (S.IMPORT_FAILED, {}, "A job in state Import failed cannot be confirmed."),
-    (S.CANCELLED, {}, "A job in state Cancelled cannot be confirmed."),
+    (S.PREVIEW_FAILED, {}, "This preview failed: fix the file and run the preview again."),
+    (S.PREVIEW_SUCCEEDED, {"invalid_rows": 2}, "The preview found 2 invalid rows"),
+    (S.PREVIEW_SUCCEEDED, {"invalid_rows": 1}, "The preview found 1 invalid row:"),
+    (S.IMPORT_IN_PROGRESS, {}, "This file is being imported now."),
+    (S.IMPORT_SUCCEEDED, {}, "This file is already imported."),
+    (S.IMPORT_FAILED, {}, "This import failed and wrote nothing"),
+    (S.CANCELLED, {}, "This job was cancelled: upload the file again to import it."),
 ]
 
 
@@ -65,7 +66,7 @@ def test_confirm_is_refused_in_words(catalogue, state, fields, words):
 
 def test_invalid_rows_refusal_names_both_ways_out(catalogue):
     job = make_job(invalid_rows=1)
-    assert "run the preview again, or force the import" in confirm_refusal(job)
+    assert "run the preview again, or import the valid rows" in confirm_refusal(job)
 
 
 @pytest.mark.parametrize("fields", [{}, {"invalid_rows": 4, "force_import": True}])

@@ -272,7 +272,7 @@ def test_cancel_before_the_import(catalogue, run_on_commit, received, previewed_
     tasks.preview_job.apply((job.pk,))
     job.refresh_from_db()
     assert job.state == S.CANCELLED
-    with pytest.raises(TransitionRefusedError, match="Cancelled cannot be confirmed"):
+    with pytest.raises(TransitionRefusedError, match="This job was cancelled"):
         actions.confirm_import(job)
 
 

@@ -29,17 +29,32 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from data_exchange_tool import actions, permissions, progress
-from data_exchange_tool.admin.display import JobPageMixin, progress_bar, state_badge
+from data_exchange_tool.admin.display import (
+    JobPageMixin,
+    number,
+    progress_bar,
+    progress_detail,
+    progress_payload,
+    state_badge,
+    task_steps,
+    who_and_when,
+)
 from data_exchange_tool.downloads import export_file_response
 from data_exchange_tool.exceptions import (
     ConfigurationError,
@@ -47,6 +62,7 @@ from data_exchange_tool.exceptions import (
     TransitionRefusedError,
 )
 from data_exchange_tool.models import ExportJob
+from data_exchange_tool.models.exports import param_names
 from data_exchange_tool.registry import job_types
 from data_exchange_tool.states import ExportState
 
@@ -71,72 +87,68 @@ def export_progress_bar(job: ExportJob, url: str = "") -> SafeString:
     return progress_bar(job.state, progress.percent(job), url, polling_states=EXPORT_POLLING_STATES)
 
 
-class ExportJobForm(forms.ModelForm):
-    """Start an export: format, filters (the FilterSet's parameters) and the BOM option."""
+class ExportStartForm(forms.Form):
+    """What an export needs besides its filters: the format (chosen, never assumed) and the BOM."""
 
-    bom = forms.BooleanField(required=False, label="CSV with a BOM (for Excel)")
+    format = forms.ChoiceField(
+        label=gettext_lazy("Format"),
+        choices=(("csv", gettext_lazy("CSV")), ("xlsx", gettext_lazy("XLSX (Excel workbook)"))),
+        widget=forms.RadioSelect,
+    )
+    bom = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("CSV with a BOM"),
+        help_text=gettext_lazy("Lets Excel read accents in a CSV file."),
+    )
 
-    class Meta:
-        model = ExportJob
-        fields = ("format", "filters")
-        help_texts = {"filters": 'The FilterSet\'s parameters as JSON, e.g. {"partner": "ACME"}.'}
 
-    def _post_clean(self) -> None:
-        super()._post_clean()
-        if self.cleaned_data.get("bom"):
-            self.instance.options = {**self.instance.options, "bom": True}
-        try:
-            self.instance.get_format()
-            self.instance.filter_queryset(self.instance.get_target_model()._default_manager.none())
-        except ExportFilterError as exc:
-            self.add_error("filters", exc.message)
+def chosen_filters(filterset: Any, names: set[str]) -> dict[str, Any]:
+    """Return the filters a valid FilterSet form was given, as stored query parameters.
+
+    A filter left empty (or "unknown" on a yes/no choice) is no filter. The values kept are the
+    texts the form received, so the job stores what the FilterSet reads from a query string.
+    """
+    form = filterset.form
+    data = form.data
+    filters: dict[str, Any] = {}
+    for field_name, field in form.fields.items():
+        if form.cleaned_data.get(field_name) in EMPTY_FILTER_VALUES:
+            continue
+        for param in param_names(field_name, field):
+            if param not in names:
+                continue
+            values = [v for v in data.getlist(form.add_prefix(param)) if v != ""]
+            if values:
+                filters[param] = values[0] if len(values) == 1 else values
+    return filters
+
+
+#: Cleaned values of a filter field that mean "no filter".
+EMPTY_FILTER_VALUES: tuple[Any, ...] = (None, "", [], (), {}, slice(None, None))
 
 
 class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
     """The admin of one export job type: start, follow and download exports."""
 
-    form = ExportJobForm
+    #: The template of the page that starts an export, and of an export's page.
+    add_template: ClassVar[str] = "admin/data_exchange_tool/export_add.html"
+    job_template: ClassVar[str] = "admin/data_exchange_tool/export_job.html"
+    #: Seconds between two polls of the progress endpoint while the export runs.
+    poll_interval: ClassVar[float] = 1.5
     list_display = (
         "id",
         "state_display",
-        "format",
-        "total_rows",
-        "progress_display",
-        "size_display",
-        "duration_display",
-        "created_by",
-        "created_at",
+        "rows_display",
         "download_link",
+        "duration_display",
+        "requested_display",
     )
     list_filter = ("state", "format", "created_at")
     actions = ("cancel_selected",)
-    readonly_fields = (
-        "state_display",
-        "job_type",
-        "format",
-        "filters",
-        "file_name",
-        "size_display",
-        "total_rows",
-        "progress_display",
-        "started_at",
-        "finished_at",
-        "duration_display",
-        "message",
-        "created_by",
-        "created_at",
-        "download_link",
-    )
 
     class Media:
         css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("data_exchange_tool/admin.css",)}
         js = ("data_exchange_tool/progress.js",)
-
-    def get_fields(self, request: HttpRequest, obj: ExportJob | None = None) -> Any:
-        return ("format", "filters", "bom") if obj is None else self.readonly_fields
-
-    def get_readonly_fields(self, request: HttpRequest, obj: ExportJob | None = None) -> Any:
-        return () if obj is None else self.readonly_fields
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Return True when the user may see this type's exports (their own at least)."""
@@ -166,48 +178,168 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
         queryset = super().get_queryset(request).select_related("created_by")
         return permissions.visible_jobs(queryset, request.user, self.model)
 
-    def save_model(self, request: HttpRequest, obj: ExportJob, form: Any, change: bool) -> None:
-        """Start the export: its task is sent once the request's transaction commits."""
-        obj.created_by = request.user
-        actions.submit_export(obj)
-
     # --- columns -------------------------------------------------------------------------
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_display(self, obj: ExportJob) -> str:
-        """Return the state as a coloured badge."""
-        return export_state_badge(obj.state)
+        """Return the state as a coloured badge, with a live progress bar below while it runs."""
+        if obj.state not in EXPORT_POLLING_STATES:
+            return export_state_badge(obj.state)
+        return format_html("{}{}", export_state_badge(obj.state), self.progress_display(obj))
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("format"), ordering="format")
+    def format_display(self, obj: ExportJob) -> str:
+        """Return the file format in capitals."""
+        return (obj.format or "").upper()
+
+    @admin.display(description=gettext_lazy("rows"), ordering="total_rows")
+    def rows_display(self, obj: ExportJob) -> str:
+        """Return the rows written, grouped by thousands."""
+        return number(obj.total_rows)
+
+    @admin.display(description=gettext_lazy("progress"))
     def progress_display(self, obj: ExportJob) -> str:
         """Return a progress bar that stays live while the export runs."""
         return export_progress_bar(obj, self.view_url("progress", obj))
 
-    @admin.display(description="size", ordering="file_size")
+    @admin.display(description=gettext_lazy("size"), ordering="file_size")
     def size_display(self, obj: ExportJob) -> str:
         """Return the file's size for people."""
-        return filesizeformat(obj.file_size) if obj.file_size is not None else "-"
+        return filesizeformat(obj.file_size) if obj.file_size is not None else "—"
 
-    @admin.display(description="duration")
+    @admin.display(description=gettext_lazy("duration"))
     def duration_display(self, obj: ExportJob) -> str:
         """Return how long the export ran, in seconds."""
         duration = obj.duration
-        return "-" if duration is None else f"{duration.total_seconds():.1f} s"
+        if duration is None:
+            return "—"
+        return _("%(seconds)s s") % {"seconds": f"{duration.total_seconds():.1f}"}
 
-    @admin.display(description="file")
+    @admin.display(description=gettext_lazy("requested"), ordering="created_at")
+    def requested_display(self, obj: ExportJob) -> str:
+        """Return who asked for the export and when, short enough for a narrow screen."""
+        return who_and_when(obj.created_by, obj.created_at)
+
+    @admin.display(description=gettext_lazy("file"))
     def download_link(self, obj: ExportJob) -> str:
-        """Return a download link once the file is written."""
+        """Return the format and, once the file is written, a download link and its size."""
         if obj.state != ExportState.EXPORT_SUCCEEDED:
-            return "-"
-        return format_html('<a href="{}">{}</a>', self.view_url("download", obj), obj.file_name)
+            return self.format_display(obj)
+        return format_html(
+            '<a href="{}" class="dxt-download-link">{}</a><br><span class="dxt-when">{}, {}</span>',
+            self.view_url("download", obj),
+            _("Download"),
+            self.format_display(obj),
+            self.size_display(obj),
+        )
+
+    # --- starting an export (the add page) -------------------------------------------------
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Start an export: its format, and its filters in the FilterSet's own fields."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        data = request.POST if request.method == "POST" else None
+        form = ExportStartForm(data)
+        filterset = self.get_filterset(request, data)
+        refusal = ""
+        if data is not None and form.is_valid() and (filterset is None or filterset.is_valid()):
+            try:
+                job = self.start_export(request, form.cleaned_data, filterset)
+            except ExportFilterError as exc:
+                refusal = exc.message
+            else:
+                self.message_user(
+                    request, _("%(job)s has started.") % {"job": job}, messages.SUCCESS
+                )
+                return redirect(self.view_url("change", job))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "title": _("Start an export: %(type)s") % {"type": self.opts.verbose_name},
+            "form": form,
+            "filter_form": filterset.form if filterset is not None else None,
+            "refusal": refusal,
+            "media": self.media
+            + form.media
+            + (filterset.form.media if filterset else forms.Media()),
+            "has_view_permission": self.has_view_permission(request),
+            "changelist_url": self.view_url("changelist"),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.add_template, context)
+
+    def get_filterset(self, request: HttpRequest, data: Any) -> Any:
+        """Return the job type's FilterSet over no rows (its form is the filters' form)."""
+        filterset_class = self.model.get_filterset_class()
+        if filterset_class is None:
+            return None
+        queryset = self.model.get_target_model()._default_manager.none()
+        return filterset_class(data=data, queryset=queryset, prefix="filter")
+
+    def start_export(self, request: HttpRequest, data: dict[str, Any], filterset: Any) -> ExportJob:
+        """Start the export the add page describes (``ExportFilterError`` when refused)."""
+        filters = chosen_filters(filterset, self.model.filter_names()) if filterset else {}
+        return actions.start_export(
+            self.model,
+            filters=filters,
+            file_format=data["format"],
+            user=request.user,
+            options={"bom": True} if data.get("bom") else {},
+        )
+
+    # --- an export's page ------------------------------------------------------------------
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Show an export: state, progress, rows, size, duration, filters and the download."""
+        job = self.get_job(request, object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "title": str(job),
+            "job": job,
+            "original": job,
+            "media": self.media,
+            "has_view_permission": True,
+            "state_badge": export_state_badge(job.state),
+            "show_progress": True,
+            "steps": task_steps(job),
+            "progress_bar": export_progress_bar(job, self.view_url("progress", job)),
+            "progress_detail": progress_detail(job),
+            "duration": self.duration_display(job),
+            "filters": job.describe_filters(job.filters),
+            "changelist_filters": describe_changelist(
+                job.get_target_model(), (job.options or {}).get("changelist", {}).get("params", {})
+            ),
+            "selected_rows": len((job.options or {}).get("pks") or []),
+            "download_url": self.view_url("download", job)
+            if job.state == ExportState.EXPORT_SUCCEEDED
+            else "",
+            "changelist_url": self.view_url("changelist"),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.job_template, context)
 
     # --- views ---------------------------------------------------------------------------
 
-    def view_url(self, name: str, obj: ExportJob) -> str:
-        """Return the URL of one of this admin's views for ``obj``."""
+    def view_url(self, name: str, obj: ExportJob | None = None) -> str:
+        """Return the URL of one of this admin's views (for ``obj`` when given)."""
         opts = self.opts
+        args = [obj.pk] if obj is not None else []
         return reverse(
-            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{name}", args=[obj.pk]
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{name}",
+            args=args,
+            current_app=self.admin_site.name,
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -231,40 +363,82 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
     def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         """Return the export's state and progress as JSON (polled by the pages)."""
         job = self.get_job(request, object_id)
-        return JsonResponse(
-            {
-                "id": job.pk,
-                "state": job.state,
-                "state_label": str(ExportState(job.state).label),
-                "polling": job.state in EXPORT_POLLING_STATES,
-                "percent": progress.percent(job),
-                "done": job.progress_done,
-                "total": job.progress_total,
-            }
-        )
+        return JsonResponse(progress_payload(job, EXPORT_POLLING_STATES))
 
     def download_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Send the file: a redirect to a short-lived S3 URL, or the file itself."""
         job = self.get_job(request, object_id)
         if job.state != ExportState.EXPORT_SUCCEEDED or not job.file.name:
-            raise Http404("This export has no file.")
+            raise Http404(_("This export has no file."))
         return export_file_response(job)
 
-    @admin.action(description="Cancel the selected exports", permissions=("cancel",))
+    @admin.action(description=gettext_lazy("Cancel the selected exports"), permissions=("cancel",))
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         """Cancel the selected exports that have not finished."""
         for job in queryset:
             if not self.has_cancel_permission(request, job):
                 self.message_user(
-                    request, f"Export #{job.pk}: not yours to cancel.", messages.ERROR
+                    request,
+                    _("Export #%(id)s: not yours to cancel.") % {"id": job.pk},
+                    messages.ERROR,
                 )
                 continue
             try:
                 actions.cancel_export(job)
             except TransitionRefusedError as exc:
-                self.message_user(request, f"Export #{job.pk}: {exc}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Export #%(id)s: %(reason)s") % {"id": job.pk, "reason": exc},
+                    messages.ERROR,
+                )
             else:
-                self.message_user(request, f"Export #{job.pk} is cancelled.")
+                self.message_user(request, _("Export #%(id)s is cancelled.") % {"id": job.pk})
+
+
+#: The lookups a changelist parameter may end with (not part of the field path).
+LOOKUP_WORDS = {
+    "exact", "iexact", "in", "gt", "gte", "lt", "lte", "isnull", "contains", "icontains",
+    "startswith", "istartswith", "endswith", "iendswith", "range", "year", "month", "day",
+    "date",
+}  # fmt: skip
+
+
+def describe_changelist(model: type[Model], params: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Return a changelist's row-selecting parameters as ``(label, value)`` a person reads.
+
+    ``partner__id__exact=2`` reads "Partner: ACME"; a search (``q``) reads "Search: …";
+    a parameter that names no field is shown as it is.
+    """
+    described = []
+    for name, values in params.items():
+        if name == "q":
+            described.append((str(_("Search")), " ".join(values)))
+            continue
+        described.append(describe_lookup(model, name, values))
+    return described
+
+
+def describe_lookup(model: type[Model], name: str, values: list[str]) -> tuple[str, str]:
+    """Return ``(label, value)`` of one changelist lookup (``partner__id__exact``)."""
+    parts = [p for p in name.split("__") if p not in LOOKUP_WORDS]
+    try:
+        fields = get_fields_from_path(model, "__".join(parts))
+    except (FieldDoesNotExist, Exception):  # not a field path: show it as it is
+        return name, ", ".join(values)
+    relation = next((f for f in fields if f.is_relation), None)
+    label = " / ".join(capfirst(str(getattr(f, "verbose_name", f.name))) for f in fields)
+    shown = [v for value in values for v in value.split(",")]
+    if relation is not None and (fields[-1] is relation or fields[-1].primary_key):
+        related = relation.related_model._default_manager.filter(pk__in=shown)
+        try:
+            names = {str(obj.pk): str(obj) for obj in related[:50]}
+        except (ValueError, TypeError):
+            names = {}
+        label = capfirst(str(relation.verbose_name))
+        shown = [names.get(v, v) for v in shown]
+    if name.endswith("__isnull"):
+        shown = [_("empty") if v in ("1", "True", "true") else _("not empty") for v in shown]
+    return label, ", ".join(shown)
 
 
 class ExportActionMixin:
@@ -303,12 +477,12 @@ class ExportActionMixin:
                 actions[name] = self.get_action(name)  # type: ignore[attr-defined]
         return actions
 
-    @admin.action(description="Export to CSV")
+    @admin.action(description=gettext_lazy("Export to CSV"))
     def export_as_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Export the selected rows (or every filtered row) to CSV."""
         return self.start_export(request, queryset, "csv")
 
-    @admin.action(description="Export to XLSX")
+    @admin.action(description=gettext_lazy("Export to XLSX"))
     def export_as_xlsx(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Export the selected rows (or every filtered row) to XLSX."""
         return self.start_export(request, queryset, "xlsx")
@@ -343,9 +517,12 @@ class ExportActionMixin:
         """Say why an export of too many rows selected by admin-only filters is refused."""
         self.message_user(  # type: ignore[attr-defined]
             request,
-            f"The export was not started: more than {self.max_selected_rows:,} rows are "
-            f"selected by filters the export cannot apply itself ({', '.join(unknown)}). "
-            "Use the export's own filters, or add these to its FilterSet.",
+            _(
+                "The export was not started: more than %(count)s rows are selected by filters "
+                "the export cannot apply itself (%(filters)s). Use the export's own filters, or "
+                "add these to its FilterSet."
+            )
+            % {"count": number(self.max_selected_rows), "filters": ", ".join(unknown)},
             messages.ERROR,
         )
 
@@ -356,9 +533,12 @@ class ExportActionMixin:
         try:
             url = reverse(f"{site}:{opts.app_label}_{opts.model_name}_change", args=[job.pk])
         except NoReverseMatch:
-            self.message_user(request, f"Export #{job.pk} has started.")  # type: ignore[attr-defined]
+            self.message_user(request, _("Export #%(id)s has started.") % {"id": job.pk})  # type: ignore[attr-defined]
             return None
         self.message_user(  # type: ignore[attr-defined]
-            request, format_html('Export #{} has started: <a href="{}">follow it</a>.', job.pk, url)
+            request,
+            format_html(
+                _('Export #{id} has started: <a href="{url}">follow it</a>.'), id=job.pk, url=url
+            ),
         )
         return redirect(url)

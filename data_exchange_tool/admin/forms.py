@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.exceptions import UploadRefusedError
 from data_exchange_tool.uploads import check_upload
@@ -37,9 +38,11 @@ class ImportUploadForm(forms.ModelForm):
 class RerunPreviewForm(forms.Form):
     """Run the preview again, with a new file when one is given."""
 
-    file = forms.FileField(required=False, label="New file")
+    file = forms.FileField(required=False, label=_("New file"))
     force_import = forms.BooleanField(
-        required=False, label="Force import", help_text="Skip invalid rows and import the others."
+        required=False,
+        label=_("Force import"),
+        help_text=_("Skip invalid rows and import the others."),
     )
 
     def __init__(self, *args: Any, allow_force: bool = False, **kwargs: Any) -> None:

@@ -22,17 +22,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
+import django_fsm as fsm
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from data_exchange_tool import actions, downloads, permissions, progress
@@ -40,10 +45,17 @@ from data_exchange_tool.admin.display import (
     POLLING_STATES,
     JobPageMixin,
     counts_html,
+    number,
     progress_bar,
+    progress_detail,
+    progress_payload,
     state_badge,
+    task_steps,
+    when_html,
+    who_and_when,
 )
 from data_exchange_tool.admin.forms import ImportUploadForm, RerunPreviewForm
+from data_exchange_tool.admin.preview import PreviewTable, skipped_page
 from data_exchange_tool.exceptions import TransitionRefusedError
 from data_exchange_tool.imports.readers import supported_extensions
 from data_exchange_tool.imports.reports import template_columns
@@ -51,13 +63,14 @@ from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import (
     CANCELLABLE_STATES,
-    PREVIEW_DONE_STATES,
     RUNNING_STATES,
     JobState,
 )
 
 #: States whose (full) progress bar is still worth showing.
 SUCCEEDED_STATES = (JobState.PREVIEW_SUCCEEDED, JobState.IMPORT_SUCCEEDED)
+#: States in which the job page shows its task's steps.
+STEP_STATES = (*POLLING_STATES, *SUCCEEDED_STATES)
 
 
 class JobPermissionsMixin:
@@ -101,29 +114,31 @@ class JobPermissionsMixin:
 class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAdmin):
     """The admin of one job type: upload a file, see the preview, confirm or cancel."""
 
-    #: Rows per page of the invalid rows and of the planned changes (``get_preview_rows_per_page``).
+    #: Rows per page of the preview's table and of the import's errors.
     preview_rows_per_page: ClassVar[int] = 25
     #: Seconds between two polls of the progress endpoint while a task runs.
     poll_interval: ClassVar[float] = 1.5
     #: The template of the job page; see ``get_job_template``.
     job_template: ClassVar[str] = "admin/data_exchange_tool/import_job.html"
+    #: The template of the pages that ask "are you sure?" before cancel and skip.
+    ask_template: ClassVar[str] = "admin/data_exchange_tool/ask.html"
     #: The form that re-runs the preview; see ``get_rerun_form``.
     rerun_form_class: ClassVar[type[RerunPreviewForm]] = RerunPreviewForm
+    #: The most rows the link to the imported rows names one by one (else: a date filter).
+    link_rows: ClassVar[int] = 200
 
     form = ImportUploadForm
     add_form_template = "admin/data_exchange_tool/import_upload.html"
     change_list_template = "admin/data_exchange_tool/import_change_list.html"
     list_display = (
         "id",
-        "file_name",
+        "file_display",
         "state_display",
-        "progress_display",
         "counts_display",
-        "created_by",
-        "created_at",
-        "finished_at",
+        "uploaded_display",
+        "finished_display",
     )
-    list_display_links = ("id", "file_name")
+    list_display_links = ("id", "file_display")
     list_filter = ("state", ("created_by", admin.RelatedOnlyFieldListFilter), "created_at")
     list_select_related = ("created_by",)
     search_fields = ("file_name",)
@@ -138,24 +153,41 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         """Return this type's jobs the user may see: all of them, or only their own."""
         return permissions.visible_jobs(super().get_queryset(request), request.user, self.model)
 
-    @admin.display(description="state", ordering="state")
-    def state_display(self, obj: ImportJob) -> str:
-        """Return the state as a coloured badge."""
-        return state_badge(obj.state)
+    @admin.display(description=gettext_lazy("file"), ordering="file_name")
+    def file_display(self, obj: ImportJob) -> str:
+        """Return the uploaded file's original name."""
+        return obj.file_name or f"#{obj.pk}"
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("state"), ordering="state")
+    def state_display(self, obj: ImportJob) -> str:
+        """Return the state as a coloured badge, with a live progress bar below while it runs."""
+        badge = state_badge(obj.state)
+        if obj.state not in POLLING_STATES:
+            return badge
+        return format_html("{}{}", badge, self.get_progress_bar(obj))
+
+    @admin.display(description=gettext_lazy("progress"))
     def progress_display(self, obj: ImportJob) -> str:
         """Return a live progress bar while a task is queued or running."""
         if obj.state not in POLLING_STATES:
             return ""
         return self.get_progress_bar(obj)
 
-    @admin.display(description="rows", ordering="total_rows")
+    @admin.display(description=gettext_lazy("rows"), ordering="total_rows")
     def counts_display(self, obj: ImportJob) -> str:
         """Return the row count and, below it, the counts by action; invalid rows stand out."""
         return counts_html(obj)
 
-    @admin.display(description="finished")
+    @admin.display(description=gettext_lazy("uploaded"), ordering="created_at")
+    def uploaded_display(self, obj: ImportJob) -> str:
+        """Return who uploaded the file and, below, when: short enough for a narrow screen."""
+        return who_and_when(obj.created_by, obj.created_at)
+
+    @admin.display(description=gettext_lazy("finished"))
+    def finished_display(self, obj: ImportJob) -> str:
+        """Return when the job last finished a task, or was cancelled."""
+        return when_html(self.finished_at(obj))
+
     def finished_at(self, obj: ImportJob) -> Any:
         """Return when the job last finished a task, or was cancelled."""
         return obj.cancelled_at or obj.import_finished_at or obj.preview_finished_at
@@ -165,7 +197,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         running = queryset.filter(state__in=POLLING_STATES[1:])
         if running.exists():
             self.message_user(
-                request, "Running jobs were not deleted; cancel them first.", messages.WARNING
+                request, _("Running jobs were not deleted; cancel them first."), messages.WARNING
             )
         queryset.exclude(pk__in=running.values("pk")).delete()
 
@@ -181,7 +213,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     def get_upload_context(self, request: HttpRequest) -> dict[str, Any]:
         """Return what the upload page says about the file it expects."""
         return {
-            "title": f"Upload a file: {self.opts.verbose_name}",
+            "title": _("Upload a file: %(type)s") % {"type": self.opts.verbose_name},
             "expected_columns": template_columns(self.model),
             "extensions": supported_extensions(),
             "template_url": reverse(self.url_name("template"), current_app=self.admin_site.name),
@@ -207,7 +239,9 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     def response_add(self, request: HttpRequest, obj: ImportJob, post_url: Any = None) -> Any:
         """Go to the new job's page, where the preview shows as it runs."""
-        self.message_user(request, f"{obj} was uploaded; its preview starts now.")
+        self.message_user(
+            request, _("%(job)s was uploaded; its preview starts now.") % {"job": obj}
+        )
         return redirect(self.job_url(obj))
 
     # --- the job page ------------------------------------------------------------------------
@@ -231,31 +265,42 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         return self.job_template
 
     def get_preview_rows_per_page(self, request: HttpRequest) -> int:
-        """Return how many invalid rows, and sampled changes, one page shows."""
+        """Return how many rows of the preview's table, and import errors, one page shows."""
         return self.preview_rows_per_page
 
-    def get_job_page_context(self, request: HttpRequest, job: ImportJob) -> dict[str, Any]:
-        """Return the context of the job page."""
+    def base_context(self, request: HttpRequest, job: ImportJob) -> dict[str, Any]:
+        """Return what every page about one job needs: the admin's context and the job."""
         return {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "app_label": self.opts.app_label,
-            "title": str(job),
             "job": job,
             "original": job,
             "media": self.media,
             "has_view_permission": True,
+            "urls": self.get_job_urls(job),
+        }
+
+    def get_job_page_context(self, request: HttpRequest, job: ImportJob) -> dict[str, Any]:
+        """Return the context of the job page."""
+        per_page = self.get_preview_rows_per_page(request)
+        table = PreviewTable(job, request, per_page)
+        return {
+            **self.base_context(request, job),
+            "title": str(job),
             "state_badge": state_badge(job.state),
             "is_polling": job.state in POLLING_STATES,
-            "show_progress": job.state in (*POLLING_STATES, *SUCCEEDED_STATES),
+            "show_progress": job.state in STEP_STATES,
+            "steps": task_steps(job),
             "cancel_pending": progress.cancel_pending(job),
             "progress_bar": self.get_progress_bar(job),
+            "progress_detail": progress_detail(job),
             **self.get_action_context(request, job),
-            "urls": self.get_job_urls(job),
-            "errors_page": self.get_errors_page(request, job),
-            "changes_page": self.get_changes_page(request, job),
-            "target_url": self.get_target_url(request, job),
-            "target_label": job.get_target_model()._meta.verbose_name_plural,
+            **self.get_result_context(request, job),
+            "table": table,
+            "preview_page": table.page,
+            "skipped_page": skipped_page(job, request, per_page),
+            "has_errors": job.row_errors.exists(),
         }
 
     def get_progress_bar(self, job: ImportJob) -> str:
@@ -266,73 +311,80 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     def get_action_context(self, request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         """Return which buttons the page shows and why Confirm is refused, in words."""
-        refusal = None if job.state in POLLING_STATES else confirm_refusal(job)
+        quiet = (*POLLING_STATES, JobState.IMPORT_SUCCEEDED)  # no refusal on a success page
+        refusal = None if job.state in quiet else confirm_refusal(job)
         may_confirm = self.has_confirm_permission(request, job)
         if refusal is None and not may_confirm and job.state == JobState.PREVIEW_SUCCEEDED:
-            refusal = (
+            refusal = _(
                 "You can see this preview, but confirming imports of this type needs the "
-                f"“{self.opts.verbose_name}: can confirm” permission."
-            )
-        show_rerun = job.state in PREVIEW_DONE_STATES and self.has_rerun_permission(request, job)
+                "“%(type)s: can confirm” permission."
+            ) % {"type": self.opts.verbose_name}
+        show_rerun = fsm.can_proceed(job.reset_preview) and self.has_rerun_permission(request, job)
         return {
             "confirm_refusal": refusal,
-            "show_confirm": may_confirm and refusal is None and job.state not in POLLING_STATES,
+            "show_confirm": may_confirm and refusal is None and job.state not in quiet,
+            "show_skip_invalid": may_confirm and self.can_skip_invalid(job),
+            "skip_label": skip_button_text(job.total_rows - job.invalid_rows, job.invalid_rows),
             "show_cancel": self.can_cancel_now(request, job),
             "show_rerun": show_rerun,
             "rerun_form": self.get_rerun_form(request, job) if show_rerun else None,
         }
 
+    def can_skip_invalid(self, job: ImportJob) -> bool:
+        """Return True when a forced confirm would import the valid rows and skip the others."""
+        return (
+            job.state == JobState.PREVIEW_SUCCEEDED
+            and bool(job.invalid_rows)
+            and not job.force_import
+            and job.total_rows > job.invalid_rows
+            and confirm_refusal_forced(job) is None
+        )
+
     def can_cancel_now(self, request: HttpRequest, job: ImportJob) -> bool:
-        """Return True when the Cancel button applies to the job now."""
+        """Return True when Cancel would change something and the user may ask for it."""
         if job.state not in CANCELLABLE_STATES or progress.cancel_pending(job):
             return False
         return self.has_cancel_permission(request, job)
 
     def get_job_urls(self, job: ImportJob) -> dict[str, str]:
-        """Return the URLs of the job page's actions and downloads."""
-        names = ("progress", "confirm", "cancel", "rerun", "file", "errors")
+        """Return the URLs of the job's views (buttons, downloads, progress)."""
+        names = (
+            "change",
+            "progress",
+            "file",
+            "errors",
+            "confirm",
+            "cancel",
+            "rerun",
+            "ask_cancel",
+            "ask_skip",
+        )
         urls = {name: self.job_url(job, name) for name in names}
         urls["template"] = reverse(self.url_name("template"), current_app=self.admin_site.name)
         urls["changelist"] = reverse(self.url_name("changelist"), current_app=self.admin_site.name)
         return urls
 
-    def paginate(self, request: HttpRequest, queryset: QuerySet, param: str) -> Page:
-        """Return the page of ``queryset`` named by the GET parameter ``param``."""
-        paginator = Paginator(queryset, self.get_preview_rows_per_page(request))
-        page = paginator.get_page(request.GET.get(param))
-        page.previous_url = page_url(request, param, page.number - 1) if page.has_previous() else ""
-        page.next_url = page_url(request, param, page.number + 1) if page.has_next() else ""
-        return page
-
-    def get_errors_page(self, request: HttpRequest, job: ImportJob) -> Page:
-        """Return the current page of row errors, each with its ordered original values."""
-        page = self.paginate(request, job.row_errors.order_by("row_number", "id"), "errors_page")
-        order = self.column_order(job)
-        for error in page.object_list:
-            error.ordered_values = ordered_items(error.values, order)
-        return page
-
-    def get_changes_page(self, request: HttpRequest, job: ImportJob) -> Page:
-        """Return the current page of the preview's sample, with old -> new for each change."""
-        page = self.paginate(request, job.preview_rows.order_by("row_number"), "changes_page")
-        order = self.column_order(job)
-        for row in page.object_list:
-            row.badge = format_html(
-                '<span class="dxt-action dxt-action-{0}">{0}</span>', row.action
-            )
-            row.change_list = [(name, pair[0], pair[1]) for name, pair in row.changes.items()]
-            row.ordered_values = ordered_items(row.values, order)
-        return page
-
-    def column_order(self, job: ImportJob) -> list[str]:
-        """Return the columns in the order values are shown: the template's, then the rest."""
-        try:
-            return template_columns(type(job))
-        except Exception:  # a broken serializer must not hide the job page
-            return []
+    def get_result_context(self, request: HttpRequest, job: ImportJob) -> dict[str, Any]:
+        """Return the summary line of a finished run and the link to the imported rows."""
+        link = self.get_target_link(request, job)
+        return {
+            "result_line": result_line(job),
+            "target_url": link[0] if link else None,
+            "target_label": link[1] if link else "",
+        }
 
     def get_target_url(self, request: HttpRequest, job: ImportJob) -> str | None:
-        """Return the target's changelist after a successful import, if the user may see it."""
+        """Return the link to the rows a successful import wrote, if the user may see them."""
+        link = self.get_target_link(request, job)
+        return link[0] if link else None
+
+    def get_target_link(self, request: HttpRequest, job: ImportJob) -> tuple[str, str] | None:
+        """Return ``(url, words)`` of the target's changelist, filtered to what the import wrote.
+
+        The import wrote at most ``link_rows`` rows it could name: those rows by primary key.
+        More: the rows changed while it ran, when the target has an ``auto_now`` (or
+        ``auto_now_add``) field; else the whole changelist.
+        """
         if job.state != JobState.IMPORT_SUCCEEDED:
             return None
         model = job.get_target_model()
@@ -340,10 +392,31 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         if model_admin is None or not model_admin.has_view_or_change_permission(request):
             return None
         opts = model._meta
-        return reverse(
+        url = reverse(
             f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist",
             current_app=self.admin_site.name,
         )
+        plural = opts.verbose_name_plural
+        pks = job.written_pks
+        if pks and len(pks) <= self.link_rows:
+            query = urlencode({f"{opts.pk.name}__in": ",".join(str(pk) for pk in pks)})
+            words = ngettext(
+                "See the %(count)s %(name)s this import wrote",
+                "See the %(count)s %(name)s this import wrote",
+                len(pks),
+            ) % {"count": number(len(pks)), "name": opts.verbose_name if len(pks) == 1 else plural}
+            return f"{url}?{query}", words
+        stamp = auto_now_field(model)
+        if stamp and job.import_started_at and job.import_finished_at and pks is None:
+            query = urlencode(
+                {
+                    f"{stamp}__gte": job.import_started_at.isoformat(),
+                    f"{stamp}__lte": job.import_finished_at.isoformat(),
+                }
+            )
+            words = _("See the %(name)s changed while this import ran") % {"name": plural}
+            return f"{url}?{query}", words
+        return url, _("See the imported %(name)s") % {"name": plural}
 
     def get_rerun_form(self, request: HttpRequest, job: ImportJob, **kwargs: Any) -> Any:
         """Return the form that runs the preview again."""
@@ -366,6 +439,9 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         views: list[tuple[str, Callable[..., HttpResponse], Callable[..., Any], str]] = [
             ("template/", self.template_view, require_safe, "template"),
+            # before "<id>/cancel/": a path converter would take "<id>/ask" as the id
+            ("<path:object_id>/ask/cancel/", self.ask_cancel_view, require_safe, "ask_cancel"),
+            ("<path:object_id>/ask/skip-invalid/", self.ask_skip_view, require_safe, "ask_skip"),
             ("<path:object_id>/progress/", self.progress_view, require_safe, "progress"),
             ("<path:object_id>/file/", self.file_view, require_safe, "file"),
             ("<path:object_id>/errors/", self.error_report_view, require_safe, "errors"),
@@ -380,34 +456,98 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         return urls + super().get_urls()
 
     def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
-        """Return the job's state, progress and counts as JSON (polled by the job page)."""
+        """Return the job's state, progress, phase and counts as JSON (polled by the pages)."""
         job = self.get_job(request, object_id)
-        done, total = progress.read_progress(job)
+        counts = progress.read_counts(job)
         return JsonResponse(
             {
-                "id": job.pk,
-                "state": job.state,
-                "state_label": str(JobState(job.state).label),
-                "running": job.is_running,
-                "polling": job.state in POLLING_STATES,
-                "percent": progress.percent(job),
-                "done": done,
-                "total": total,
-                "counts": job.counts,
+                **progress_payload(job),
+                "counts": counts,
+                "counts_text": {name: number(count) for name, count in counts.items()},
             }
         )
 
-    def confirm_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Start the import (POST), or say why it is refused."""
+    def ask_cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Ask "are you sure?" before a cancel (a GET page whose form POSTs to ``cancel``)."""
+        job = self.get_job(request, object_id)
+        if not self.has_cancel_permission(request, job):
+            raise PermissionDenied
+        if not self.can_cancel_now(request, job):
+            return redirect(self.job_url(job))
+        importing = job.state == JobState.IMPORT_IN_PROGRESS
+        context = {
+            **self.base_context(request, job),
+            "title": _("Cancel %(job)s?") % {"job": job},
+            "question": _("Are you sure you want to cancel this job?"),
+            "consequences": [
+                _("The import stops at its next batch and writes nothing.")
+                if importing
+                else _("The file will not be imported; the preview stays here to read."),
+                _("This cannot be undone: to import the file later, upload it again."),
+            ],
+            "action_url": self.job_url(job, "cancel"),
+            "fields": {},
+            "button": _("Yes, cancel the job"),
+            "button_class": "dxt-cancel",
+            "back": _("No, go back"),
+        }
+        return TemplateResponse(request, self.ask_template, context)
+
+    def ask_skip_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Ask "are you sure?" before importing the valid rows and skipping the invalid ones."""
         job = self.get_job(request, object_id)
         if not self.has_confirm_permission(request, job):
             raise PermissionDenied
+        if not self.can_skip_invalid(job):
+            return redirect(self.job_url(job))
+        valid, invalid = job.total_rows - job.invalid_rows, job.invalid_rows
+        values = {"valid": number(valid), "invalid": number(invalid)}
+        context = {
+            **self.base_context(request, job),
+            "title": skip_button_text(valid, invalid),
+            "question": ngettext(
+                "Import the %(valid)s valid rows and skip the %(invalid)s invalid row?",
+                "Import the %(valid)s valid rows and skip the %(invalid)s invalid rows?",
+                invalid,
+            )
+            % values,
+            "consequences": [
+                _(
+                    "The import checks every row again against the data as it is now and "
+                    "writes the valid ones in one transaction."
+                ),
+                ngettext(
+                    "The invalid row is not written; it stays listed here and in the error "
+                    "report, so you can fix it and import it later.",
+                    "The invalid rows are not written; they stay listed here and in the error "
+                    "report, so you can fix them and import them later.",
+                    invalid,
+                ),
+            ],
+            "action_url": self.job_url(job, "confirm"),
+            "fields": {"skip_invalid": "1"},
+            "button": skip_button_text(valid, invalid),
+            "button_class": "dxt-confirm",
+            "back": _("No, go back"),
+        }
+        return TemplateResponse(request, self.ask_template, context)
+
+    def confirm_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Start the import (POST), skipping the invalid rows when asked, or say why not."""
+        job = self.get_job(request, object_id)
+        if not self.has_confirm_permission(request, job):
+            raise PermissionDenied
+        skip = request.POST.get("skip_invalid") == "1"
         try:
-            actions.confirm_import(job, request.user)
+            actions.confirm_import(job, request.user, force=skip)
         except TransitionRefusedError as exc:
-            self.message_user(request, f"The import was not started: {exc}", messages.ERROR)
+            self.message_user(
+                request,
+                _("The import was not started: %(reason)s") % {"reason": exc},
+                messages.ERROR,
+            )
         else:
-            self.message_user(request, "The import has started.", messages.SUCCESS)
+            self.message_user(request, _("The import has started."), messages.SUCCESS)
         return redirect(self.job_url(job))
 
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -439,7 +579,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         except TransitionRefusedError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, "The preview runs again.", messages.SUCCESS)
+            self.message_user(request, _("The preview runs again."), messages.SUCCESS)
         return redirect(self.job_url(job))
 
     def rerun_preview(self, job: ImportJob, data: dict[str, Any]) -> None:
@@ -461,22 +601,70 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         return downloads.template_response(self.model, request.GET.get("format", "csv"))
 
 
-def ordered_items(values: dict[str, Any], order: list[str]) -> list[tuple[str, Any]]:
-    """Return ``values`` as pairs, the names in ``order`` first, then the others by name."""
-    rank = {name: index for index, name in enumerate(order)}
-    names = sorted(values, key=lambda name: (rank.get(name, len(rank)), name))
-    return [(name, values[name]) for name in names]
+def confirm_refusal_forced(job: ImportJob) -> str | None:
+    """Return why a forced confirm would be refused (only the lock, for a finished preview)."""
+    forced = job.force_import
+    job.force_import = True
+    try:
+        return confirm_refusal(job)
+    finally:
+        job.force_import = forced
 
 
-def page_url(request: HttpRequest, param: str, number: int) -> str:
-    """Return the query string of the current page with ``param`` set to ``number``."""
-    query = request.GET.copy()
-    query[param] = str(number)
-    return f"?{query.urlencode()}"
+def skip_button_text(valid: int, invalid: int) -> str:
+    """Return "Import the 4,997 valid rows (skip 3 invalid)"."""
+    return ngettext(
+        "Import the %(valid)s valid rows (skip %(invalid)s invalid)",
+        "Import the %(valid)s valid rows (skip %(invalid)s invalid)",
+        valid,
+    ) % {"valid": number(valid), "invalid": number(invalid)}
+
+
+def result_line(job: ImportJob) -> str:
+    """Return the summary of a finished run: what the preview plans, or what the import did."""
+    counts = {
+        "total": number(job.total_rows),
+        "new": number(job.new_rows),
+        "updated": number(job.updated_rows),
+        "unchanged": number(job.unchanged_rows),
+        "invalid": number(job.invalid_rows),
+    }
+    if job.state == JobState.IMPORT_SUCCEEDED:
+        return (
+            _("%(new)s created, %(updated)s updated, %(unchanged)s unchanged, %(invalid)s skipped.")
+            % counts
+        )
+    if job.state == JobState.PREVIEW_SUCCEEDED:
+        return (
+            ngettext(
+                "%(total)s row: %(new)s new, %(updated)s to update, %(unchanged)s unchanged, "
+                "%(invalid)s invalid.",
+                "%(total)s rows: %(new)s new, %(updated)s to update, %(unchanged)s unchanged, "
+                "%(invalid)s invalid.",
+                job.total_rows,
+            )
+            % counts
+        )
+    return ""
+
+
+def auto_now_field(model: type[models.Model]) -> str | None:
+    """Return the name of the target's ``auto_now`` (else ``auto_now_add``) date-time field."""
+    fields = [f for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)]
+    for flag in ("auto_now", "auto_now_add"):
+        found = next((f.name for f in fields if getattr(f, flag, False)), None)
+        if found:
+            return found
+    return None
 
 
 def cancel_message(importing: bool) -> str:
     """Return what happens after Cancel."""
     if importing:
-        return "Cancel requested: the import stops at its next batch and writes nothing."
-    return "The job is cancelled."
+        return _("Cancel requested: the import stops at its next batch and writes nothing.")
+    return _("The job is cancelled.")
+
+
+def job_type_label(job_type: type[ImportJob]) -> str:
+    """Return a job type's name for a person."""
+    return capfirst(job_type._meta.verbose_name)

@@ -20,12 +20,14 @@ from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy
 
 from data_exchange_tool.admin.display import (
     POLLING_STATES,
     counts_html,
     progress_bar,
     state_badge,
+    who_and_when,
 )
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.permissions import can_view_all
@@ -36,7 +38,7 @@ from data_exchange_tool.registry import job_types
 class JobTypeFilter(admin.SimpleListFilter):
     """Filter the overview by job type, named by each type's verbose name."""
 
-    title = "job type"
+    title = gettext_lazy("job type")
     parameter_name = "job_type"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
@@ -57,10 +59,8 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
         "job_link",
         "job_type_display",
         "state_display",
-        "progress_display",
         "counts_display",
-        "created_by",
-        "created_at",
+        "uploaded_display",
     )
     list_display_links = None
     list_filter = (
@@ -106,29 +106,36 @@ class ImportJobOverviewAdmin(admin.ModelAdmin):
         except NoReverseMatch:
             return None
 
-    @admin.display(description="job", ordering="file_name")
+    @admin.display(description=gettext_lazy("job"), ordering="file_name")
     def job_link(self, obj: ImportJob) -> str:
         """Return the file name, linked to the job's page when its type has an admin."""
         url = self.type_url(obj)
         label = obj.file_name or f"#{obj.pk}"
         return format_html('<a href="{}">{}</a>', url, label) if url else label
 
-    @admin.display(description="type", ordering="job_type")
+    @admin.display(description=gettext_lazy("type"), ordering="job_type")
     def job_type_display(self, obj: ImportJob) -> str:
         """Return the job type's verbose name."""
         return str(type(obj)._meta.verbose_name) if type(obj)._meta.proxy else obj.job_type
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_display(self, obj: ImportJob) -> str:
-        """Return the state as a coloured badge."""
-        return state_badge(obj.state)
+        """Return the state as a coloured badge, with a live progress bar below while it runs."""
+        if obj.state not in POLLING_STATES:
+            return state_badge(obj.state)
+        return format_html("{}{}", state_badge(obj.state), self.progress_display(obj))
 
-    @admin.display(description="rows", ordering="total_rows")
+    @admin.display(description=gettext_lazy("uploaded"), ordering="created_at")
+    def uploaded_display(self, obj: ImportJob) -> str:
+        """Return who uploaded the file and, below, when."""
+        return who_and_when(obj.created_by, obj.created_at)
+
+    @admin.display(description=gettext_lazy("rows"), ordering="total_rows")
     def counts_display(self, obj: ImportJob) -> str:
         """Return the row count and the counts by action."""
         return counts_html(obj)
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress_display(self, obj: ImportJob) -> str:
         """Return a live progress bar while a task is queued or running."""
         if obj.state not in POLLING_STATES:

@@ -136,8 +136,8 @@ CONFLICT = OpenApiResponse(
         example(
             "Invalid rows",
             {
-                "detail": "The preview found 2 invalid row(s): fix the file and run the preview "
-                "again, or force the import to skip them.",
+                "detail": "The preview found 2 invalid rows: fix the file and run the preview "
+                "again, or import the valid rows and skip them.",
                 "code": "transition_not_allowed",
                 "state": JobState.PREVIEW_SUCCEEDED,
             },
@@ -175,7 +175,7 @@ RETRIEVE = extend_schema(
                     job_example(
                         JobState.IMPORT_IN_PROGRESS,
                         progress={"percent": 40, "done": 4000, "total": 10000},
-                        confirm_refusal="The job is importing already.",
+                        confirm_refusal="This file is being imported now.",
                     ),
                 ),
             ],
@@ -229,8 +229,10 @@ START = extend_schema(
     ],
 )
 PREVIEW = extend_schema(
-    summary="The preview's sample rows",
-    description="Up to DATA_EXCHANGE_PREVIEW_SAMPLE_SIZE rows of each planned action, paged.",
+    summary="The preview's rows",
+    description="The rows the preview kept, paged: every invalid and updated row up to "
+    "DATA_EXCHANGE_PREVIEW_KEEP_ROWS of each, and up to DATA_EXCHANGE_PREVIEW_SAMPLE_SIZE new and "
+    "unchanged rows. ``?action=invalid`` lists the invalid rows with their problems.",
     parameters=[
         JOB_ID,
         OpenApiParameter("action", str, enum=RowAction.values, description="Only this action."),
@@ -248,6 +250,7 @@ PREVIEW = extend_schema(
                                 "action": RowAction.UPDATE,
                                 "values": {"partner": "ACME", "partner_sku": "A-1", "price": "9"},
                                 "changes": {"price": ["7.50", "9.00"]},
+                                "errors": [],
                             }
                         ]
                     ),
@@ -376,7 +379,7 @@ CANCEL = extend_schema(
                 example(
                     "Finished",
                     {
-                        "detail": "A job in state Import succeeded cannot be cancelled.",
+                        "detail": "This job has finished, so it cannot be cancelled.",
                         "code": "transition_not_allowed",
                         "state": JobState.IMPORT_SUCCEEDED,
                     },

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -203,13 +204,14 @@ class ExportJobViewSet(JobViewSet):
         job = self.get_object()
         if job.state != ExportState.EXPORT_SUCCEEDED or not job.file.name:
             raise ExportNotReady(
-                f"Export #{job.pk} is {job.get_state_display().lower()}: it has no file.",
+                gettext("Export #%(id)s has no file: it is %(state)s.")
+                % {"id": job.pk, "state": str(job.get_state_display()).lower()},
                 state=job.state,
             )
         try:
             return downloads.export_file_response(job)
         except Exception as exc:  # gone from the storage: S3, disk and memory raise differently
-            raise NotFound("The file is no longer stored.") from exc
+            raise NotFound(gettext("The file is no longer stored.")) from exc
 
 
 # --- schema and routes ---------------------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
@@ -166,7 +167,9 @@ class ImportJobViewSet(JobViewSet):
         job = self.get_object()
         phase = request.query_params.get("phase") or report_phase(job)
         if phase not in Phase.values:
-            raise ValidationError({"phase": [f"Choose one of: {', '.join(Phase.values)}."]})
+            raise ValidationError(
+                {"phase": [_("Choose one of: %(phases)s.") % {"phases": ", ".join(Phase.values)}]}
+            )
         return downloads.error_report_response(job, "csv", phase)
 
     @action(
@@ -182,7 +185,7 @@ class ImportJobViewSet(JobViewSet):
         try:
             return downloads.uploaded_file_response(job)
         except Exception as exc:  # gone from the storage: S3, disk and memory raise differently
-            raise NotFound("The file is no longer stored.") from exc
+            raise NotFound(_("The file is no longer stored.")) from exc
 
     @action(detail=True, methods=["post"], filter_backends=(), pagination_class=None)
     def confirm(self, request: Request, pk: Any = None) -> Response:

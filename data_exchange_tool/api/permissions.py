@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
 from data_exchange_tool import permissions
@@ -70,5 +71,5 @@ class JobPermission(BasePermission):
         check = self.object_checks.get(getattr(view, "action", ""))
         if check is None or check(request.user, obj):
             return True
-        self.message = "You may not do this to a job you did not start."
+        self.message = _("You may not do this to a job you did not start.")
         return False

@@ -122,7 +122,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     file_headers = serializers.ListField(
         child=serializers.CharField(allow_blank=True),
         read_only=True,
-        help_text="The file's header row, as the preview read it.",
+        help_text=_("The file's header row, as the preview read it."),
     )
 
     class Meta:
@@ -272,25 +272,30 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 
 class PreviewRowSerializer(serializers.ModelSerializer):
-    """A sampled row of the preview: its planned action, its cells, and each change."""
+    """A row the preview kept: its planned action, its cells, each change, each problem."""
 
-    values = _string_map("The row as it was in the file: {column: cell text}.")
+    values = _string_map(_("The row as it was in the file: {column: cell text}."))
     changes = serializers.DictField(
         child=serializers.ListField(min_length=2, max_length=2),
         read_only=True,
-        help_text="For updates: {field: [old value, new value]}.",
+        help_text=_("For updates: {field: [old value, new value]}."),
+    )
+    errors = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(allow_blank=True)),
+        read_only=True,
+        help_text=_("For invalid rows: [column, message] of each problem (column blank: the row)."),
     )
 
     class Meta:
         model = ImportJobPreviewRow
-        fields = ("row_number", "action", "values", "changes")
+        fields = ("row_number", "action", "values", "changes", "errors")
         read_only_fields = fields
 
 
 class RowErrorSerializer(serializers.ModelSerializer):
     """One problem of one row: where, what, and the row's cells."""
 
-    values = _string_map("The row as it was in the file: {column: cell text}.")
+    values = _string_map(_("The row as it was in the file: {column: cell text}."))
 
     class Meta:
         model = ImportJobRowError

@@ -26,6 +26,7 @@ from data_exchange_tool.imports.readers import get_reader
 from data_exchange_tool.imports.validation import BatchValidator
 from data_exchange_tool.imports.writes import BatchWriter
 from data_exchange_tool.models.results import (
+    WRITTEN_PKS_KEPT,
     ImportJobPreviewRow,
     ImportJobRowError,
     Phase,
@@ -148,10 +149,15 @@ class Run:
         """Do what the run does with a validated batch."""
         raise NotImplementedError
 
+    def progress_counts(self) -> dict[str, int] | None:
+        """Return the counts to report with the progress (None: the run reports none)."""
+        return None
+
     def between_batches(self, reader: Any) -> None:
         """Report progress and stop when cancelled."""
         done = self.result.total
-        self.channel.report(done, max(done, reader.estimate_total_rows(done, self.job.file_size)))
+        total = max(done, reader.estimate_total_rows(done, self.job.file_size))
+        self.channel.report(done, total, counts=self.progress_counts())
         if self.channel.cancel_requested():
             raise ImportCancelledError(self.job.pk)
 
@@ -183,33 +189,53 @@ def _json_value(value: Any) -> Any:
 
 
 class PreviewRun(Run):
-    """Validate every row and record errors, counts and a sample of planned changes."""
+    """Validate every row and record errors, counts and the rows of the preview's table.
+
+    The table keeps the first ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` invalid and updated rows (what a
+    person must read before confirming) and the first ``get_preview_sample_size()`` new and
+    unchanged rows, inserted with one query per batch.
+    """
 
     phase = Phase.PREVIEW
 
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         super().__init__(job, channel)
-        self.sample_left = dict.fromkeys(
-            (RowAction.NEW, RowAction.UPDATE, RowAction.UNCHANGED), job.get_preview_sample_size()
-        )
+        self.keep_left = self.rows_to_keep()
+
+    def rows_to_keep(self) -> dict[str, int]:
+        """Return how many rows of each action the table keeps."""
+        sample = self.job.get_preview_sample_size()
+        keep = int(app_settings.PREVIEW_KEEP_ROWS)
+        return {
+            RowAction.INVALID: keep,
+            RowAction.UPDATE: keep,
+            RowAction.NEW: sample,
+            RowAction.UNCHANGED: sample,
+        }
 
     def restart(self) -> None:
         super().restart()
         ImportJobRowError.objects.filter(job_id=self.job.pk).delete()
         ImportJobPreviewRow.objects.filter(job_id=self.job.pk).delete()
-        self.sample_left = dict.fromkeys(self.sample_left, self.job.get_preview_sample_size())
+        self.keep_left = self.rows_to_keep()
+
+    def progress_counts(self) -> dict[str, int]:
+        """The preview's counts grow as it goes: the page shows them live."""
+        return self.result.as_counts()
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         self.save_errors(self.error_rows(o for o in outcomes if o.errors))
-        sample = []
+        kept = []
+        keep_left = self.keep_left
         for outcome in outcomes:
-            if self.sample_left.get(outcome.action, 0) > 0:
-                self.sample_left[outcome.action] -= 1
-                sample.append(self.sample_row(outcome))
-        ImportJobPreviewRow.objects.bulk_create(sample)
+            if keep_left.get(outcome.action, 0) > 0:
+                keep_left[outcome.action] -= 1
+                kept.append(self.sample_row(outcome))
+        if kept:
+            ImportJobPreviewRow.objects.bulk_create(kept)
 
     def sample_row(self, outcome: RowOutcome) -> ImportJobPreviewRow:
-        """Return an unsaved sample row for an outcome."""
+        """Return an unsaved preview row for an outcome."""
         changes = {
             name: [_json_value(old), _json_value(new)]
             for name, (old, new) in outcome.changes.items()
@@ -220,6 +246,7 @@ class PreviewRun(Run):
             action=outcome.action,
             values=self.row_values(outcome.cells),
             changes=changes,
+            errors=[[column[:255], message] for column, message in outcome.errors],
         )
 
 
@@ -232,6 +259,24 @@ class ImportRun(Run):
         super().__init__(job, channel)
         self.writer = BatchWriter(job)
         self.abort_errors: list[ImportJobRowError] = []
+        self.written_pks: list[Any] | None = []
+
+    def execute(self) -> RunResult:
+        result = super().execute()
+        result.written_pks = self.written_pks
+        return result
+
+    def remember_written(self, outcomes: list[RowOutcome]) -> None:
+        """Keep the pks of the written rows while they are few and known (for the admin's link)."""
+        if self.written_pks is None:
+            return
+        for outcome in outcomes:
+            if outcome.action in (RowAction.NEW, RowAction.UPDATE):
+                pk = getattr(outcome.instance, "pk", None)
+                if pk is None or len(self.written_pks) >= WRITTEN_PKS_KEPT:
+                    self.written_pks = None
+                    return
+                self.written_pks.append(pk if isinstance(pk, int) else str(pk))
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         invalid = [o for o in outcomes if o.errors]
@@ -246,3 +291,4 @@ class ImportRun(Run):
             )
         self.save_errors(self.error_rows(invalid))
         self.writer.write(outcomes)
+        self.remember_written(outcomes)

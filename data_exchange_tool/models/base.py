@@ -142,11 +142,11 @@ class BaseJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBas
     options = models.JSONField(_("options"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(_("rows done"), default=0)
+    progress_total = models.PositiveIntegerField(_("rows to do"), default=0)
     message = models.TextField(_("message"), blank=True)
 
     class Meta:

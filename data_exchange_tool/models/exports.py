@@ -19,6 +19,7 @@ from django.conf import settings  # noqa: TID251 - AUTH_USER_MODEL, as Django's 
 from django.db import models
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.conf import app_settings
@@ -62,6 +63,48 @@ def filters_querydict(filters: dict[str, Any] | None) -> QueryDict:
         values = value if isinstance(value, list | tuple) else [value]
         data.setlist(str(name), ["" if v is None else str(v) for v in values])
     return data
+
+
+def param_names(name: str, field: Any) -> list[str]:
+    """Return the query parameters a FilterSet form field reads: its name, or one per part.
+
+    django-filter's range widgets read ``<name>_<suffix>`` (``price_min``, ``created_after``);
+    Django's multi-widgets read ``<name><widgets_name>``.
+    """
+    widget = field.widget
+    suffixes = getattr(widget, "suffixes", None)
+    if suffixes:
+        return [f"{name}_{suffix}" if suffix else name for suffix in suffixes]
+    names = getattr(widget, "widgets_names", None)
+    if names and len(getattr(widget, "widgets", ())) > 1:
+        return [f"{name}{suffix}" for suffix in names]
+    return [name]
+
+
+def _split_filter_name(name: str, fields: dict[str, Any]) -> tuple[str, str]:
+    """Return ``(field name, part)`` of a query parameter (``price``, ``min`` of a range)."""
+    if name in fields:
+        return name, ""
+    for field_name, field in fields.items():
+        if name in param_names(field_name, field):
+            return field_name, name[len(field_name) :].strip("_")
+    return name, ""
+
+
+def _display_value(field: Any, value: Any) -> str:
+    """Return a stored filter value as a person reads it (a choice by its label)."""
+    values = value if isinstance(value, list | tuple) else [value]
+    # A model choice (its queryset may be large) shows the value as the filter reads it.
+    choices = None if hasattr(field, "queryset") else getattr(field, "choices", None)
+    labels = {}
+    if choices is not None:
+        try:
+            labels = {
+                str(key): str(label) for key, label in choices if str(key) in map(str, values)
+            }
+        except (TypeError, ValueError):  # grouped or lazy choices: show the values
+            labels = {}
+    return ", ".join(labels.get(str(v), str(v)) for v in values)
 
 
 def filters_from_querydict(data: Any, ignore: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -145,9 +188,12 @@ class ExportJob(BaseJob):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
-    task_id = models.CharField(max_length=255, blank=True)
+    task_id = models.CharField(_("task"), max_length=255, blank=True)
     queue = models.CharField(
-        max_length=255, blank=True, help_text=_("The queue the export task ran from.")
+        _("queue"),
+        max_length=255,
+        blank=True,
+        help_text=_("The queue the export task ran from."),
     )
 
     objects = ExportJobManager()
@@ -159,7 +205,11 @@ class ExportJob(BaseJob):
         permissions = (("view_all_exportjob", "Can view every user's export jobs of every type"),)
 
     def __str__(self) -> str:
-        return f"{self._meta.verbose_name} #{self.pk} ({self.file_name or self.get_format()})"
+        return gettext("%(type)s #%(id)s (%(file)s)") % {
+            "type": self._meta.verbose_name,
+            "id": self.pk,
+            "file": self.file_name or self.get_format().upper(),
+        }
 
     # --- creating ------------------------------------------------------------------------
 
@@ -215,8 +265,7 @@ class ExportJob(BaseJob):
             return set()
         names: set[str] = set()
         for name, field in filterset_class().form.fields.items():
-            suffixes = getattr(field.widget, "widgets_names", None)
-            names.update(f"{name}{suffix}" for suffix in suffixes) if suffixes else names.add(name)
+            names.update(param_names(name, field))
         return names
 
     def get_format(self) -> str:
@@ -224,8 +273,9 @@ class ExportJob(BaseJob):
         file_format = (self.format or type(self).file_format or "csv").lower()
         if file_format not in EXPORT_FORMATS:
             raise ExportFilterError(
-                f"Unknown export format {file_format!r}: use {' or '.join(EXPORT_FORMATS)}.",
-                {"format": [f"Use {' or '.join(EXPORT_FORMATS)}."]},
+                gettext("Unknown export format %(format)r: use csv or xlsx.")
+                % {"format": file_format},
+                {"format": [gettext("Use csv or xlsx.")]},
             )
         return file_format
 
@@ -242,22 +292,74 @@ class ExportJob(BaseJob):
         return self.get_target_model()._default_manager.all()
 
     def filter_queryset(self, queryset: models.QuerySet) -> models.QuerySet:
-        """Apply the stored filters through the FilterSet, or raise ``ExportFilterError``."""
+        """Apply the stored filters through the FilterSet, or raise ``ExportFilterError``.
+
+        A filter the FilterSet does not read is refused (a misspelt name would otherwise export
+        every row), for every interface alike: the admin, the API and the command.
+        """
         filterset_class = self.get_filterset_class()
         if filterset_class is None:
             if self.filters:
                 raise ExportFilterError(
-                    f"{type(self).__name__} takes no filters (it has no filterset_class): "
-                    f"{', '.join(sorted(self.filters))}.",
-                    {name: ["Unknown filter."] for name in self.filters},
+                    gettext("%(type)s takes no filters (it has no filterset_class): %(names)s.")
+                    % {"type": type(self).__name__, "names": ", ".join(sorted(self.filters))},
+                    {name: [str(gettext("Unknown filter."))] for name in self.filters},
                 )
             return queryset
+        self.check_filter_names()
         filterset = filterset_class(data=filters_querydict(self.filters), queryset=queryset)
         if not filterset.is_valid():
             errors = {name: [str(m) for m in msgs] for name, msgs in filterset.errors.items()}
             detail = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items())
-            raise ExportFilterError(f"Invalid export filters: {detail}", errors)
+            raise ExportFilterError(
+                gettext("Invalid export filters: %(detail)s") % {"detail": detail}, errors
+            )
         return filterset.qs
+
+    def check_filter_names(self) -> None:
+        """Raise ``ExportFilterError`` naming the stored filters the FilterSet does not read."""
+        known = type(self).filter_names()
+        unknown = sorted(set(self.filters or {}) - known)
+        if unknown:
+            message = gettext("Unknown export filter(s) %(unknown)s: use %(known)s.") % {
+                "unknown": ", ".join(unknown),
+                "known": ", ".join(sorted(known)),
+            }
+            raise ExportFilterError(
+                message,
+                {
+                    name: [
+                        str(
+                            gettext("Unknown filter: use one of %(known)s.")
+                            % {"known": ", ".join(sorted(known))}
+                        )
+                    ]
+                    for name in unknown
+                },
+            )
+
+    @classmethod
+    def describe_filters(cls, filters: dict[str, Any] | None) -> list[tuple[str, str]]:
+        """Return the stored filters as ``(label, value)`` a person reads, in the FilterSet's order.
+
+        A range's parts (``price_min`` / ``_after``) are labelled with their filter's label and
+        the suffix; a value that names an object through a choice field shows that object.
+        """
+        filterset_class = cls.get_filterset_class()
+        if not filters:
+            return []
+        if filterset_class is None:
+            return [(name, str(value)) for name, value in filters.items()]
+        form = filterset_class(data=filters_querydict(filters)).form
+        described = []
+        for name, value in filters.items():
+            field_name, suffix = _split_filter_name(name, form.fields)
+            field = form.fields.get(field_name)
+            label = str(field.label) if field is not None and field.label else name
+            if suffix:
+                label = f"{label} ({suffix.strip('_')})"
+            described.append((label, _display_value(field, value)))
+        return described
 
     def get_export_queryset(self) -> models.QuerySet:
         """Return the rows to export, filtered and ordered by pk.

@@ -17,6 +17,7 @@ import django_fsm as fsm
 from django.conf import settings  # noqa: TID251 - AUTH_USER_MODEL, as Django's own models
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.conf import app_settings
@@ -142,24 +143,40 @@ class ImportJob(BaseJob):
         related_name="+",
         verbose_name=_("confirmed by"),
     )
-    preview_started_at = models.DateTimeField(null=True, blank=True)
-    preview_finished_at = models.DateTimeField(null=True, blank=True)
-    import_started_at = models.DateTimeField(null=True, blank=True)
-    import_finished_at = models.DateTimeField(null=True, blank=True)
-    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    preview_started_at = models.DateTimeField(_("preview started"), null=True, blank=True)
+    preview_finished_at = models.DateTimeField(_("preview finished"), null=True, blank=True)
+    import_started_at = models.DateTimeField(_("import started"), null=True, blank=True)
+    import_finished_at = models.DateTimeField(_("import finished"), null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(_("cancel requested"), null=True, blank=True)
+    written_pks = models.JSONField(
+        _("written rows"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "The primary keys of the rows the import created or updated, when there were few "
+            "enough to link to them."
+        ),
+    )
 
     new_rows = models.PositiveIntegerField(_("new"), default=0)
     updated_rows = models.PositiveIntegerField(_("updated"), default=0)
     unchanged_rows = models.PositiveIntegerField(_("unchanged"), default=0)
     invalid_rows = models.PositiveIntegerField(_("invalid"), default=0)
 
-    preview_task_id = models.CharField(max_length=255, blank=True)
-    import_task_id = models.CharField(max_length=255, blank=True)
+    preview_task_id = models.CharField(_("preview task"), max_length=255, blank=True)
+    import_task_id = models.CharField(_("import task"), max_length=255, blank=True)
     preview_queue = models.CharField(
-        max_length=255, blank=True, help_text=_("The queue the preview task ran from.")
+        _("preview queue"),
+        max_length=255,
+        blank=True,
+        help_text=_("The queue the preview task ran from."),
     )
     import_queue = models.CharField(
-        max_length=255, blank=True, help_text=_("The queue the import task ran from.")
+        _("import queue"),
+        max_length=255,
+        blank=True,
+        help_text=_("The queue the import task ran from."),
     )
 
     objects = ImportJobManager()
@@ -182,7 +199,11 @@ class ImportJob(BaseJob):
         )
 
     def __str__(self) -> str:
-        return f"{self._meta.verbose_name} #{self.pk} ({self.file_name or self.file.name})"
+        return gettext("%(type)s #%(id)s (%(file)s)") % {
+            "type": self._meta.verbose_name,
+            "id": self.pk,
+            "file": self.file_name or self.file.name,
+        }
 
     # --- saving --------------------------------------------------------------------------
 
@@ -376,6 +397,7 @@ class ImportJob(BaseJob):
         """Take the target's lock and mark the import as running (``actions.confirm_import``)."""
         self.confirmed_by = user if user is not None and user.is_authenticated else None
         self.import_started_at = self.import_finished_at = None
+        self.written_pks = None
         self.heartbeat_at = timezone.now()
         self.progress_done = 0
         self.progress_total = self.total_rows
@@ -387,6 +409,7 @@ class ImportJob(BaseJob):
     def succeed_import(self, result: RunResult) -> None:
         """Record a finished import; this releases the target's lock."""
         self.record_counts(result)
+        self.written_pks = result.written_pks
         self.import_finished_at = timezone.now()
 
     @fsm.transition(field=state, source=JobState.IMPORT_IN_PROGRESS, target=JobState.IMPORT_FAILED)

@@ -1,8 +1,11 @@
 """
 What a preview or an import found: counts (``RunResult``), and row by row in the database.
 
-Row errors and the preview's sample live in their own tables, so a preview of a million rows can be
-paged and its invalid rows exported later; only the counts are stored on the job.
+Row errors and the preview's rows live in their own tables, so a preview of a million rows can be
+paged and its invalid rows exported later; only the counts are stored on the job. The preview's
+rows (``ImportJobPreviewRow``) are what its table shows: the invalid and updated rows in full up to
+``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` each, and a sample of the new and unchanged ones
+(``DATA_EXCHANGE_PREVIEW_SAMPLE_SIZE``), so what is kept stays bounded whatever the file's size.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.states import RowAction
@@ -28,13 +32,24 @@ class ImportJobRowError(models.Model):
     """One problem with one row of an import file: row number, column, message, the row's values."""
 
     job = models.ForeignKey(
-        "data_exchange_tool.ImportJob", on_delete=models.CASCADE, related_name="row_errors"
+        "data_exchange_tool.ImportJob",
+        on_delete=models.CASCADE,
+        related_name="row_errors",
+        verbose_name=_("job"),
     )
-    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.PREVIEW)
-    row_number = models.PositiveIntegerField(help_text=_("Row in the file; the header is row 1."))
-    column = models.CharField(max_length=255, blank=True, help_text=_("Blank for the whole row."))
-    message = models.TextField()
-    values = models.JSONField(default=dict, help_text=_("The row as it was in the file."))
+    phase = models.CharField(
+        _("phase"), max_length=16, choices=Phase.choices, default=Phase.PREVIEW
+    )
+    row_number = models.PositiveIntegerField(
+        _("row"), help_text=_("Row in the file; the header is row 1.")
+    )
+    column = models.CharField(
+        _("column"), max_length=255, blank=True, help_text=_("Blank for the whole row.")
+    )
+    message = models.TextField(_("message"))
+    values = models.JSONField(
+        _("values"), default=dict, help_text=_("The row as it was in the file.")
+    )
 
     class Meta:
         ordering = ("row_number", "id")
@@ -45,21 +60,42 @@ class ImportJobRowError(models.Model):
         verbose_name_plural = _("row errors")
 
     def __str__(self) -> str:
-        where = f"row {self.row_number}" + (f", {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+        if self.column:
+            return gettext("row %(row)s, %(column)s: %(message)s") % {
+                "row": self.row_number,
+                "column": self.column,
+                "message": self.message,
+            }
+        return gettext("row %(row)s: %(message)s") % {
+            "row": self.row_number,
+            "message": self.message,
+        }
 
 
 class ImportJobPreviewRow(models.Model):
-    """A sampled row of a preview with its planned action and, for updates, each change."""
+    """A row the preview kept for its table: planned action, the row's cells, changes, errors."""
 
     job = models.ForeignKey(
-        "data_exchange_tool.ImportJob", on_delete=models.CASCADE, related_name="preview_rows"
+        "data_exchange_tool.ImportJob",
+        on_delete=models.CASCADE,
+        related_name="preview_rows",
+        verbose_name=_("job"),
     )
-    row_number = models.PositiveIntegerField()
-    action = models.CharField(max_length=16, choices=RowAction.choices)
-    values = models.JSONField(default=dict, help_text=_("The row as it was in the file."))
+    row_number = models.PositiveIntegerField(_("row"))
+    action = models.CharField(_("action"), max_length=16, choices=RowAction.choices)
+    values = models.JSONField(
+        _("values"), default=dict, help_text=_("The row as it was in the file.")
+    )
     changes = models.JSONField(
-        default=dict, help_text=_("For updates: {field: [old, new]} of each changed field.")
+        _("changes"),
+        default=dict,
+        help_text=_("For updates: {field: [old, new]} of each changed field."),
+    )
+    errors = models.JSONField(
+        _("errors"),
+        default=list,
+        blank=True,
+        help_text=_("For invalid rows: [column, message] of each problem (column blank: the row)."),
     )
 
     class Meta:
@@ -69,18 +105,40 @@ class ImportJobPreviewRow(models.Model):
         verbose_name_plural = _("preview rows")
 
     def __str__(self) -> str:
-        return f"row {self.row_number}: {self.action}"
+        return gettext("row %(row)s: %(action)s") % {
+            "row": self.row_number,
+            "action": self.get_action_display(),
+        }
+
+
+#: The most rows an import remembers by pk, so the admin can link to exactly the rows it wrote.
+WRITTEN_PKS_KEPT = 200
 
 
 @dataclass
 class RunResult:
-    """Counts of a preview or an import."""
+    """Counts of a preview or an import.
+
+    An import also gives ``written_pks``: the pks of the rows it created or updated when they are
+    at most ``WRITTEN_PKS_KEPT`` and all known, else None.
+    """
 
     total: int = 0
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     invalid: int = 0
+    written_pks: list[Any] | None = None
+
+    def as_counts(self) -> dict[str, int]:
+        """Return the counts as the job's ``counts`` names them."""
+        return {
+            "total": self.total,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "invalid": self.invalid,
+        }
 
     def count(self, outcomes: Iterable[Any]) -> None:
         """Add the actions of a batch (objects with an ``action``)."""

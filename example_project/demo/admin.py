@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib import admin
 
 from data_exchange_tool.admin import (
-    ExportActionMixin,
     ExportJobAdmin,
     GenericImporterModelAdmin,
+    ImportExportMixin,
+    ImportMixin,
 )
 from example_project.demo.models import (
     Partner,
@@ -40,13 +41,13 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ImportMixin, admin.ModelAdmin):
     list_display = ("sku", "title")
     search_fields = ("sku", "title")
 
 
 @admin.register(StockRecord)
-class StockRecordAdmin(ExportActionMixin, admin.ModelAdmin):
+class StockRecordAdmin(ImportExportMixin, admin.ModelAdmin):
     list_display = ("partner", "partner_sku", "product", "price", "num_in_stock", "num_allocated")
     list_filter = ("partner",)
     search_fields = ("partner_sku", "product__sku")

@@ -13,10 +13,16 @@ class StockRecordFilterSet(django_filters.FilterSet):
     partner = django_filters.ModelChoiceFilter(
         queryset=Partner.objects.all(), to_field_name="name", label="Partner name"
     )
-    partner_sku = django_filters.CharFilter(lookup_expr="startswith")
-    price_min = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
-    price_max = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
-    in_stock = django_filters.BooleanFilter(method="filter_in_stock")
+    partner_sku = django_filters.CharFilter(
+        lookup_expr="startswith", label="Partner SKU starts with"
+    )
+    price_min = django_filters.NumberFilter(
+        field_name="price", lookup_expr="gte", label="Lowest price"
+    )
+    price_max = django_filters.NumberFilter(
+        field_name="price", lookup_expr="lte", label="Highest price"
+    )
+    in_stock = django_filters.BooleanFilter(method="filter_in_stock", label="In stock")
 
     class Meta:
         model = StockRecord

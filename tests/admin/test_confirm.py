@@ -57,7 +57,7 @@ def test_the_type_or_the_global_confirm_permission_allows_it(
 def test_a_refused_confirm_says_why(admin_client, catalogue, upload):
     _response, job = upload(admin_client, bad_csv())
     response = admin_client.post(admin_url("confirm", job.pk), follow=True)
-    assert "The import was not started: The preview found 2 invalid row(s)" in (
+    assert "The import was not started: The preview found 2 invalid rows" in (
         response.content.decode()
     )
     assert state_of(job) == JobState.PREVIEW_SUCCEEDED

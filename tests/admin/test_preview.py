@@ -20,12 +20,15 @@ def test_the_page_shows_counts_invalid_rows_and_the_refusal(admin_client, catalo
     _response, job = upload(admin_client, bad_csv())
     body = page_of(admin_client, job)
     assert 'data-state="PREVIEW_SUCCEEDED"' in body
-    assert '<td data-count="total">4</td>' in body
-    assert '<td data-count="new">2</td>' in body
-    assert "Invalid rows (2 problems)" in body
+    # the counts are the table's tabs; the invalid rows come first, marked with their messages
+    assert 'data-count="total">4</span>' in body
+    assert 'data-count="new">2</span>' in body
+    assert "dxt-tab-invalid dxt-tab-active" in body
+    assert body.count('class="dxt-preview-row dxt-row-invalid"') == 2
     assert "Nobody" in body  # the original value of the invalid row
     assert "More allocated than in stock." in body
-    assert "The preview found 2 invalid row(s)" in body
+    assert 'class="dxt-cell dxt-cell-invalid"' in body
+    assert "The preview found 2 invalid rows" in body
     assert "Confirm import" not in body
     assert "Re-run preview" in body
     assert ">Cancel</button>" in body
@@ -36,7 +39,9 @@ def test_a_clean_preview_offers_confirm(admin_client, catalogue, upload):
     body = page_of(admin_client, job)
     assert "Confirm import" in body
     assert 'id="dxt-refusal"' not in body
-    assert "Planned changes (a sample of 3 rows)" in body
+    assert "What the import will do" in body
+    assert body.count('class="dxt-preview-row dxt-row-new"') == 3
+    assert "Showing" not in body  # every row is shown: nothing cut
 
 
 def test_updates_show_old_and_new_values(admin_client, catalogue, upload, run_on_commit):
@@ -50,6 +55,9 @@ def test_updates_show_old_and_new_values(admin_client, catalogue, upload, run_on
     assert (job.updated_rows, job.unchanged_rows) == (1, 1)
     body = page_of(admin_client, job)
     assert re.search(r"<del>0\.50</del> → <ins>99\.99</ins>", body), body
+    # the row says which record it is: the natural key's values, from the file's columns
+    assert '<th class="dxt-identity">partner · partner_sku</th>' in body
+    assert '<span class="dxt-key">ACME</span> · <span class="dxt-key">SKU-000001</span>' in body
 
 
 def test_file_values_are_escaped(admin_client, catalogue, upload):
@@ -70,17 +78,17 @@ def test_invalid_rows_are_paged(admin_client, catalogue, upload, monkeypatch):
     _response, job = upload(admin_client, csv_bytes(rows))
     first = page_of(admin_client, job)
     assert "page 1 of 3" in first
-    assert first.count('class="dxt-error-row"') == 2
-    assert "?errors_page=2#dxt-errors" in first
-    last = page_of(admin_client, job, errors_page=3)
-    assert last.count('class="dxt-error-row"') == 1
+    assert first.count('class="dxt-preview-row dxt-row-invalid"') == 2
+    assert "?page=2#dxt-preview" in first
+    last = page_of(admin_client, job, show="invalid", page=3)
+    assert last.count('class="dxt-preview-row dxt-row-invalid"') == 1
     assert '<td class="dxt-row-number">6</td>' in last
 
 
 def test_a_clerk_sees_the_preview_but_no_confirm_button(clerk_client, catalogue, upload):
     _response, job = upload(clerk_client, csv_bytes(stock_rows(2)))
     body = page_of(clerk_client, job)
-    assert "Planned changes" in body
+    assert "What the import will do" in body
     assert "Confirm import" not in body
     assert "can confirm” permission" in body
     assert "Re-run preview" in body  # the uploader may run the preview again
@@ -108,8 +116,13 @@ def test_a_successful_import_links_to_the_target_changelist(
     job.refresh_from_db()
     assert job.state == JobState.IMPORT_SUCCEEDED
     body = page_of(admin_client, job)
-    assert 'href="/admin/demo/stockrecord/"' in body
-    assert "The job is already imported." in body
+    # the link names the rows the import wrote; no warning on a success page
+    pks = sorted(StockRecord.objects.values_list("pk", flat=True))
+    assert f'href="/admin/demo/stockrecord/?id__in={pks[0]}%2C{pks[1]}"' in body
+    assert "See the 2 stock records this import wrote" in body
+    assert "2 created, 0 updated, 0 unchanged, 0 skipped." in body
+    assert "already imported" not in body
+    assert 'id="dxt-refusal"' not in body
     assert ">Cancel</button>" not in body
 
 

@@ -34,7 +34,7 @@ def test_confirm_answers_the_job_as_the_request_left_it(upload, api, catalogue):
     body = api.post(f"{STOCK}{job_id}/confirm/").json()  # the task is sent on commit
 
     assert body["state"] == JobState.IMPORT_IN_PROGRESS
-    assert body["confirm_refusal"] == "The job is importing already."
+    assert body["confirm_refusal"] == "This file is being imported now."
 
 
 def test_confirm_with_invalid_rows_is_a_409_with_the_state_and_reason(upload, api, catalogue):
@@ -44,8 +44,8 @@ def test_confirm_with_invalid_rows_is_a_409_with_the_state_and_reason(upload, ap
 
     assert response.status_code == 409
     assert response.json() == {
-        "detail": "The preview found 1 invalid row(s): fix the file and run the preview again, "
-        "or force the import to skip them.",
+        "detail": "The preview found 1 invalid row: fix the file and run the preview again, "
+        "or import the valid rows and skip it.",
         "code": "transition_not_allowed",
         "state": JobState.PREVIEW_SUCCEEDED,
     }
@@ -81,7 +81,7 @@ def test_confirm_twice_is_a_409(upload, api, run_on_commit, catalogue):
 
     assert response.status_code == 409
     assert response.json()["state"] == JobState.IMPORT_SUCCEEDED
-    assert response.json()["detail"] == "The job is already imported."
+    assert response.json()["detail"] == "This file is already imported."
 
 
 def test_confirm_while_another_job_imports_into_the_target_names_it(
@@ -200,3 +200,13 @@ def test_rerun_refuses_an_unreadable_file_at_once(upload, api, catalogue):
     )
     assert response.status_code == 400
     assert ImportJob.objects.get(pk=job_id).state == JobState.PREVIEW_SUCCEEDED
+
+
+def test_refusals_speak_the_clients_language(upload, api, catalogue):
+    job_id = upload(csv_bytes([*stock_rows(2), INVALID])).json()["id"]
+
+    response = api.post(f"{STOCK}{job_id}/confirm/", HTTP_ACCEPT_LANGUAGE="es")
+
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith("La vista previa encontró 1 fila no válida")
+    assert response.json()["code"] == "transition_not_allowed"  # codes stay words for programs

@@ -107,6 +107,19 @@ def test_preview_pages_the_sample_and_filters_by_action(upload, api, catalogue):
     assert api.get(f"{STOCK}{updating}/preview/", {"action": "fly"}).status_code == 400
 
 
+def test_preview_lists_the_invalid_rows_with_their_problems(upload, api, catalogue):
+    rows = [*stock_rows(2), ["Nobody", "P-1", "SKU-X", "1.00", 1, 0]]
+    job_id = upload(csv_bytes(rows)).json()["id"]
+
+    invalid = api.get(f"{STOCK}{job_id}/preview/", {"action": "invalid"}).json()
+
+    assert invalid["count"] == 1
+    row = invalid["results"][0]
+    assert (row["row_number"], row["action"]) == (4, "invalid")
+    assert row["errors"][0][0] == "partner"
+    assert row["values"]["partner"] == "Nobody"
+
+
 def test_errors_pages_the_invalid_rows(upload, api, catalogue):
     job_id = upload(csv_bytes([*stock_rows(2), *BAD_ROWS])).json()["id"]
 
@@ -252,6 +265,6 @@ def test_the_list_names_the_lock_holder_in_confirm_refusal(upload, api, catalogu
     listed = {job["id"]: job for job in api.get(STOCK).json()["results"]}
     single = api.get(f"{STOCK}{waiting}/").json()
 
-    assert listed[holder]["confirm_refusal"] == "The job is importing already."
+    assert listed[holder]["confirm_refusal"] == "This file is being imported now."
     assert listed[waiting]["confirm_refusal"].startswith(f"Job #{holder} ")
     assert listed[waiting]["confirm_refusal"] == single["confirm_refusal"]

@@ -121,20 +121,67 @@ def test_a_running_export_polls_its_progress(admin_client, records):
 def test_the_add_page_starts_an_export_and_refuses_bad_filters(
     admin_client, records, run_on_commit
 ):
-    bad = admin_client.post(f"{EXPORTS}add/", {"format": "csv", "filters": '{"partner": "Nobody"}'})
+    # the filters are the FilterSet's own fields (prefix "filter-"), no longer a JSON text (#12)
+    page = admin_client.get(f"{EXPORTS}add/").content.decode()
+    assert 'name="filter-partner"' in page
+    assert 'name="filter-price_min"' in page
+    assert 'type="radio" name="format"' in page
+    assert "---------" not in page.split('name="format"')[1].split("</div>")[0]
+    bad = admin_client.post(f"{EXPORTS}add/", {"format": "csv", "filter-partner": "Nobody"})
     assert bad.status_code == 200
-    assert "Invalid export filters" in bad.content.decode()
+    assert "The export was not started" in bad.content.decode()
+    assert "Select a valid choice" in bad.content.decode()
     assert not ExportJob.objects.exists()
     with run_on_commit():
         good = admin_client.post(
-            f"{EXPORTS}add/", {"format": "csv", "filters": '{"partner": "Globex"}', "bom": "on"}
+            f"{EXPORTS}add/", {"format": "csv", "filter-partner": "Globex", "bom": "on"}
         )
     assert good.status_code == 302
     job = ExportJob.objects.get()
+    assert good["Location"] == f"{EXPORTS}{job.pk}/change/"  # saving opens the export's page
     assert job.options == {"bom": True}
+    assert job.filters == {"partner": "Globex"}
     assert job.created_by.username == "admin"
     job.refresh_from_db()
     assert job.total_rows == 2
+
+
+def test_the_format_must_be_chosen(admin_client, records):
+    response = admin_client.post(f"{EXPORTS}add/", {"filter-partner": "Globex"})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not ExportJob.objects.exists()
+
+
+def test_empty_filters_and_ranges_are_no_filter(admin_client, records, run_on_commit):
+    with run_on_commit():
+        admin_client.post(
+            f"{EXPORTS}add/",
+            {
+                "format": "xlsx",
+                "filter-partner": "",
+                "filter-price_min": "0.5",
+                "filter-in_stock": "unknown",
+            },
+        )
+    job = ExportJob.objects.get()
+    assert job.filters == {"price_min": "0.5"}
+    assert job.format == "xlsx"
+
+
+def test_the_export_page_says_which_rows_in_words(admin_client, records, run_on_commit):
+    globex = records[3].partner
+    query = f"?partner__id__exact={globex.pk}"
+    post_action(admin_client, run_on_commit, query, "export_as_csv", [records[3].pk], True)
+    job = ExportJob.objects.get()
+    html = admin_client.get(f"{EXPORTS}{job.pk}/change/").content.decode()
+    assert "Partner: <strong>Globex</strong>" in html  # the changelist's filter, by name
+    assert f'href="{EXPORTS}{job.pk}/download/"' in html
+    assert "dxt-download" in html
+    with run_on_commit():
+        other = actions.start_export(StockRecordExportJob, filters={"price_min": "0.5"})
+    html = admin_client.get(f"{EXPORTS}{other.pk}/change/").content.decode()
+    assert "Lowest price: <strong>0.5</strong>" in html
 
 
 def test_users_see_only_their_own_exports(client, records):

@@ -82,6 +82,17 @@ def test_invalid_filters_are_a_400_and_no_job(api, records, run_on_commit):
     assert not ExportJob.objects.exists()
 
 
+def test_unknown_filters_are_a_400_naming_the_known_ones(api, records, run_on_commit):
+    response = start(api, run_on_commit, "?partnr=ACME&price_min=1")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_filters"
+    assert set(body["errors"]) == {"partnr"}
+    assert "partner" in body["errors"]["partnr"][0]
+    assert "partnr" in body["detail"]
+    assert not ExportJob.objects.exists()
+
+
 def test_unknown_format_is_a_400(api, records, run_on_commit):
     response = start(api, run_on_commit, format="pdf")
     assert response.status_code == 400

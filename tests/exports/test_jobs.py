@@ -117,6 +117,31 @@ def test_invalid_filters_are_refused_at_start_and_create_nothing(catalogue, filt
     assert not ExportJob.objects.exists()
 
 
+def test_unknown_filters_are_refused_not_ignored(catalogue):
+    with pytest.raises(ExportFilterError) as caught:
+        actions.start_export(StockRecordExportJob, filters={"partner_name": "ACME"})
+    assert set(caught.value.errors) == {"partner_name"}
+    assert "Unknown export filter(s) partner_name" in str(caught.value)
+    assert not ExportJob.objects.exists()
+
+
+def test_range_parts_are_known_filters(monkeypatch):
+    from django_filters import FilterSet, RangeFilter
+
+    class Ranged(FilterSet):
+        price = RangeFilter()
+
+        class Meta:
+            model = StockRecord
+            fields = ("price",)
+
+    monkeypatch.setattr(StockRecordExportJob, "filterset_class", Ranged)
+    assert {"price_min", "price_max"} <= StockRecordExportJob.filter_names()
+    StockRecordExportJob(filters={"price_min": "1"}).check_filter_names()  # no error
+    with pytest.raises(ExportFilterError):
+        StockRecordExportJob(filters={"price": "1"}).check_filter_names()
+
+
 def test_unknown_format_is_refused():
     with pytest.raises(ExportFilterError, match="Unknown export format"):
         actions.start_export(StockRecordExportJob, file_format="pdf")

@@ -73,7 +73,7 @@ def test_invalid_rows_are_recorded_with_column_and_values(catalogue, run_on_comm
     duplicate = ImportJobRowError.objects.get(job=job, row_number=5)
     assert "Duplicate of row 2" in duplicate.message
     assert duplicate.values["partner_sku"] == rows[0][2]
-    assert confirm_refusal(job).startswith("The preview found 3 invalid row(s)")
+    assert confirm_refusal(job).startswith("The preview found 3 invalid rows")
 
 
 def test_xlsx_is_read_like_csv(catalogue, run_on_commit):

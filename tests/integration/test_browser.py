@@ -1,8 +1,11 @@
 """
-The import admin as a person uses it: Debian's Chromium driven by Playwright against a live server,
-with a real Celery worker, PostgreSQL, Redis and files on S3 (moto's server).
+The admin as a person uses it: Debian's Chromium driven by Playwright against a live server, with
+a real Celery worker, PostgreSQL, Redis and files on S3 (moto's server), in a 1366x768 window.
 
-Each step saves a screenshot under ``$DXT_ARTIFACTS/browser/``.
+Each step saves a screenshot under ``$DXT_ARTIFACTS/browser/``: upload, the preview's table with
+identities and old -> new cells, the one-click import of the valid rows (with its "are you sure"
+page), the result, the filtered changelist, the target's Import button, an export filled in through
+the FilterSet's widgets and downloaded, and the job page in Spanish.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import csv
 import io
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,8 @@ STATE_TIMEOUT = 60_000
 ROWS = 2_000
 #: The admin of that job type.
 SLOW_JOBS = "/admin/testapp/slowstockrecordimportjob/"
+#: The window of a common laptop: every page must read well at this size.
+VIEWPORT = {"width": 1366, "height": 768}
 
 
 @pytest.fixture(scope="session")
@@ -62,12 +68,8 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    """A desktop-sized window, and downloads allowed."""
-    return {
-        **browser_context_args,
-        "viewport": {"width": 1400, "height": 1000},
-        "accept_downloads": True,
-    }
+    """A common laptop's window (1366x768), and downloads allowed."""
+    return {**browser_context_args, "viewport": VIEWPORT, "accept_downloads": True}
 
 
 class Shots:
@@ -179,15 +181,20 @@ def test_upload_fix_and_import_in_the_browser(
     ]
     percents = [answer["percent"] for answer in progress_log]
     assert percents == sorted(percents), percents
+    # the page said what the task was doing, with the counts growing and the time left
+    checking = [answer for answer in polled if answer["phase"] == "validating"]
+    assert checking, [answer["phase"] for answer in polled]
+    assert any(0 < answer["counts"]["total"] < ROWS for answer in checking), checking
+    assert any("left" in answer["detail"] for answer in checking), checking
     (ARTIFACTS / "browser" / "progress-answers.txt").write_text(repr(progress_log))
     shots("preview-with-invalid-rows")
 
     # the preview: counts, the invalid rows, escaped values, the refusal in words
     expect(page.locator('[data-count="invalid"]')).to_have_text("3")
-    expect(page.locator('[data-count="new"]')).to_have_text(str(ROWS - 3))
-    expect(page.locator("#dxt-refusal")).to_contain_text("The preview found 3 invalid row(s)")
+    expect(page.locator('[data-count="new"]')).to_have_text(f"{ROWS - 3:,}")
+    expect(page.locator("#dxt-refusal")).to_contain_text("The preview found 3 invalid rows")
     expect(page.locator("button.dxt-confirm")).to_have_count(0)
-    errors = page.locator("#dxt-errors")
+    errors = page.locator("#dxt-preview")  # the table opens on the invalid rows
     expect(errors).to_contain_text("Nobody")
     expect(errors).to_contain_text("More allocated than in stock.")
     expect(errors).to_contain_text("<script>alert('x')</script>")  # shown as text
@@ -213,7 +220,7 @@ def test_upload_fix_and_import_in_the_browser(
     page.click("button[name=rerun]")
     wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
     expect(page.locator('[data-count="invalid"]')).to_have_text("0")
-    expect(page.locator('[data-count="new"]')).to_have_text(str(ROWS))
+    expect(page.locator('[data-count="new"]')).to_have_text(f"{ROWS:,}")
     expect(page.locator(".dxt-facts")).to_contain_text("stock-fixed.csv")
     shots("clean-preview")
 
@@ -303,3 +310,180 @@ def test_the_overview_lists_jobs_of_every_type(
     shots("overview")
     page.click("#result_list a:text('p.csv')")
     expect(page).to_have_url(re.compile(r"/admin/demo/productimportjob/\d+/change/$"))
+
+
+# --- the preview as a table, one click for the valid rows, the result -------------------------
+
+
+def update_rows() -> list[list[Any]]:
+    """The 20 stored rows again: two prices changed, one row new, two rows invalid."""
+    rows = stock_rows(20)
+    rows[3][3] = "99.99"
+    rows[7][3] = "0.01"
+    rows[12] = ["Nobody", "P-1", rows[12][2], "1.00", 1, 0]
+    rows[15][5] = 99  # more allocated than in stock
+    return [*rows, ["Globex", "P-2", "GLO-NEW", "5.00", 3, 0]]
+
+
+def test_update_file_table_skip_invalid_result_and_the_written_rows(
+    page: Page, live_server: Any, celery_worker: Any, admin_user_pw: User, shots: Shots
+) -> None:
+    make_catalogue()
+    base = live_server.url
+    log_in(page, base, shots)
+    upload(page, base, shots, "stock.csv", csv_bytes(stock_rows(20)))
+    wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
+    page.click("button.dxt-confirm")
+    wait_for_state(page, JobState.IMPORT_SUCCEEDED)
+    assert StockRecord.objects.count() == 20
+
+    upload(page, base, shots, "stock-update.csv", csv_bytes(update_rows()))
+    wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
+    shots("update-preview-invalid-tab")
+    table = page.locator(".dxt-preview-table")
+    # the file's own headers, in its order; each row says which record it is
+    headers = table.locator("thead th").all_inner_texts()
+    assert headers[3:] == [
+        "partner",
+        "product",
+        "partner_sku",
+        "price",
+        "num_in_stock",
+        "num_allocated",
+    ]
+    expect(table.locator("tbody tr")).to_have_count(2)
+    invalid_cell = table.locator("td.dxt-cell-invalid").first
+    expect(invalid_cell).to_contain_text("Nobody")
+    expect(invalid_cell.locator(".dxt-cell-error")).to_contain_text("does not exist")
+    expect(table).to_contain_text("More allocated than in stock.")
+
+    page.click("a.dxt-tab-updated")
+    expect(page.locator(".dxt-tab-updated")).to_have_class(re.compile("dxt-tab-active"))
+    rows = page.locator(".dxt-preview-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first.locator("td.dxt-identity")).to_have_text("ACME · SKU-000003")
+    changed = rows.first.locator("td.dxt-cell-changed")
+    expect(changed).to_have_text("3.50 → 99.99")
+    shots("update-preview-updated-tab")
+
+    # one click for the valid rows, after an "are you sure" page
+    expect(page.locator("button.dxt-confirm")).to_have_count(0)
+    skip = page.locator("button.dxt-skip-invalid")
+    expect(skip).to_have_text("Import the 19 valid rows (skip 2 invalid)")
+    skip.click()
+    expect(page.locator(".dxt-question")).to_contain_text(
+        "Import the 19 valid rows and skip the 2 invalid rows?"
+    )
+    shots("skip-invalid-are-you-sure")
+    page.click(".dxt-ask button[type=submit]")
+    wait_for_state(page, JobState.IMPORT_SUCCEEDED)
+    shots("update-import-result")
+    expect(page.locator("#dxt-result-line")).to_have_text(
+        "1 created, 2 updated, 16 unchanged, 2 skipped."
+    )
+    expect(page.locator(".messagelist .warning")).to_have_count(0)
+    expect(page.locator("#dxt-refusal")).to_have_count(0)
+    # the import's own errors once each, apart from the preview's table
+    skipped = page.locator("#dxt-import-errors tbody tr")
+    expect(skipped).to_have_count(2)
+    assert sorted(skipped.locator("td.dxt-row-number").all_inner_texts()) == ["14", "17"]
+    assert StockRecord.objects.get(partner_sku="SKU-000003").price == Decimal("99.99")
+
+    # the link opens the changelist filtered to exactly the rows the import wrote
+    page.click("a.dxt-target-link")
+    expect(page.locator("#changelist")).to_be_visible()
+    expect(page.locator("#result_list tbody tr")).to_have_count(3)
+    expect(page.locator("#result_list")).to_contain_text("GLO-NEW")
+    shots("written-rows-changelist")
+
+
+def test_import_button_on_the_targets_changelist(
+    page: Page, live_server: Any, admin_user_pw: User, shots: Shots
+) -> None:
+    make_catalogue()
+    base = live_server.url
+    log_in(page, base, shots)
+    page.goto(f"{base}/admin/demo/stockrecord/")
+    shots("target-changelist-with-import")
+    page.click("a.dxt-import-link")
+    # two job types write stock records in the tests: a page to choose one
+    expect(page.locator(".dxt-import-choices li")).to_have_count(2)
+    shots("import-choice")
+    page.click(".dxt-import-choices a:text('Stock record import')")
+    expect(page).to_have_url(re.compile(r"/admin/demo/stockrecordimportjob/add/$"))
+    expect(page.locator("input[name=file]")).to_be_visible()
+    page.goto(f"{base}/admin/demo/product/")
+    page.click("a.dxt-import-link")  # one job type: straight to its upload page
+    expect(page).to_have_url(re.compile(r"/admin/demo/productimportjob/add/$"))
+
+
+def test_an_export_filled_in_through_the_filtersets_widgets(
+    page: Page, live_server: Any, celery_worker: Any, admin_user_pw: User, shots: Shots
+) -> None:
+    catalogue = make_catalogue()
+    acme, globex = catalogue["partners"]
+    for i, partner in enumerate([acme, acme, globex, globex, globex]):
+        StockRecord.objects.create(
+            partner=partner,
+            product=catalogue["products"][0],
+            partner_sku=f"S-{i}",
+            price=Decimal(i),
+            num_in_stock=i,
+        )
+    base = live_server.url
+    log_in(page, base, shots)
+    page.goto(f"{base}/admin/demo/stockrecordexportjob/add/")
+    shots("export-form")
+    page.select_option("select[name=filter-partner]", "Globex")
+    page.fill("input[name=filter-price_min]", "3")
+    page.click("input[type=submit]")
+    expect(page.locator(".errornote")).to_be_visible()  # no format chosen: nothing started
+    expect(page.locator("input[name=format][value=xlsx]")).not_to_be_checked()
+    shots("export-form-format-required")
+    page.check("input[name=format][value=csv]")
+    page.click("input[type=submit]")
+    expect(page.locator(".dxt-export")).to_be_visible()
+    download = page.locator("a.dxt-download")
+    expect(download).to_be_visible(timeout=STATE_TIMEOUT)
+    expect(page.locator(".dxt-filters-words")).to_contain_text("Partner name: Globex")
+    expect(page.locator(".dxt-filters-words")).to_contain_text("Lowest price: 3")
+    shots("export-page")
+    with page.expect_download() as info:
+        download.click()
+    lines = Path(info.value.path()).read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[2] for line in lines[1:]] == ["S-3", "S-4"]
+    page.goto(f"{base}/admin/demo/stockrecordexportjob/")
+    expect(page.locator("a.dxt-download-link")).to_have_count(1)
+    shots("export-list")
+
+
+def test_the_job_page_speaks_spanish(
+    browser: Any, live_server: Any, celery_worker: Any, admin_user_pw: User
+) -> None:
+    make_catalogue()
+    context = browser.new_context(viewport=VIEWPORT, locale="es-ES")
+    page = context.new_page()
+    shots = Shots(page, "test_the_job_page_speaks_spanish")
+    try:
+        base = live_server.url
+        log_in(page, base, shots)
+        rows = [*stock_rows(5), ["Nobody", "P-1", "SKU-X", "1.00", 1, 0]]
+        page.goto(f"{base}/admin/demo/stockrecordimportjob/add/")
+        page.set_input_files(
+            "input[name=file]",
+            files=[{"name": "s.csv", "mimeType": "text/csv", "buffer": csv_bytes(rows)}],
+        )
+        page.click("input[type=submit][name=_save]")
+        wait_for_state(page, JobState.PREVIEW_SUCCEEDED)
+        shots("job-page-es")
+        expect(badge(page)).to_have_text("Vista previa correcta")
+        expect(page.locator("#dxt-refusal")).to_contain_text(
+            "La vista previa encontró 1 fila no válida"
+        )
+        expect(page.locator("button.dxt-skip-invalid")).to_have_text(
+            "Importar las 5 filas válidas (omitir 1 con errores)"
+        )
+        expect(page.locator(".dxt-tab-invalid")).to_contain_text("No válidas")
+        expect(page.locator("#dxt-downloads h2")).to_have_text("Descargas")
+    finally:
+        context.close()
