@@ -51,7 +51,7 @@ from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import (
     CANCELLABLE_STATES,
-    PREVIEW_DONE_STATES,
+    RERUN_STATES,
     RUNNING_STATES,
     JobState,
 )
@@ -273,7 +273,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
                 "You can see this preview, but confirming imports of this type needs the "
                 f"“{self.opts.verbose_name}: can confirm” permission."
             )
-        show_rerun = job.state in PREVIEW_DONE_STATES and self.has_rerun_permission(request, job)
+        show_rerun = job.state in RERUN_STATES and self.has_rerun_permission(request, job)
         return {
             "confirm_refusal": refusal,
             "show_confirm": may_confirm and refusal is None and job.state not in POLLING_STATES,

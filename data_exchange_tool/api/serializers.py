@@ -18,7 +18,11 @@ from rest_framework import serializers
 
 from data_exchange_tool import actions
 from data_exchange_tool.exceptions import UploadRefusedError
-from data_exchange_tool.locking import confirm_refusal, describe_holder, state_refusal
+from data_exchange_tool.locking import (
+    confirm_refusal,
+    describe_holder,
+    state_refusal,
+)
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.progress import percent, read_progress
 from data_exchange_tool.states import FINAL_STATES
@@ -68,14 +72,6 @@ class ImportJobStartSerializer(serializers.Serializer):
             force_import=validated_data["force_import"],
             options={"skip_preview_confirmation": validated_data["skip_preview_confirmation"]},
         )
-
-
-def lock_holders() -> dict[int, ImportJob]:
-    """Return the importing job of each locked target, by content type id (one query)."""
-    importing = ImportJob.objects.importing().select_related(
-        "content_type", "confirmed_by", "created_by"
-    )
-    return {job.content_type_id: job for job in importing}
 
 
 class ImportJobRerunSerializer(ImportJobStartSerializer):

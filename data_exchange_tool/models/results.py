@@ -14,6 +14,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from data_exchange_tool.models.base import MessageField
 from data_exchange_tool.states import RowAction
 
 
@@ -33,7 +34,7 @@ class ImportJobRowError(models.Model):
     phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.PREVIEW)
     row_number = models.PositiveIntegerField(help_text=_("Row in the file; the header is row 1."))
     column = models.CharField(max_length=255, blank=True, help_text=_("Blank for the whole row."))
-    message = models.TextField()
+    message = MessageField()
     values = models.JSONField(default=dict, help_text=_("The row as it was in the file."))
 
     class Meta:
