@@ -27,6 +27,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from data_exchange_tool import leases, recording
@@ -163,15 +164,23 @@ def _is_dead(job: Job) -> bool:
 
 
 def _reap(job: Job) -> int:
-    """Fail one dead job, unless a task took it over meanwhile (checked under its row lock)."""
+    """Fail one dead job, unless a task took it over meanwhile (checked under its row lock).
+
+    A row locked by someone else is skipped, not waited for: a task that took the job over
+    since it was found dead may hold it for a whole import.
+    """
     state = job.state
     message = DEAD_TASK_MESSAGES[state].format(cause=death(job) or SESSION_ENDED)
-    if state == JobState.PREVIEW_IN_PROGRESS:
-        reaped = recording.end_preview(job, message=message, only_if=_is_dead)
-    elif state == JobState.IMPORT_IN_PROGRESS:
-        reaped = recording.fail_import(job, message, only_if=_is_dead)
-    else:
-        reaped = recording.end_export(job, message=message, only_if=_is_dead)
+    with transaction.atomic():
+        manager = job._meta.concrete_model._base_manager
+        if not manager.select_for_update(skip_locked=True).filter(pk=job.pk).exists():
+            return 0
+        if state == JobState.PREVIEW_IN_PROGRESS:
+            reaped = recording.end_preview(job, message=message, only_if=_is_dead)
+        elif state == JobState.IMPORT_IN_PROGRESS:
+            reaped = recording.fail_import(job, message, only_if=_is_dead)
+        else:
+            reaped = recording.end_export(job, message=message, only_if=_is_dead)
     if reaped is None:
         return 0
     logger.warning(

@@ -104,7 +104,20 @@ def _resume(job: Job, queue_field: str, queue: str) -> bool:
         recording.fail_import(job, message)
     else:
         recording.end_export(job, message=message)
+    leases.release(job)  # given back with the end already; this is for certainty
     logger.error("data_exchange_tool: %s #%s failed: %s", job._meta.label, job.pk, message)
+    return False
+
+
+def _start_fresh(job: Job) -> bool:
+    """Take the lease of a job no task has started yet; False (and a warning) if held."""
+    if liveness.take_over(job, earlier_attempt=False):
+        return True
+    logger.warning(
+        "data_exchange_tool: %s #%s is held by another session; this delivery does nothing",
+        job._meta.label,
+        job.pk,
+    )
     return False
 
 
@@ -151,7 +164,7 @@ def claim_preview(job_pk: Any, queue: str) -> ImportJob | None:
             if not _resume(job, "preview_queue", queue):
                 return False
             job.restart_preview()
-        elif fsm.can_proceed(job.start_preview) and liveness.take_over(job, earlier_attempt=False):
+        elif fsm.can_proceed(job.start_preview) and _start_fresh(job):
             job.start_preview()
             job.preview_queue = queue
         else:
@@ -232,7 +245,7 @@ def claim_import(job_pk: Any, queue: str) -> ImportJob | None:
         if job.import_started_at is not None:
             if not _resume(job, "import_queue", queue):
                 return False
-        elif liveness.take_over(job, earlier_attempt=False):
+        elif _start_fresh(job):
             job.import_queue = queue
         else:
             return False
@@ -293,7 +306,7 @@ def claim_export(job_pk: Any, queue: str) -> ExportJob | None:
             if not _resume(job, "queue", queue):
                 return False
             job.restart_export()
-        elif fsm.can_proceed(job.start_export) and liveness.take_over(job, earlier_attempt=False):
+        elif fsm.can_proceed(job.start_export) and _start_fresh(job):
             job.start_export()
             job.queue = queue
         else:
