@@ -12,6 +12,15 @@ model (``NAMESPACES``), which PostgreSQL keeps apart from the one-bigint form ot
 commonly use; ids wider than 32 bits wrap around (jobs 2**32 ids apart share a key). Locks are
 per database, so two projects on one server never meet.
 
+The lease lives on the connection the task runs on. In a Celery worker, Celery's Django fixup
+closes the database connections before and after each task (unless ``CELERY_DB_REUSE_MAX``), so
+the claim opens the connection that runs the whole task, and nothing closes it before the task
+returns. With persistent connections (``CONN_MAX_AGE``, ``CELERY_DB_REUSE_MAX``, Django's
+connection pool) the session outlives the task, so the task gives the lease back itself, also when
+its import's transaction rolls back (a session-level lock survives a rollback), and closes the
+connection when that fails. An action run in-process (``in_process=True``) holds the lease on the
+caller's connection for as long as the task runs.
+
 Where leases cannot be used (another database, ``DATA_EXCHANGE_ADVISORY_LOCKS = False`` behind a
 pooler in transaction mode) every function here answers "no lease" and liveness falls back to the
 heartbeat (``liveness``).

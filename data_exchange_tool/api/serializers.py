@@ -162,7 +162,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return bool((job.options or {}).get("skip_preview_confirmation"))
 
     def get_is_final(self, job: ImportJob) -> bool:
-        """Return True once nothing more will happen to the job."""
+        """Return True once no task runs for the job unless a person asks.
+
+        A failed import is final in this sense, though its preview may be run again.
+        """
         return job.state in FINAL_STATES
 
     @extend_schema_field(
