@@ -133,6 +133,22 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
         log.close()
 
 
+def keep_tasks_here(monkeypatch: Any, *tasks: Any, send: Callable[..., Any] | None = None) -> None:
+    """Replace how ``tasks`` are sent (by default: not at all), in every thread.
+
+    A shared task resolves through Celery's *current* app, which is per thread: in a thread other
+    than this one it is the default app (the example project's), whose copy of the task a patch on
+    ``tasks.import_job`` never reaches. Every app's copy is patched.
+    """
+    from celery import _state
+
+    for task in tasks:
+        for app in _state._get_active_apps():
+            copy = app.tasks.get(task.name)
+            if copy is not None:
+                monkeypatch.setattr(copy, "apply_async", send or (lambda *args, **kwargs: None))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_content_types():
     """Transactional tests flush the tables; forget content type ids cached before."""
@@ -290,7 +306,7 @@ def rabbitmq_workers(transactional_db, settings, rabbitmq_url, monkeypatch) -> I
         def send(args=None, kwargs=None, *, _name=task.name, **options):
             return app.send_task(_name, args=args, kwargs=kwargs, **options)
 
-        monkeypatch.setattr(task, "apply_async", send)
+        keep_tasks_here(monkeypatch, task, send=send)
     try:
         yield from _workers(settings, rabbitmq_url)
     finally:

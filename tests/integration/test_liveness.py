@@ -26,6 +26,7 @@ from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord, StockRecordImportJob
 from tests.helpers import csv_bytes, make_catalogue, stock_rows
+from tests.integration.conftest import keep_tasks_here
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,8 +36,7 @@ S = JobState
 @pytest.fixture(autouse=True)
 def no_tasks_sent(monkeypatch):
     """Tasks are run here, by hand: none is sent to a queue a later test's worker consumes."""
-    for task in (tasks.preview_job, tasks.import_job, tasks.export_job):
-        monkeypatch.setattr(task, "apply_async", lambda *args, **kwargs: None)
+    keep_tasks_here(monkeypatch, tasks.preview_job, tasks.import_job, tasks.export_job)
 
 
 def in_another_session(function: Callable[[], Any]) -> Any:
