@@ -24,7 +24,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/activate
 
 install: $(VENV)/.installed ## Create .venv and install the package with its test tools
 
-services: ## Install (if missing) and start PostgreSQL, Redis and Chromium for the real test layer
+services: ## Install (if missing) and start PostgreSQL, Redis, RabbitMQ and Chromium for the real test layer
 	bash scripts/services.sh
 
 lint: install ## ruff check and ruff format --check
@@ -41,7 +41,7 @@ migrations-check: install ## Fail when a model change has no migration
 test-fast: install ## Fast layer: SQLite, in-memory files, eager Celery
 	$(BIN)/pytest tests --ignore=tests/integration
 
-test-integration: install services ## Real layer: PostgreSQL, Redis, a Celery worker, moto S3, Chromium
+test-integration: install services ## Real layer: PostgreSQL, Redis, RabbitMQ, Celery workers, moto S3, Chromium
 	bash scripts/integration.sh
 
 test: lint migrations-check test-fast test-integration ## Everything CI runs (.ci/run calls this)

@@ -159,7 +159,7 @@ def _take_lock(job: ImportJob, user: Any) -> None:
             job.start_import(user)
             job.save()
     except IntegrityError:
-        holder = locking.lock_holder(job)
+        holder = locking.lock_holder(job, alive_only=False)
         message = locking.describe_holder(holder) if holder else _("Another import holds the lock.")
         raise JobLockedError(message, holder.pk if holder else None, state) from None
 
@@ -180,7 +180,8 @@ def rerun_preview(
         if current is None or not fsm.can_proceed(current.reset_preview):
             state = current.state if current is not None else ""
             raise TransitionRefusedError(
-                _("The preview can run again only once it has finished."), state
+                _("The preview can run again only once it has finished, or after a failed import."),
+                state,
             )
         replaced = current.file.name if file is not None else ""
         if file is not None:

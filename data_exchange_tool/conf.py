@@ -38,8 +38,16 @@ DEFAULTS: dict[str, Any] = {
     "PREVIEW_KEEP_ROWS": 10_000,
     # Seconds between two progress writes of a running task (a bounded rate).
     "PROGRESS_INTERVAL": 1.0,
-    # Seconds without a heartbeat after which a running job is taken as dead and failed.
+    # Seconds without a heartbeat after which a running job is taken as dead, where the database
+    # cannot tell (ADVISORY_LOCKS off, or not PostgreSQL), and for an import no task started yet.
     "HEARTBEAT_TIMEOUT": 900,
+    # On PostgreSQL, a running task holds a session-level advisory lock on its job, so a dead
+    # worker is known at once. Turn it off behind a pooler in transaction mode (PgBouncer), where
+    # a session lock outlives the task that took it.
+    "ADVISORY_LOCKS": True,
+    # Times a preview, import or export starts before its job fails: a task whose worker died
+    # (killed, out of memory) is delivered again and starts over, this many times at most.
+    "MAX_ATTEMPTS": 3,
     # Largest accepted upload, in bytes.
     "MAX_FILE_SIZE": 512 * 1024 * 1024,
     # Largest accepted cell, in characters (Excel's own limit).

@@ -1,10 +1,19 @@
 """
-Liveness: is the task working on a job still alive, and failing the jobs whose task died.
+Liveness: is the task working on a job still alive; the jobs whose task died, and failing them.
 
-A running task reports progress, and with it a heartbeat (``heartbeat_at``), at least every
-``DATA_EXCHANGE_PROGRESS_INTERVAL`` seconds. A job whose heartbeat is older than
-``DATA_EXCHANGE_HEARTBEAT_TIMEOUT`` is taken as dead; on SQLite a running import reports through
-the cache instead (its transaction holds the database's write lock), so the cache says it lives.
+On PostgreSQL a running task holds its job's lease (``leases``, a session-level advisory lock):
+the job lives while a database session holds it, and the moment the worker dies (killed, out of
+memory) its session ends and PostgreSQL frees the lease, so a dead job is known at once. Elsewhere
+(SQLite, or ``DATA_EXCHANGE_ADVISORY_LOCKS = False``) a job lives while its heartbeat, written with
+its progress, is younger than ``DATA_EXCHANGE_HEARTBEAT_TIMEOUT`` (on SQLite a running import
+reports through the cache instead, which then says it lives). An import that was confirmed but
+that no task has started yet holds no lease: it waits for a worker, and is taken as lost once it
+has waited ``HEARTBEAT_TIMEOUT`` seconds.
+
+Who asks: a task claiming its job (a redelivered task starts over only when the earlier attempt is
+dead: ``take_over``), ``actions.confirm_import`` (a dead holder of the target's lock is failed and
+the confirm goes on), ``locking`` (a refusal never names a dead holder), a worker that starts
+(``tasks.restart_dead_jobs`` sends the dead jobs' tasks again) and the reaper below.
 
 ``reap_stale_jobs`` fails the previews, imports and exports whose task died, so a person sees that
 they must run again and the target's import lock is free. It runs from the
@@ -16,31 +25,60 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.utils import timezone
 
-from data_exchange_tool import recording
+from data_exchange_tool import leases, recording
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.models import ExportJob, ImportJob
 from data_exchange_tool.progress import import_reports_in_cache
 from data_exchange_tool.states import ExportState, JobState
 
+if TYPE_CHECKING:
+    Job = ImportJob | ExportJob
+
 logger = logging.getLogger(__name__)
 
-#: What a person reads on a job whose task died, by the state it was in.
+#: What a person reads on a job whose task died, by the state it was in (``{cause}``: why it is
+#: taken as dead).
 DEAD_TASK_MESSAGES = {
     JobState.PREVIEW_IN_PROGRESS: (
-        "The preview's worker stopped responding (no heartbeat); run the preview again."
+        "The preview's worker stopped responding ({cause}); run the preview again."
     ),
     JobState.IMPORT_IN_PROGRESS: (
-        "The import's worker stopped responding (no heartbeat); nothing was written. Upload the "
-        "file again to import it."
+        "The import's worker stopped responding ({cause}); nothing was written. Run the preview "
+        "again, then confirm, to import the file."
     ),
     ExportState.EXPORT_IN_PROGRESS: (
-        "The export's worker stopped responding (no heartbeat); start the export again."
+        "The export's worker stopped responding ({cause}); start the export again."
     ),
 }
+#: What a person reads on a job whose task died ``{attempts}`` times in a row.
+GAVE_UP_MESSAGES = {
+    JobState.PREVIEW_IN_PROGRESS: (
+        "The preview started {attempts} times and its worker stopped each time (killed, perhaps "
+        "out of memory); run the preview again to try once more."
+    ),
+    JobState.IMPORT_IN_PROGRESS: (
+        "The import started {attempts} times and its worker stopped each time (killed, perhaps "
+        "out of memory); nothing was written. Run the preview again, then confirm, to try once "
+        "more."
+    ),
+    ExportState.EXPORT_IN_PROGRESS: (
+        "The export started {attempts} times and its worker stopped each time (killed, perhaps "
+        "out of memory); start the export again to try once more."
+    ),
+}
+#: The counts ``reap_stale_jobs`` returns, by the state of the job it failed.
+KINDS = {
+    JobState.PREVIEW_IN_PROGRESS: "previews",
+    JobState.IMPORT_IN_PROGRESS: "imports",
+    ExportState.EXPORT_IN_PROGRESS: "exports",
+}
+#: Why a job whose lease is free is dead.
+SESSION_ENDED = "killed, or its database connection was lost"
 
 
 def heartbeat_cutoff() -> Any:
@@ -48,11 +86,66 @@ def heartbeat_cutoff() -> Any:
     return timezone.now() - timedelta(seconds=float(app_settings.HEARTBEAT_TIMEOUT))
 
 
-def is_stale(job: ImportJob | ExportJob) -> bool:
-    """Return True when the task working on ``job`` stopped sending heartbeats."""
-    if job.heartbeat_at is not None and job.heartbeat_at >= heartbeat_cutoff():
-        return False
-    return not (job.state == JobState.IMPORT_IN_PROGRESS and import_reports_in_cache(job))
+def last_sign_of_life(job: Job) -> Any:
+    """Return the job's last heartbeat, or when it was last saved if it never sent one."""
+    return job.heartbeat_at or job.updated_at
+
+
+def waiting_for_task(job: Job) -> bool:
+    """Return True for an import confirmed but not started by a task yet (it holds no lease)."""
+    return job.state == JobState.IMPORT_IN_PROGRESS and job.import_started_at is None
+
+
+def death(job: Job) -> str | None:
+    """Return why the task of a running job is taken as dead, or None while it lives."""
+    if job.state not in KINDS:
+        return None
+    held = None if waiting_for_task(job) else leases.held(job)
+    if held is not None:
+        return None if held else SESSION_ENDED
+    if last_sign_of_life(job) >= heartbeat_cutoff():
+        return None
+    if job.state == JobState.IMPORT_IN_PROGRESS and import_reports_in_cache(job):
+        return None
+    return f"no heartbeat for {float(app_settings.HEARTBEAT_TIMEOUT):g} s"
+
+
+def is_alive(job: Job) -> bool:
+    """Return True while a task works on the running job (or its import waits for one)."""
+    return death(job) is None
+
+
+def take_over(job: Job, earlier_attempt: bool) -> bool:
+    """Make the calling task the job's worker; return False when a live task works on it.
+
+    Call it under the job's row lock, in the claim. On PostgreSQL it takes the job's lease, held
+    until the task records the end (``recording``) or returns; elsewhere an earlier attempt is
+    dead when its heartbeat is.
+
+    :param earlier_attempt: a task started on the job before (this one is a redelivery).
+    """
+    if leases.enabled():
+        return leases.hold(job)
+    return not (earlier_attempt and is_alive(job))
+
+
+def may_restart(job: Job) -> bool:
+    """Return True when a job whose earlier attempt died may start once more."""
+    return job.attempts < int(app_settings.MAX_ATTEMPTS)
+
+
+def dead_jobs(content_type_id: Any = None) -> list[Job]:
+    """Return the running jobs whose task died.
+
+    :param content_type_id: only the import jobs of this target (a confirm's own check).
+    """
+    imports = ImportJob.objects.running().order_by("pk")
+    if content_type_id is not None:
+        imports = imports.filter(content_type_id=content_type_id)
+    jobs: list[Job] = list(imports)
+    if content_type_id is None:
+        jobs.extend(ExportJob.objects.running().order_by("pk"))
+    return [job for job in jobs if not is_alive(job)]
 
 
 def reap_stale_jobs(content_type_id: Any = None) -> dict[str, int]:
@@ -60,29 +153,40 @@ def reap_stale_jobs(content_type_id: Any = None) -> dict[str, int]:
 
     :param content_type_id: only the import jobs of this target (a confirm's own check).
     """
-    counts = {"previews": 0, "imports": 0, "exports": 0}
-    cutoff = heartbeat_cutoff()
-    imports = ImportJob.objects.running().filter(heartbeat_at__lt=cutoff)
-    if content_type_id is not None:
-        imports = imports.filter(content_type_id=content_type_id)
-    for job in imports:
-        kind = "previews" if job.state == JobState.PREVIEW_IN_PROGRESS else "imports"
-        counts[kind] += _reap(job)
-    if content_type_id is None:
-        for job in ExportJob.objects.running().filter(heartbeat_at__lt=cutoff):
-            counts["exports"] += _reap(job)
+    counts = dict.fromkeys(KINDS.values(), 0)
+    for job in dead_jobs(content_type_id):
+        counts[KINDS[job.state]] += _reap(job)
     return counts
 
 
-def _reap(job: ImportJob | ExportJob) -> int:
-    message = DEAD_TASK_MESSAGES[job.state]
-    if job.state == JobState.PREVIEW_IN_PROGRESS:
-        reaped = recording.end_preview(job, message=message, only_if=is_stale)
-    elif job.state == JobState.IMPORT_IN_PROGRESS:
-        reaped = recording.fail_import(job, message, only_if=is_stale)
-    else:
-        reaped = recording.end_export(job, message=message, only_if=is_stale)
+def _is_dead(job: Job) -> bool:
+    return not is_alive(job)
+
+
+def _reap(job: Job) -> int:
+    """Fail one dead job, unless a task took it over meanwhile (checked under its row lock).
+
+    A row locked by someone else is skipped, not waited for: a task that took the job over
+    since it was found dead may hold it for a whole import.
+    """
+    state = job.state
+    message = DEAD_TASK_MESSAGES[state].format(cause=death(job) or SESSION_ENDED)
+    with transaction.atomic():
+        manager = job._meta.concrete_model._base_manager
+        if not manager.select_for_update(skip_locked=True).filter(pk=job.pk).exists():
+            return 0
+        if state == JobState.PREVIEW_IN_PROGRESS:
+            reaped = recording.end_preview(job, message=message, only_if=_is_dead)
+        elif state == JobState.IMPORT_IN_PROGRESS:
+            reaped = recording.fail_import(job, message, only_if=_is_dead)
+        else:
+            reaped = recording.end_export(job, message=message, only_if=_is_dead)
     if reaped is None:
         return 0
-    logger.warning("data_exchange_tool: failed %s #%s: its task died", job._meta.label, job.pk)
+    logger.warning(
+        "data_exchange_tool: failed %s #%s (%s): its task died",
+        job._meta.label,
+        job.pk,
+        KINDS[state][:-1],
+    )
     return 1

@@ -6,10 +6,12 @@ rows in IMPORT_IN_PROGRESS, and ``actions.confirm_import`` moves the job to that
 own transaction: of several confirms racing for one target, the database lets exactly one commit
 and the others get an ``IntegrityError``, which becomes a ``JobLockedError`` naming the holder
 (``describe_holder``). The lock is released by the transition that ends the import. Previews never
-hold it, and a dead import is failed (``liveness``) so the lock cannot be held forever.
+hold it, and a dead import is failed (``liveness``) so the lock cannot be held forever: a confirm
+fails its target's dead holder first (on PostgreSQL the moment its worker died) and goes on.
 
 This module answers the questions around the lock: who holds it, and why a confirm would be
-refused now, in words a person reads.
+refused now, in words a person reads. A dead holder is no reason to refuse: the confirm would
+fail it and start.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from data_exchange_tool import liveness
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
 
 
-def lock_holder(job: ImportJob) -> ImportJob | None:
-    """Return the job importing into ``job``'s target, other than ``job`` itself."""
-    return (
+def lock_holder(job: ImportJob, *, alive_only: bool = True) -> ImportJob | None:
+    """Return the job importing into ``job``'s target, other than ``job`` itself.
+
+    :param alive_only: None when the holder's task died (a confirm would fail it and start).
+    """
+    holder = (
         ImportJob.objects.filter(
             content_type_id=job.content_type_id, state=JobState.IMPORT_IN_PROGRESS
         )
@@ -31,6 +37,17 @@ def lock_holder(job: ImportJob) -> ImportJob | None:
         .select_related("confirmed_by", "created_by")
         .first()
     )
+    if holder is not None and alive_only and not liveness.is_alive(holder):
+        return None
+    return holder
+
+
+def lock_holders() -> dict[int, ImportJob]:
+    """Return the live importing job of each locked target, by content type id (one query)."""
+    importing = ImportJob.objects.importing().select_related(
+        "content_type", "confirmed_by", "created_by"
+    )
+    return {job.content_type_id: job for job in importing if liveness.is_alive(job)}
 
 
 def describe_holder(holder: ImportJob) -> str:
@@ -90,7 +107,8 @@ STATE_REFUSALS = {
     JobState.IMPORT_IN_PROGRESS: lambda: _("This file is being imported now."),
     JobState.IMPORT_SUCCEEDED: lambda: _("This file is already imported."),
     JobState.IMPORT_FAILED: lambda: _(
-        "This import failed and wrote nothing: read why above, then upload the file again."
+        "This import failed and wrote nothing: read why above, then run the preview again and "
+        "confirm."
     ),
     JobState.CANCELLED: lambda: _("This job was cancelled: upload the file again to import it."),
 }

@@ -4,9 +4,15 @@ Recording how a job's work ended: its transition, under the job's row lock, and 
 A task records what its run found (a preview's counts, an import's failure, an export's file), the
 reaper records that a dead task's job failed, and an action records a cancel. Each function here
 reads the job again under a row lock and does nothing when the job has moved on meanwhile (it was
-cancelled, or reaped), so a late recorder never overwrites a newer state; ``only_if`` adds a
-condition checked under the same lock. The matching signal (``data_exchange_tool.signals``) is
-sent once the transaction commits, never for a change that rolled back.
+cancelled, reaped, or started again by a newer attempt: ``attempts`` differs), so a late recorder
+never overwrites a newer state; ``only_if`` adds a condition checked under the same lock. The
+matching signal (``data_exchange_tool.signals``) is sent once the transaction commits, never for a
+change that rolled back.
+
+A task gives its job's lease (``leases``) back here, under the row lock and before the end
+commits: whoever then reads the job under its row lock sees either a live lease or the end, never
+a job in progress that nobody holds, so a re-run or a confirm right after the end cannot take the
+job for dead.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import transaction
 
-from data_exchange_tool import signals
+from data_exchange_tool import leases, signals
 from data_exchange_tool.exceptions import ImportCancelledError
 from data_exchange_tool.models import ExportJob, ImportJob, ImportJobRowError
 from data_exchange_tool.states import ExportState, JobState
@@ -38,10 +44,11 @@ def locked(job: Job) -> Job | None:
 
 def _current(job: Job, state: str, only_if: Condition) -> Job | None:
     current = locked(job)
-    if current is None or current.state != state:
+    if current is None or current.state != state or current.attempts != job.attempts:
         return None
     if only_if is not None and not only_if(current):
         return None
+    leases.release(current)
     return current
 
 
@@ -70,8 +77,8 @@ def end_preview(
 
 def succeed_import(job: ImportJob, result: RunResult) -> None:
     """Inside the import's transaction: end the import, unless it was cancelled meanwhile."""
-    current = locked(job)
-    if current is None or current.state != JobState.IMPORT_IN_PROGRESS:
+    current = _current(job, JobState.IMPORT_IN_PROGRESS, None)
+    if current is None:
         raise ImportCancelledError(job.pk)
     current.succeed_import(result)
     current.save()

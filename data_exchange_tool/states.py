@@ -26,10 +26,13 @@ class JobState(models.TextChoices):
 
 #: States in which a task is running for the job.
 RUNNING_STATES = (JobState.PREVIEW_IN_PROGRESS, JobState.IMPORT_IN_PROGRESS)
-#: States after which nothing more happens to the job.
+#: States after which no task runs for the job unless a person asks (an IMPORT_FAILED job may
+#: be previewed and confirmed again: its file is still there).
 FINAL_STATES = (JobState.IMPORT_SUCCEEDED, JobState.IMPORT_FAILED, JobState.CANCELLED)
-#: States from which a (new) preview may be requested.
+#: States in which a preview has finished.
 PREVIEW_DONE_STATES = (JobState.PREVIEW_SUCCEEDED, JobState.PREVIEW_FAILED)
+#: States from which the preview may run again ("re-run preview").
+RERUN_STATES = (*PREVIEW_DONE_STATES, JobState.IMPORT_FAILED)
 #: States from which a job may be cancelled.
 CANCELLABLE_STATES = (
     JobState.CREATED,

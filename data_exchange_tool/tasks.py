@@ -11,14 +11,18 @@ happens here: what follows a preview (an automatic confirm) is a reaction in ``a
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import django_fsm as fsm
 from celery import shared_task
+from celery.signals import worker_ready
+from django import db
 from django.db import transaction
-from django.utils import timezone
 
-from data_exchange_tool import liveness, recording
+from data_exchange_tool import leases, liveness, recording
+from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import (
     DataExchangeError,
     ExportCancelledError,
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from celery import Task
 
 logger = logging.getLogger(__name__)
+Job = TypeVar("Job", ImportJob, ExportJob)
 
 
 def routing_key(task: Task) -> str:
@@ -55,10 +60,77 @@ def _claimed(job_pk: Any, model: type[Any]) -> Any:
     return model.objects.select_for_update().filter(pk=job_pk).first()
 
 
+def _claim(model: type[Job], job_pk: Any, begin: Callable[[Job], bool]) -> Job | None:
+    """Read the job under its row lock and let ``begin`` start it; return it, or None.
+
+    ``begin`` returns False when the job is not waiting for this task (it is in another state,
+    or a live task works on it); it takes the job's lease (``liveness.take_over``) when it starts
+    it. A claim that fails after that gives the lease back.
+    """
+    job = None
+    try:
+        with transaction.atomic():
+            job = _claimed(job_pk, model)
+            if job is None or not begin(job):
+                return None
+    except BaseException:
+        if job is not None:
+            leases.release_or_disconnect(job)
+        raise
+    return job
+
+
+def _resume(job: Job, queue_field: str, queue: str) -> bool:
+    """For a job whose earlier attempt started: True when this task may start it again.
+
+    A live earlier attempt is left alone (False). A dead one is started again, unless it died
+    ``MAX_ATTEMPTS`` times already: then the job fails with the reason and nothing runs.
+    """
+    if not liveness.take_over(job, earlier_attempt=True):
+        return False
+    if liveness.may_restart(job):
+        logger.warning(
+            "data_exchange_tool: %s #%s starts again (attempt %s): its last task died",
+            job._meta.label,
+            job.pk,
+            job.attempts + 1,
+        )
+        setattr(job, queue_field, queue)
+        return True
+    message = liveness.GAVE_UP_MESSAGES[job.state].format(attempts=job.attempts)
+    if job.state == JobState.PREVIEW_IN_PROGRESS:
+        recording.end_preview(job, message=message)
+    elif job.state == JobState.IMPORT_IN_PROGRESS:
+        recording.fail_import(job, message)
+    else:
+        recording.end_export(job, message=message)
+    leases.release(job)  # given back with the end already; this is for certainty
+    logger.error("data_exchange_tool: %s #%s failed: %s", job._meta.label, job.pk, message)
+    return False
+
+
+def _start_fresh(job: Job) -> bool:
+    """Take the lease of a job no task has started yet; False (and a warning) if held."""
+    if liveness.take_over(job, earlier_attempt=False):
+        return True
+    logger.warning(
+        "data_exchange_tool: %s #%s is held by another session; this delivery does nothing",
+        job._meta.label,
+        job.pk,
+    )
+    return False
+
+
 # --- preview -------------------------------------------------------------------------------
 
 
-@shared_task(bind=True, name="data_exchange_tool.preview_job", acks_late=True, ignore_result=True)
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.preview_job",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def preview_job(self: Task, job_pk: Any) -> None:
     """Validate every row of the job's file and record what the import would do."""
     job = claim_preview(job_pk, routing_key(self))
@@ -78,32 +150,65 @@ def preview_job(self: Task, job_pk: Any) -> None:
         recording.end_preview(job, result=result)
     finally:
         channel.close()
+        leases.release_or_disconnect(job)
 
 
 def claim_preview(job_pk: Any, queue: str) -> ImportJob | None:
-    """Move a CREATED job to PREVIEW_IN_PROGRESS; return None if it is in another state."""
-    with transaction.atomic():
-        job = _claimed(job_pk, ImportJob)
-        if job is None or not fsm.can_proceed(job.start_preview):
-            return None
-        job.start_preview()
-        job.preview_queue = queue
+    """Start the preview of a CREATED job, or again after its earlier attempt died.
+
+    Return None, changing nothing, when the job is in another state or a live task previews it.
+    """
+
+    def begin(job: ImportJob) -> bool:
+        if job.state == JobState.PREVIEW_IN_PROGRESS:
+            if not _resume(job, "preview_queue", queue):
+                return False
+            job.restart_preview()
+        elif fsm.can_proceed(job.start_preview) and _start_fresh(job):
+            job.start_preview()
+            job.preview_queue = queue
+        else:
+            return False
         job.save()
         ImportJobRowError.objects.filter(job=job).delete()
         ImportJobPreviewRow.objects.filter(job=job).delete()
-    return job
+        return True
+
+    return _claim(ImportJob, job_pk, begin)
 
 
 # --- import --------------------------------------------------------------------------------
 
+#: What a person can do after a failed import: nothing was written and the file is still there.
+RERUN_HINT = "Run the preview again (with a corrected file if needed), then confirm."
 
-@shared_task(bind=True, name="data_exchange_tool.import_job", acks_late=True, ignore_result=True)
+
+def _sentence(text: Any) -> str:
+    text = str(text).strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.import_job",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def import_job(self: Task, job_pk: Any) -> None:
     """Write the job's rows in one transaction, in batches."""
     job = claim_import(job_pk, routing_key(self))
     if job is None:
         return
     channel = ProgressChannel(job)
+    try:
+        _import(job, channel)
+    finally:
+        channel.close()
+        leases.release_or_disconnect(job)
+
+
+def _import(job: ImportJob, channel: ProgressChannel) -> None:
     run = ImportRun(job, channel)
     try:
         with transaction.atomic():
@@ -117,37 +222,63 @@ def import_job(self: Task, job_pk: Any) -> None:
             current = recording.locked(job)
             if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
                 recording.cancel(current)
-    except (ImportAbortedError, FileFormatError) as exc:
+    except ImportAbortedError as exc:
         recording.fail_import(job, str(exc), run.abort_errors)
+    except FileFormatError as exc:
+        recording.fail_import(job, f"{_sentence(exc)} Nothing was written. {RERUN_HINT}")
     except Exception as exc:
-        logger.exception("data_exchange_tool: import of job %s failed", job_pk)
-        recording.fail_import(job, f"The import failed and nothing was written: {exc}")
-    finally:
-        channel.close()
+        logger.exception("data_exchange_tool: import of job %s failed", job.pk)
+        message = f"The import failed and nothing was written: {_sentence(exc)} {RERUN_HINT}"
+        recording.fail_import(job, message)
 
 
 def claim_import(job_pk: Any, queue: str) -> ImportJob | None:
-    """Mark a confirmed job's import as started; return None if it is not waiting for one."""
-    with transaction.atomic():
-        job = _claimed(job_pk, ImportJob)
-        if job is None or job.state != JobState.IMPORT_IN_PROGRESS or job.import_started_at:
-            return None
-        job.import_started_at = job.heartbeat_at = timezone.now()
-        job.import_queue = queue
+    """Start a confirmed job's import, or again after its earlier attempt died.
+
+    Return None, changing nothing, when the job is not waiting for an import or a live task
+    imports it. An earlier attempt left nothing behind: the import is one transaction.
+    """
+
+    def begin(job: ImportJob) -> bool:
+        if job.state != JobState.IMPORT_IN_PROGRESS:
+            return False
+        if job.import_started_at is not None:
+            if not _resume(job, "import_queue", queue):
+                return False
+        elif _start_fresh(job):
+            job.import_queue = queue
+        else:
+            return False
+        job.begin_import()
         job.save()
         ImportJobRowError.objects.filter(job=job, phase=Phase.IMPORT).delete()
-    return job
+        return True
+
+    return _claim(ImportJob, job_pk, begin)
 
 
 # --- export --------------------------------------------------------------------------------
 
 
-@shared_task(bind=True, name="data_exchange_tool.export_job", acks_late=True, ignore_result=True)
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.export_job",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def export_job(self: Task, job_pk: Any) -> None:
     """Write the export's rows to a file in the job storage."""
     job = claim_export(job_pk, routing_key(self))
     if job is None:
         return
+    try:
+        _export(job)
+    finally:
+        leases.release_or_disconnect(job)
+
+
+def _export(job: ExportJob) -> None:
     try:
         result = ExportRun(job, ProgressChannel(job)).execute()
     except ExportCancelledError:
@@ -165,25 +296,25 @@ def export_job(self: Task, job_pk: Any) -> None:
 
 
 def claim_export(job_pk: Any, queue: str) -> ExportJob | None:
-    """Mark the export as running; return None when it is not waiting (or dead) for a task.
+    """Mark the export as running, or again after its earlier attempt died; else return None.
 
-    A running export whose task died is claimed again: it starts over, which is harmless since
-    it only writes a new file.
+    Starting over is harmless: an export only writes a new file.
     """
-    with transaction.atomic():
-        job = _claimed(job_pk, ExportJob)
-        if job is None:
-            return None
-        if job.state == ExportState.EXPORT_IN_PROGRESS and liveness.is_stale(job):
-            logger.warning("data_exchange_tool: export %s restarts after a lost task", job_pk)
-            job.started_at = job.heartbeat_at = timezone.now()
-        elif fsm.can_proceed(job.start_export):
+
+    def begin(job: ExportJob) -> bool:
+        if job.state == ExportState.EXPORT_IN_PROGRESS:
+            if not _resume(job, "queue", queue):
+                return False
+            job.restart_export()
+        elif fsm.can_proceed(job.start_export) and _start_fresh(job):
             job.start_export()
+            job.queue = queue
         else:
-            return None
-        job.queue = queue
+            return False
         job.save()
-    return job
+        return True
+
+    return _claim(ExportJob, job_pk, begin)
 
 
 # --- housekeeping --------------------------------------------------------------------------
@@ -191,9 +322,54 @@ def claim_export(job_pk: Any, queue: str) -> ExportJob | None:
 
 @shared_task(name="data_exchange_tool.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict[str, int]:
-    """Fail previews, imports and exports whose task stopped sending heartbeats.
+    """Fail the previews, imports and exports whose task died.
 
-    Schedule it with celery beat (or run ``manage.py reap_stale_jobs`` from cron); confirming a
-    job reaps its target's imports by itself.
+    Schedule it with celery beat (or run ``manage.py reap_stale_jobs`` from cron) for the jobs no
+    redelivery reaches; confirming a job reaps its target's imports by itself.
     """
     return liveness.reap_stale_jobs()
+
+
+def restart_dead_jobs() -> dict[str, int]:
+    """Send again the task of every running job whose task died; return how many, by kind.
+
+    The task starts the job over (or fails it after ``MAX_ATTEMPTS``); a job whose task was also
+    delivered again by the broker is claimed by one of the two, and the other does nothing.
+    """
+    counts = dict.fromkeys(liveness.KINDS.values(), 0)
+    for job in liveness.dead_jobs():
+        task, queue, id_field = _task_of(job)
+        task_id = str(uuid.uuid4())
+        type(job)._base_manager.filter(pk=job.pk).update(**{id_field: task_id})
+        task.apply_async((job.pk,), queue=queue, task_id=task_id)
+        counts[liveness.KINDS[job.state]] += 1
+        logger.warning(
+            "data_exchange_tool: %s #%s was left running by a dead worker; its task is sent again",
+            job._meta.label,
+            job.pk,
+        )
+    return counts
+
+
+def _task_of(job: ImportJob | ExportJob) -> tuple[Task, str, str]:
+    """Return the task that runs the job in its current state, its queue and its id field."""
+    if job.state == JobState.PREVIEW_IN_PROGRESS:
+        return preview_job, app_settings.PREVIEW_QUEUE, "preview_task_id"
+    if job.state == JobState.IMPORT_IN_PROGRESS:
+        return import_job, app_settings.IMPORT_QUEUE, "import_task_id"
+    return export_job, app_settings.EXPORT_QUEUE, "task_id"
+
+
+@worker_ready.connect(dispatch_uid="data_exchange_tool.restart_dead_jobs")
+def restart_dead_jobs_when_ready(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts sends again the tasks of the jobs dead workers left running."""
+    try:
+        counts = restart_dead_jobs()
+    except Exception:  # a worker must start even when the database is not reachable yet
+        logger.exception("data_exchange_tool: could not look for jobs left by dead workers")
+        return
+    finally:
+        # The worker's own process holds no connection for its pool's children to inherit.
+        db.connections.close_all()
+    if any(counts.values()):
+        logger.warning("data_exchange_tool: tasks sent again for jobs left running: %s", counts)

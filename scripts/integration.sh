@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The real test layer: PostgreSQL, Redis as broker, a Celery worker process, S3 through moto's
-# server, the admin in Chromium. Everything is named after DXT_RUN_ID (database, Redis database,
-# queues) and the ports are picked free, so parallel runs do not meet.
+# The real test layer: PostgreSQL, Redis as broker, a Celery worker process (and workers killed on
+# Redis and RabbitMQ), S3 through moto's server, the admin in Chromium. Everything is named after
+# DXT_RUN_ID (database, Redis database, RabbitMQ virtual host, queues) and the ports are picked
+# free, so parallel runs do not meet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin

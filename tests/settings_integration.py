@@ -3,7 +3,10 @@ Settings of the real test layer (``scripts/integration.sh`` sets the environment
 
 PostgreSQL, Redis as broker and cache, files on S3 through moto's server, tasks run by a separate
 Celery worker process. The worker process uses the same settings with ``DXT_WORKER_PROCESS=1``,
-which points it straight at the test database pytest-django created.
+which points it straight at the test database pytest-django created. The workers the dead-worker
+tests start and kill get their broker (``DXT_BROKER_URL``, e.g. RabbitMQ) and their queues
+(``DXT_QUEUE_PREFIX``) from the environment, so a worker that starts sends a dead job's task again
+to the queues it consumes.
 """
 
 from __future__ import annotations
@@ -32,15 +35,16 @@ CACHES = {
 
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_URL = os.environ.get("DXT_BROKER_URL") or REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues no other run uses: a leftover task of another run cannot reach this run's worker.
-DATA_EXCHANGE_PREVIEW_QUEUE = f"dxt_{RUN_ID}_preview"
-DATA_EXCHANGE_IMPORT_QUEUE = f"dxt_{RUN_ID}_import"
-DATA_EXCHANGE_EXPORT_QUEUE = f"dxt_{RUN_ID}_export"
+QUEUE_PREFIX = os.environ.get("DXT_QUEUE_PREFIX") or f"dxt_{RUN_ID}"
+DATA_EXCHANGE_PREVIEW_QUEUE = f"{QUEUE_PREFIX}_preview"
+DATA_EXCHANGE_IMPORT_QUEUE = f"{QUEUE_PREFIX}_import"
+DATA_EXCHANGE_EXPORT_QUEUE = f"{QUEUE_PREFIX}_export"
 DATA_EXCHANGE_PROGRESS_INTERVAL = 0.2
 
 MOTO_ENDPOINT = f"http://127.0.0.1:{os.environ['DXT_MOTO_PORT']}"

@@ -27,6 +27,9 @@ def test_every_setting_has_its_default(settings, name):
         ("PREVIEW_KEEP_ROWS", 10_000),
         ("MAX_CELL_LENGTH", 32767),
         ("CSV_DELIMITERS", ",;\t|"),
+        ("MAX_ATTEMPTS", 3),
+        ("ADVISORY_LOCKS", True),
+        ("HEARTBEAT_TIMEOUT", 900),
     ],
 )
 def test_documented_defaults(name, default):
@@ -133,3 +136,11 @@ def test_upload_path_keeps_a_safe_name_per_type():
     assert path.startswith("data_exchange/imports/demo_stockrecordimportjob/")
     assert path.endswith("/pass_wd.csv")
     assert ".." not in path
+
+
+def test_every_setting_has_a_row_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in DEFAULTS if f"| `DATA_EXCHANGE_{name}` |" not in readme]
+    assert missing == []

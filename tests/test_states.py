@@ -29,9 +29,11 @@ TRANSITIONS = {
     "start_preview": ({S.CREATED}, S.PREVIEW_IN_PROGRESS),
     "succeed_preview": ({S.PREVIEW_IN_PROGRESS}, S.PREVIEW_SUCCEEDED),
     "fail_preview": ({S.CREATED, S.PREVIEW_IN_PROGRESS}, S.PREVIEW_FAILED),
-    "reset_preview": ({S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED}, S.CREATED),
+    "reset_preview": ({S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED, S.IMPORT_FAILED}, S.CREATED),
+    "restart_preview": ({S.PREVIEW_IN_PROGRESS}, S.PREVIEW_IN_PROGRESS),
     "start_import": ({S.PREVIEW_SUCCEEDED}, S.IMPORT_IN_PROGRESS),
     "succeed_import": ({S.IMPORT_IN_PROGRESS}, S.IMPORT_SUCCEEDED),
+    "begin_import": ({S.IMPORT_IN_PROGRESS}, S.IMPORT_IN_PROGRESS),
     "fail_import": ({S.IMPORT_IN_PROGRESS}, S.IMPORT_FAILED),
     "cancel": (set(CANCELLABLE_STATES), S.CANCELLED),
 }

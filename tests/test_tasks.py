@@ -196,7 +196,10 @@ def test_unexpected_import_error_fails_the_import_and_writes_nothing(
         actions.confirm_import(job)
     job.refresh_from_db()
     assert job.state == S.IMPORT_FAILED
-    assert job.message == "The import failed and nothing was written: hook broke"
+    assert job.message == (
+        "The import failed and nothing was written: hook broke. "
+        "Run the preview again (with a corrected file if needed), then confirm."
+    )
     assert StockRecord.objects.count() == 0
     assert confirm_refusal(job) is not None
     # The lock is released: another job of the target can be confirmed.

@@ -394,9 +394,10 @@ CANCEL = extend_schema(
 RERUN = extend_schema(
     parameters=[JOB_ID],
     summary="Run the preview again",
-    description="Runs a finished preview (succeeded or failed) again, with a corrected file when "
-    "one is sent, else on the same file against the data as it is now. Refused with 409 while "
-    "the preview runs or once the import has started.",
+    description="Runs a finished preview (succeeded or failed) again, or the preview of a failed "
+    "import (nothing of it was written), with a corrected file when one is sent, else on the "
+    "same file against the data as it is now; confirm it again afterwards. Refused with 409 "
+    "while the preview or the import runs, and once the import has succeeded.",
     request={"multipart/form-data": ImportJobRerunSerializer},
     responses={
         202: OpenApiResponse(
@@ -411,7 +412,10 @@ RERUN = extend_schema(
                 example(
                     "Importing",
                     {
-                        "detail": "The preview can run again only once it has finished.",
+                        "detail": (
+                            "The preview can run again only once it has finished, or after a "
+                            "failed import."
+                        ),
                         "code": "transition_not_allowed",
                         "state": JobState.IMPORT_IN_PROGRESS,
                     },

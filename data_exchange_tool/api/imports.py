@@ -59,10 +59,10 @@ from data_exchange_tool.api.serializers import (
     ImportJobStartSerializer,
     PreviewRowSerializer,
     RowErrorSerializer,
-    lock_holders,
 )
 from data_exchange_tool.api.viewsets import JobViewSet
 from data_exchange_tool.imports.reports import report_phase
+from data_exchange_tool.locking import lock_holders
 from data_exchange_tool.models import ImportJob, Phase
 
 

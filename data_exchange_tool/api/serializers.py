@@ -18,7 +18,11 @@ from rest_framework import serializers
 
 from data_exchange_tool import actions
 from data_exchange_tool.exceptions import UploadRefusedError
-from data_exchange_tool.locking import confirm_refusal, describe_holder, state_refusal
+from data_exchange_tool.locking import (
+    confirm_refusal,
+    describe_holder,
+    state_refusal,
+)
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.progress import percent, read_progress
 from data_exchange_tool.states import FINAL_STATES
@@ -68,14 +72,6 @@ class ImportJobStartSerializer(serializers.Serializer):
             force_import=validated_data["force_import"],
             options={"skip_preview_confirmation": validated_data["skip_preview_confirmation"]},
         )
-
-
-def lock_holders() -> dict[int, ImportJob]:
-    """Return the importing job of each locked target, by content type id (one query)."""
-    importing = ImportJob.objects.importing().select_related(
-        "content_type", "confirmed_by", "created_by"
-    )
-    return {job.content_type_id: job for job in importing}
 
 
 class ImportJobRerunSerializer(ImportJobStartSerializer):
@@ -166,7 +162,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return bool((job.options or {}).get("skip_preview_confirmation"))
 
     def get_is_final(self, job: ImportJob) -> bool:
-        """Return True once nothing more will happen to the job."""
+        """Return True once no task runs for the job unless a person asks.
+
+        A failed import is final in this sense, though its preview may be run again.
+        """
         return job.state in FINAL_STATES
 
     @extend_schema_field(

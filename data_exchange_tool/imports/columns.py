@@ -20,6 +20,7 @@ from rest_framework import serializers
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.formulas import restore as restore_formula
+from data_exchange_tool.messages import listing
 
 #: An empty cell of a field that is neither nullable nor blank-able: the field is left out.
 OMIT = object()
@@ -83,9 +84,9 @@ class ColumnMap:
         needed = [name for name, f in fields.items() if f.required] + list(required)
         missing = [name for name in dict.fromkeys(needed) if name not in self.header_of]
         if missing:
-            found = ", ".join(h for h in self.headers if h.strip()) or "none"
+            found = listing(h for h in self.headers if h.strip()) or "none"
             raise FileFormatError(
-                f"Missing required column(s): {', '.join(missing)}. Columns found: {found}."
+                f"Missing required column(s): {listing(missing)}. Columns found: {found}."
             )
 
     def row_data(self, cells: list[str]) -> tuple[dict[str, Any], list[str]]:

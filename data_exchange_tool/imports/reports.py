@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.imports.readers import get_reader
 from data_exchange_tool.models import ImportJobRowError, Phase
 from data_exchange_tool.storage import open_stream
@@ -64,7 +65,9 @@ def read_headers(job: ImportJob) -> list[str]:
         name = job.file_name or job.file.name
         with get_reader(name, open_stream(job.file.name), job.file_encoding) as reader:
             return [header for header in reader.headers if header]
-    except Exception:  # gone from storage, unreadable: the recorded values still hold the names
+    except FileFormatError:  # empty, not a table: its preview said so already; nothing to log
+        return []
+    except Exception:  # gone from storage: the recorded values still hold the names
         logger.warning(
             "data_exchange_tool: cannot read the header of job %s", job.pk, exc_info=True
         )

@@ -24,6 +24,7 @@ from django.db.models.base import ModelBase
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from data_exchange_tool import messages
 from data_exchange_tool.exceptions import ConfigurationError
 
 
@@ -100,6 +101,21 @@ def resolve_class(value: Any, owner: type, option: str) -> type:
     )
 
 
+class MessageField(models.TextField):
+    """Text a person reads, kept bounded and clean (``data_exchange_tool.messages.clean``).
+
+    Every value is cleaned on its way to the database (``save()``, ``bulk_create``, ``update()``)
+    and on its way back (rows stored before the rule existed), so no message escapes it.
+    """
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        return value if value is None else messages.clean(value)
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return value if value is None else messages.clean(value)
+
+
 class JobQuerySet(models.QuerySet):
     """Queries common to every kind of job."""
 
@@ -144,10 +160,19 @@ class BaseJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBas
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        _("attempts"),
+        default=0,
+        editable=False,
+        help_text=_(
+            "Times the running preview, import or export has started: a task whose worker "
+            "died starts again, up to DATA_EXCHANGE_MAX_ATTEMPTS times."
+        ),
+    )
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     progress_done = models.PositiveIntegerField(_("rows done"), default=0)
     progress_total = models.PositiveIntegerField(_("rows to do"), default=0)
-    message = models.TextField(_("message"), blank=True)
+    message = MessageField(_("message"), blank=True)
 
     class Meta:
         abstract = True

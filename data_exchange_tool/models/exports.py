@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from data_exchange_tool import messages
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import ConfigurationError, ExportFilterError
 from data_exchange_tool.models.base import (
@@ -406,6 +407,16 @@ class ExportJob(BaseJob):
         self.finished_at = None
         self.progress_done = self.progress_total = 0
         self.message = ""
+        self.attempts = 1
+
+    @fsm.transition(
+        field=state, source=ExportState.EXPORT_IN_PROGRESS, target=ExportState.EXPORT_IN_PROGRESS
+    )
+    def restart_export(self) -> None:
+        """Start the export again from the start: the task of its last attempt died."""
+        self.started_at = self.heartbeat_at = timezone.now()
+        self.progress_done = self.progress_total = 0
+        self.attempts += 1
 
     @fsm.transition(
         field=state, source=ExportState.EXPORT_IN_PROGRESS, target=ExportState.EXPORT_SUCCEEDED
@@ -425,7 +436,7 @@ class ExportJob(BaseJob):
     )
     def fail_export(self, message: str) -> None:
         """Record why the export failed (no file is kept)."""
-        self.message = message
+        self.message = messages.clean(message)
         self.finished_at = timezone.now()
 
     @fsm.transition(

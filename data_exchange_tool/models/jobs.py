@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from data_exchange_tool import messages
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.models.base import (
     BaseJob,
@@ -29,7 +30,7 @@ from data_exchange_tool.models.base import (
 )
 from data_exchange_tool.states import (
     CANCELLABLE_STATES,
-    PREVIEW_DONE_STATES,
+    RERUN_STATES,
     JobState,
 )
 from data_exchange_tool.storage import get_storage, upload_to
@@ -358,6 +359,16 @@ class ImportJob(BaseJob):
         self.reset_results()
         self.preview_started_at = self.heartbeat_at = timezone.now()
         self.preview_finished_at = None
+        self.attempts = 1
+
+    @fsm.transition(
+        field=state, source=JobState.PREVIEW_IN_PROGRESS, target=JobState.PREVIEW_IN_PROGRESS
+    )
+    def restart_preview(self) -> None:
+        """Start the preview again from the start: the task of its last attempt died."""
+        self.reset_results()
+        self.preview_started_at = self.heartbeat_at = timezone.now()
+        self.attempts += 1
 
     @fsm.transition(
         field=state, source=JobState.PREVIEW_IN_PROGRESS, target=JobState.PREVIEW_SUCCEEDED
@@ -374,14 +385,20 @@ class ImportJob(BaseJob):
     )
     def fail_preview(self, message: str) -> None:
         """Record a preview that could not read or check the file."""
-        self.message = message
+        self.message = messages.clean(message)
         self.preview_finished_at = timezone.now()
 
-    @fsm.transition(field=state, source=PREVIEW_DONE_STATES, target=JobState.CREATED)
+    @fsm.transition(field=state, source=RERUN_STATES, target=JobState.CREATED)
     def reset_preview(self) -> None:
-        """Go back to CREATED so the preview runs again (after the file is replaced)."""
+        """Go back to CREATED so the preview runs again (maybe on a new file).
+
+        Allowed once a preview has finished, and after a failed import: nothing of it was
+        written and the file is still there, so it can be previewed and confirmed again.
+        """
         self.reset_results()
         self.preview_started_at = self.preview_finished_at = None
+        self.import_started_at = self.import_finished_at = None
+        self.attempts = 0
 
     def can_start_import(self) -> bool:
         """Return True when the preview allows the import: no invalid rows, or forced."""
@@ -402,6 +419,16 @@ class ImportJob(BaseJob):
         self.progress_done = 0
         self.progress_total = self.total_rows
         self.message = ""
+        self.attempts = 0
+
+    @fsm.transition(
+        field=state, source=JobState.IMPORT_IN_PROGRESS, target=JobState.IMPORT_IN_PROGRESS
+    )
+    def begin_import(self) -> None:
+        """Mark the import as started by its task (``attempts`` counts the tasks that did)."""
+        self.import_started_at = self.heartbeat_at = timezone.now()
+        self.progress_done = 0
+        self.attempts += 1
 
     @fsm.transition(
         field=state, source=JobState.IMPORT_IN_PROGRESS, target=JobState.IMPORT_SUCCEEDED
@@ -415,7 +442,7 @@ class ImportJob(BaseJob):
     @fsm.transition(field=state, source=JobState.IMPORT_IN_PROGRESS, target=JobState.IMPORT_FAILED)
     def fail_import(self, message: str) -> None:
         """Record a failed import (nothing was written); this releases the target's lock."""
-        self.message = message
+        self.message = messages.clean(message)
         self.import_finished_at = timezone.now()
 
     @fsm.transition(field=state, source=CANCELLABLE_STATES, target=JobState.CANCELLED)

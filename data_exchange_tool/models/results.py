@@ -18,6 +18,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from data_exchange_tool.models.base import MessageField
 from data_exchange_tool.states import RowAction
 
 
@@ -46,7 +47,7 @@ class ImportJobRowError(models.Model):
     column = models.CharField(
         _("column"), max_length=255, blank=True, help_text=_("Blank for the whole row.")
     )
-    message = models.TextField(_("message"))
+    message = MessageField(_("message"))
     values = models.JSONField(
         _("values"), default=dict, help_text=_("The row as it was in the file.")
     )

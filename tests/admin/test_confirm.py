@@ -176,3 +176,22 @@ def test_another_user_without_rights_cannot_cancel(make_staff, clerk, catalogue,
     assert client.post(admin_url("cancel", job.pk)).status_code == 403
     assert client.post(admin_url("rerun", job.pk)).status_code == 403
     assert state_of(job) == JobState.PREVIEW_SUCCEEDED
+
+
+def test_a_failed_import_offers_to_run_the_preview_again(
+    admin_client, catalogue, upload, run_on_commit
+):
+    _response, job = upload(admin_client, csv_bytes(stock_rows(2)))
+    actions.confirm_import(job)  # not committed: no task; the import then fails
+    job.fail_import("The import's worker stopped responding.")
+    job.save()
+    page = admin_client.get(admin_url("change", job.pk)).content.decode()
+    assert "Re-run preview" in page
+    with run_on_commit():
+        response = admin_client.post(admin_url("rerun", job.pk))
+    assert response.status_code == 302
+    assert state_of(job) == JobState.PREVIEW_SUCCEEDED
+    with run_on_commit():
+        admin_client.post(admin_url("confirm", job.pk))
+    assert state_of(job) == JobState.IMPORT_SUCCEEDED
+    assert StockRecord.objects.count() == 2

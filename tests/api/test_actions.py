@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from data_exchange_tool import actions
 from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
@@ -210,3 +211,26 @@ def test_refusals_speak_the_clients_language(upload, api, catalogue):
     assert response.status_code == 409
     assert response.json()["detail"].startswith("La vista previa encontró 1 fila no válida")
     assert response.json()["code"] == "transition_not_allowed"  # codes stay words for programs
+
+
+def test_rerun_after_a_failed_import_previews_the_file_again(upload, api, run_on_commit, catalogue):
+    job_id = upload(csv_bytes(stock_rows(2))).json()["id"]
+    job = ImportJob.objects.get(pk=job_id)
+    actions.confirm_import(job)  # not committed: no task; the import then fails
+    job.refresh_from_db()
+    job.fail_import("The import's worker stopped responding.")
+    job.save()
+
+    with run_on_commit():
+        response = api.post(f"{STOCK}{job_id}/rerun/", {}, format="multipart")
+        assert response.status_code == 202
+
+    body = api.get(f"{STOCK}{job_id}/").json()
+    assert (body["state"], body["message"], body["confirm_refusal"]) == (
+        JobState.PREVIEW_SUCCEEDED,
+        "",
+        None,
+    )
+    with run_on_commit():
+        assert api.post(f"{STOCK}{job_id}/confirm/").status_code == 202
+    assert api.get(f"{STOCK}{job_id}/").json()["state"] == JobState.IMPORT_SUCCEEDED

@@ -6,13 +6,14 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from data_exchange_tool.models import ImportJob, ImportJobRowError, Phase
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord
 from tests.api.conftest import STOCK
-from tests.helpers import STOCK_HEADERS, csv_bytes, stock_rows, xlsx_bytes
+from tests.helpers import STOCK_HEADERS, create_job, csv_bytes, stock_rows, xlsx_bytes
 
 BAD_ROWS = [
     ["ACME", "P-1", "BAD-1", "not a price", 1, 0],
@@ -206,6 +207,23 @@ def test_error_report_of_a_clean_job_has_only_the_header(upload, api, catalogue)
     assert lines == [[*STOCK_HEADERS, "errors"]]
 
 
+def test_error_report_of_an_empty_file_answers_without_a_traceback(
+    api, alice, catalogue, run_on_commit, caplog
+):
+    with run_on_commit():  # an empty file never passes the upload check: stored another way
+        job = create_job(b"", created_by=alice)
+    job.refresh_from_db()
+    assert job.state == JobState.PREVIEW_FAILED
+
+    with caplog.at_level("DEBUG"):
+        response = api.get(f"{STOCK}{job.pk}/error-report/")
+        lines = read_csv(response)
+
+    assert response.status_code == 200
+    assert lines == [["errors"]]
+    assert not [record for record in caplog.records if record.exc_info]
+
+
 def test_file_downloads_the_upload_as_it_was(upload, api, catalogue):
     content = csv_bytes(stock_rows(2))
     job_id = upload(content).json()["id"]
@@ -268,3 +286,27 @@ def test_the_list_names_the_lock_holder_in_confirm_refusal(upload, api, catalogu
     assert listed[holder]["confirm_refusal"] == "This file is being imported now."
     assert listed[waiting]["confirm_refusal"].startswith(f"Job #{holder} ")
     assert listed[waiting]["confirm_refusal"] == single["confirm_refusal"]
+
+
+@pytest.mark.parametrize("name", ["created_after", "created_before"])
+def test_date_filters_take_any_offset(api, catalogue, name):
+    # PostgreSQL refuses offsets past 15:59; the filter turns every date-time into UTC first.
+    for value in ("2026-01-01T00:00:00+16:00", "2026-01-01T00:00:00-23:59"):
+        assert api.get(STOCK, {name: value}).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["created_after", "created_before"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("9999-12-31T23:59:59-10:00", "between the years 1 and 9999 once in UTC"),
+        ("0001-01-01T00:00:00+10:00", "between the years 1 and 9999 once in UTC"),
+        ("2026-01-01T00:00:00+99:00", "valid date/time"),
+        ("\x00", "valid date/time"),
+    ],
+)
+def test_date_filters_out_of_range_or_not_dates_are_a_400_with_the_reason(api, name, value, reason):
+    response = api.get(STOCK, {name: value})
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    assert name in response.content.decode()

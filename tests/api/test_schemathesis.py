@@ -8,18 +8,21 @@ records (related fields, a composite natural key) and the tests' tags. Requests 
 application in the test's thread (so they see the test's database transaction), authenticated as a
 superuser with HTTP Basic. Jobs exist before the run, and each job endpoint is also run against a
 real job id, so the examples reach real rows, not only 404s.
+
+The list's date filters get a run of their own (``check_date_filters``): date-times with any offset
+(PostgreSQL refuses offsets past 15:59), at both ends of the years Python accepts, dates, and any
+text. The real layer runs the same check against PostgreSQL (``tests/integration/test_api.py``).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -30,6 +33,8 @@ from schemathesis.specs.openapi.checks import (
 from tests.helpers import create_job, csv_bytes, stock_rows
 
 MAX_EXAMPLES = 10
+#: Examples of the date filters' own run.
+DATE_EXAMPLES = 60
 SEED = 20250301
 CHECKS = [
     not_a_server_error,
@@ -37,18 +42,6 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-
-
-@pytest.fixture
-def wsgi_app():
-    """The project's WSGI application, keeping the test's connection (as Django's test client)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield get_wsgi_application()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -101,3 +94,54 @@ def test_no_generated_request_gets_a_server_error(wsgi_app, basic_auth, jobs):
         if "{id}" in operation.path and "/stock-record/" in operation.path:
             for job in jobs:
                 run_operation(operation, basic_auth, path_parameters={"id": job.pk})
+
+
+#: Any fixed offset Python accepts: strictly within a day.
+OFFSETS = st.integers(-1439, 1439).map(
+    lambda minutes: datetime.timezone(datetime.timedelta(minutes=minutes))
+)
+#: Values of ``created_after`` / ``created_before``: date-times with any offset, over the whole
+#: range of years, dates, the cases that once failed, and any text.
+DATE_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "2026-01-01T00:00:00+16:00",
+            "2026-01-01T00:00:00-23:59",
+            "9999-12-31T23:59:59-10:00",
+            "0001-01-01T00:00:00+10:00",
+            "9999-12-31T23:59:59.999999",
+            "0001-01-01",
+            "2026-01-01T00:00:00+99:00",
+            "2026-02-30",
+            "\x00",
+        ]
+    ),
+    st.datetimes(timezones=OFFSETS).map(datetime.datetime.isoformat),
+    st.dates().map(datetime.date.isoformat),
+    st.text(max_size=40),
+)
+
+
+def check_date_filters(operation, headers: dict[str, str]) -> None:
+    """Run the list ``operation`` with generated date filters: no answer may be a 5xx."""
+
+    @seed(SEED)
+    @settings(
+        max_examples=DATE_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(), after=DATE_VALUES, before=DATE_VALUES)
+    def check(case, after, before):
+        case.query = {**(case.query or {}), "created_after": after, "created_before": before}
+        response = case.call(headers=headers)
+        case.validate_response(response, checks=CHECKS, headers=headers)
+
+    check()
+
+
+def test_date_filters_with_any_offset_or_text_never_get_a_server_error(wsgi_app, basic_auth, jobs):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", wsgi_app)
+    check_date_filters(schema["/api/imports/stock-record/"]["GET"], basic_auth)

@@ -5,10 +5,12 @@ uploads, polls, reads the errors, confirms and polls to success, as the README's
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 
 import pytest
+import schemathesis
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
@@ -149,3 +151,29 @@ def test_a_running_import_locks_its_target_until_cancelled(celery_worker, api):
     done = poll(api, waiting["links"]["self"], JobState.IMPORT_SUCCEEDED, JobState.IMPORT_FAILED)
     assert done["state"] == JobState.IMPORT_SUCCEEDED, done["message"]
     assert StockRecord.objects.count() == 5
+
+
+@pytest.mark.parametrize("name", ["created_after", "created_before"])
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("2026-01-01T00:00:00+16:00", 200),  # PostgreSQL itself refuses offsets past 15:59
+        ("2026-01-01T00:00:00-23:59", 200),
+        ("9999-12-31T23:59:59-10:00", 400),
+        ("0001-01-01T00:00:00+10:00", 400),
+        ("last tuesday", 400),
+    ],
+)
+def test_date_filters_with_any_offset_never_get_a_server_error_on_postgresql(
+    api, name, value, status
+):
+    assert api.get(STOCK, {name: value}).status_code == status
+
+
+def test_the_schemathesis_date_filter_run_finds_no_server_error_on_postgresql(wsgi_app):
+    from tests.api.test_schemathesis import check_date_filters
+
+    get_user_model().objects.create_superuser("root", password="pw")
+    headers = {"Authorization": "Basic " + base64.b64encode(b"root:pw").decode()}
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", wsgi_app)
+    check_date_filters(schema["/api/imports/stock-record/"]["GET"], headers)

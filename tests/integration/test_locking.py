@@ -17,7 +17,7 @@ from data_exchange_tool.states import JobState
 from data_exchange_tool.tasks import import_job, preview_job
 from example_project.demo.models import StockRecord, StockRecordImportJob
 from tests.helpers import create_job, csv_bytes, make_catalogue, stock_rows
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import keep_tasks_here, wait_for
 from tests.testapp.models import SlowStockRecordImportJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,7 +46,7 @@ def previewed_jobs(count: int) -> list[ImportJob]:
 def no_import_task(monkeypatch):
     """Keep import tasks from the worker: a file-less holder's import would fail at once and
     free the lock before the test looks at it. The lock itself lives in the database."""
-    monkeypatch.setattr(import_job, "apply_async", lambda *args, **kwargs: None)
+    keep_tasks_here(monkeypatch, import_job)  # the confirms run in threads: patch every copy
 
 
 def test_racing_confirms_of_one_target_start_exactly_one_import(no_import_task):

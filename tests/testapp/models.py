@@ -31,7 +31,11 @@ class TagImportJob(ImportJob):
 
 
 class SlowStockRecordImportJob(ImportJob):
-    """A second job type for stock records whose rows take a while (cancel and lock tests)."""
+    """A second job type for stock records whose rows take a while (cancel, lock and kill tests).
+
+    Each row waits ``row_delay`` seconds before validation, or the job's ``options["row_delay"]``
+    (a test sets it on the job, since the worker process that runs it has its own classes).
+    """
 
     #: Seconds each row waits before validation.
     row_delay = 0.002
@@ -45,4 +49,4 @@ class SlowStockRecordImportJob(ImportJob):
     def before_import_row(self, row: dict, row_number: int) -> None:
         import time
 
-        time.sleep(self.row_delay)
+        time.sleep(float((self.options or {}).get("row_delay", self.row_delay)))

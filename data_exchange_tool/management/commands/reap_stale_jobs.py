@@ -1,10 +1,11 @@
 """
-``manage.py reap_stale_jobs``: fail the jobs whose task stopped sending heartbeats.
+``manage.py reap_stale_jobs``: fail the jobs whose task died.
 
-A preview, import or export whose worker died stays in progress until its task is delivered again;
-this command (from cron) or the ``data_exchange_tool.reap_stale_jobs`` task (from celery beat)
-fails those silent for longer than ``DATA_EXCHANGE_HEARTBEAT_TIMEOUT`` seconds, so a person sees
-that the job must run again and the import lock of its target is free.
+A preview, import or export whose worker died stays in progress until its task is delivered again
+or a worker starts; this command (from cron) or the ``data_exchange_tool.reap_stale_jobs`` task
+(from celery beat) fails it (``liveness``: on PostgreSQL its lease is free, elsewhere it sent no
+heartbeat for ``DATA_EXCHANGE_HEARTBEAT_TIMEOUT`` seconds), so a person sees that the job must run
+again and the import lock of its target is free.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from data_exchange_tool.liveness import reap_stale_jobs
 
 
 class Command(BaseCommand):
-    help = "Fail previews, imports and exports whose task stopped sending heartbeats."
+    help = "Fail the previews, imports and exports whose task died."
 
     def handle(self, *args: Any, **options: Any) -> None:
         counts = reap_stale_jobs()
