@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from data_exchange_tool import actions
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.imports.readers import XLSXReader, get_reader
-from data_exchange_tool.imports.readers.xlsx import cell_text
+from data_exchange_tool.imports.readers.cellformat import cell_text
 from data_exchange_tool.states import JobState
 from example_project.demo.models import StockRecord
 from tests.helpers import create_job, xlsx_bytes
