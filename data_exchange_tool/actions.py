@@ -34,6 +34,7 @@ from data_exchange_tool.models import ExportJob, ImportJob
 from data_exchange_tool.progress import request_cancel
 from data_exchange_tool.states import ExportState, JobState
 from data_exchange_tool.storage import delete_file_on_commit
+from data_exchange_tool.uploads import clean_delimiter, clean_encoding
 
 if TYPE_CHECKING:
     from celery import Task
@@ -101,21 +102,48 @@ def start_import(
     file_name: str = "",
     force_import: bool = False,
     options: dict[str, Any] | None = None,
+    encoding: str = "",
+    delimiter: str = "",
     in_process: bool = False,
 ) -> ImportJob:
     """Store an uploaded file as a new job of ``job_type`` and start its preview.
 
     :param file: a Django ``File`` (an upload); its original name is kept as ``file_name``.
     :param options: ``{"skip_preview_confirmation": True}`` confirms a clean preview by itself.
+    :param encoding: the file's text encoding (a Python codec name), instead of detecting it.
+    :param delimiter: the CSV delimiter (``,`` ``;`` ``\\t`` ``|``), instead of sniffing it.
+    :raises UploadRefusedError: the encoding or the delimiter is not one (nothing is created).
     """
     job = job_type(
         file=file,
         file_name=(file_name or getattr(file, "name", "") or "")[:255],
         force_import=force_import,
-        options=options or {},
+        options=with_reading_options(options or {}, encoding, delimiter),
         created_by=user if user is not None and user.is_authenticated else None,
     )
     return submit_import(job, in_process=in_process)
+
+
+def with_reading_options(
+    options: dict[str, Any], encoding: str | None, delimiter: str | None
+) -> dict[str, Any]:
+    """Return ``options`` with the encoding and delimiter a person named (None: unchanged).
+
+    :raises UploadRefusedError: the encoding or the delimiter is not one.
+    """
+    options = dict(options)
+    for key, value, clean in (
+        ("encoding", encoding, clean_encoding),
+        ("delimiter", delimiter, clean_delimiter),
+    ):
+        if value is None:
+            continue
+        cleaned = clean(value)
+        if cleaned:
+            options[key] = cleaned
+        else:
+            options.pop(key, None)
+    return options
 
 
 def submit_import(job: ImportJob, *, in_process: bool = False) -> ImportJob:
@@ -168,12 +196,18 @@ def rerun_preview(
     file: Any = None,
     *,
     force_import: bool | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
     in_process: bool = False,
 ) -> None:
     """Run a finished preview again, with a new file when given.
 
     :param force_import: change the job's force-import option at the same time (None: keep it).
+    :param encoding: the text encoding to read the file in ("": detect it; None: keep the choice).
+    :param delimiter: the CSV delimiter ("": sniff it; None: keep the choice).
+    :raises UploadRefusedError: the encoding or the delimiter is not one.
     """
+    with_reading_options({}, encoding, delimiter)  # refuse a bad one before anything changes
     with Sender(in_process) as sender:
         current = recording.locked(job)
         if current is None or not fsm.can_proceed(current.reset_preview):
@@ -187,6 +221,8 @@ def rerun_preview(
             current.file_name = (getattr(file, "name", "") or "")[:255]
         if force_import is not None:
             current.force_import = force_import
+        if encoding is not None or delimiter is not None:
+            current.options = with_reading_options(current.options or {}, encoding, delimiter)
         current.reset_preview()
         current.save()
         if replaced and replaced != current.file.name:
