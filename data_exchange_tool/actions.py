@@ -29,7 +29,12 @@ from django.db import IntegrityError, transaction
 
 from data_exchange_tool import liveness, locking, recording, signals, tasks
 from data_exchange_tool.conf import app_settings
-from data_exchange_tool.exceptions import JobLockedError, TransitionRefusedError
+from data_exchange_tool.exceptions import (
+    ExportFilterError,
+    JobLockedError,
+    TransitionRefusedError,
+    UploadRefusedError,
+)
 from data_exchange_tool.models import ExportJob, ImportJob
 from data_exchange_tool.progress import request_cancel
 from data_exchange_tool.states import ExportState, JobState
@@ -289,15 +294,36 @@ def start_export(
     """Check the filters, create an export of ``job_type`` and start it.
 
     :param filters: the FilterSet's parameters, ``{name: value or [values]}``.
-    :raises ExportFilterError: a filter or the format is not valid; nothing is created.
+    :param options: ``{"bom": True}`` starts a CSV with a BOM; ``{"delimiter": ";"}`` writes it
+        with semicolons (both as European Excel expects).
+    :raises ExportFilterError: a filter, the format or the delimiter is not valid; nothing is
+        created.
     """
     job = job_type(
         filters=filters or {},
         format=file_format or "",
-        options=options or {},
+        options=export_options(options or {}),
         created_by=user if user is not None and user.is_authenticated else None,
     )
     return submit_export(job, in_process=in_process)
+
+
+def export_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Return an export's options with its delimiter checked (``,`` is the default, left out).
+
+    :raises ExportFilterError: the delimiter is not one of ``,`` ``;`` tab ``|``.
+    """
+    options = dict(options)
+    if "delimiter" in options:
+        try:
+            delimiter = clean_delimiter(str(options["delimiter"] or ""))
+        except UploadRefusedError as exc:
+            raise ExportFilterError(exc.message, {"delimiter": [exc.message]}) from None
+        if delimiter in ("", ","):
+            options.pop("delimiter")
+        else:
+            options["delimiter"] = delimiter
+    return options
 
 
 def submit_export(job: ExportJob, *, in_process: bool = False) -> ExportJob:

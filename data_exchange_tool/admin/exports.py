@@ -2,7 +2,8 @@
 The admin of exports: an export action for a target's changelist, and pages for export jobs.
 
 ``ExportActionMixin`` goes on the target model's ``ModelAdmin``. It adds the actions "Export to
-CSV" and "Export to XLSX" and sends the user to the export's page. The job records which rows:
+CSV", "Export to CSV for Excel" (semicolons and a BOM) and "Export to XLSX" and sends the user to
+the export's page. The job records which rows:
 
 - ticked rows: their pks;
 - "Select all N" with the changelist filtered only by parameters the export type's FilterSet knows
@@ -75,6 +76,16 @@ class ExportJobForm(forms.ModelForm):
     """Start an export: format, filters (the FilterSet's parameters) and the BOM option."""
 
     bom = forms.BooleanField(required=False, label="CSV with a BOM (for Excel)")
+    delimiter = forms.ChoiceField(
+        required=False,
+        label="CSV delimiter",
+        choices=(
+            (",", "Comma ,"),
+            (";", "Semicolon ; (European Excel)"),
+            ("\t", "Tab"),
+            ("|", "Pipe |"),
+        ),
+    )
 
     class Meta:
         model = ExportJob
@@ -85,6 +96,11 @@ class ExportJobForm(forms.ModelForm):
         super()._post_clean()
         if self.cleaned_data.get("bom"):
             self.instance.options = {**self.instance.options, "bom": True}
+        if self.cleaned_data.get("delimiter") not in (None, "", ","):
+            self.instance.options = {
+                **self.instance.options,
+                "delimiter": self.cleaned_data["delimiter"],
+            }
         try:
             self.instance.get_format()
             self.instance.filter_queryset(self.instance.get_target_model()._default_manager.none())
@@ -133,7 +149,7 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
         js = ("data_exchange_tool/progress.js",)
 
     def get_fields(self, request: HttpRequest, obj: ExportJob | None = None) -> Any:
-        return ("format", "filters", "bom") if obj is None else self.readonly_fields
+        return ("format", "filters", "bom", "delimiter") if obj is None else self.readonly_fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: ExportJob | None = None) -> Any:
         return () if obj is None else self.readonly_fields
@@ -268,12 +284,13 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
 
 
 class ExportActionMixin:
-    """Add "Export to CSV" / "Export to XLSX" actions to a target model's ``ModelAdmin``."""
+    """Add "Export to CSV" (also for Excel: ``;`` and a BOM) and "Export to XLSX" actions to a
+    target model's ``ModelAdmin``."""
 
     #: The export job type to start; ``None``: the only one whose target is this model.
     export_job_type: ClassVar[type[ExportJob] | None] = None
-    #: The formats offered as actions.
-    export_formats: ClassVar[tuple[str, ...]] = ("csv", "xlsx")
+    #: The formats offered as actions (``csv_excel``: semicolons and a BOM).
+    export_formats: ClassVar[tuple[str, ...]] = ("csv", "csv_excel", "xlsx")
     #: The most rows an export of a changelist filtered by admin-only filters may select.
     max_selected_rows: ClassVar[int] = 100_000
 
@@ -308,21 +325,34 @@ class ExportActionMixin:
         """Export the selected rows (or every filtered row) to CSV."""
         return self.start_export(request, queryset, "csv")
 
+    @admin.action(description="Export to CSV for Excel (semicolons, BOM)")
+    def export_as_csv_excel(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Export the selected rows (or every filtered row) to CSV as European Excel reads it."""
+        return self.start_export(request, queryset, "csv", {"bom": True, "delimiter": ";"})
+
     @admin.action(description="Export to XLSX")
     def export_as_xlsx(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Export the selected rows (or every filtered row) to XLSX."""
         return self.start_export(request, queryset, "xlsx")
 
     def start_export(
-        self, request: HttpRequest, queryset: QuerySet, file_format: str
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        file_format: str,
+        file_options: dict[str, Any] | None = None,
     ) -> HttpResponse | None:
-        """Start an export of the changelist's rows (see the module docstring); go to its page."""
+        """Start an export of the changelist's rows (see the module docstring); go to its page.
+
+        :param file_options: ``bom`` and ``delimiter`` for a CSV file.
+        """
         job_type = self.get_export_job_type()
         params = changelist_params(request.GET)
         known = job_type.filter_names()
         filters = {name: values for name, values in params.items() if name in known}
         unknown = sorted(set(params) - known)
         options: dict[str, Any] = {"changelist": {"params": params}} if params else {}
+        options.update(file_options or {})
         if request.POST.get("select_across") != "1" or unknown:
             pks = list(queryset.values_list("pk", flat=True)[: self.max_selected_rows + 1])
             if len(pks) > self.max_selected_rows:
