@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.imports.readers.signatures import describe
 
 #: Bytes copied at a time while spooling.
 COPY_CHUNK = 1024 * 1024
@@ -48,8 +49,11 @@ def check_archive(path: str, format_name: str, required: str) -> zipfile.ZipFile
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
+        with open(path, "rb") as stream:
+            what = describe(stream.read(128))
+        detail = f"it looks like {what}" if what and not what.startswith("a ZIP") else ""
         raise FileFormatError(
-            f"The file is not a valid {format_name} workbook (it may be corrupt)."
+            f"The file is not a valid {format_name} workbook ({detail or 'it may be corrupt'})."
         ) from exc
     try:
         _check_members(archive, format_name, required)

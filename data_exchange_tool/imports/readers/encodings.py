@@ -110,7 +110,27 @@ def statistical(
         near,
         key=lambda match: (rank.get(codecs.lookup(match.encoding).name, len(rank)), match.chaos),
     )
-    return most_common_equivalent(sample, codecs.lookup(best.encoding).name, legacy)
+    return superset_of(
+        sample, most_common_equivalent(sample, codecs.lookup(best.encoding).name, legacy)
+    )
+
+
+#: Code pages Windows writes that extend a standard one: a sample the standard one reads is
+#: read by them too, and where they differ (bytes 81 60 are a full-width tilde in cp932, a wave
+#: dash in Shift-JIS) Windows wrote theirs.
+SUPERSETS = {"shift_jis": "cp932", "euc_kr": "cp949", "iso8859-1": "cp1252"}
+
+
+def superset_of(sample: bytes, name: str) -> str:
+    """Return the Windows superset of code page ``name`` when it reads ``sample``, else ``name``."""
+    wider = SUPERSETS.get(name)
+    if wider is None:
+        return name
+    try:
+        sample.decode(wider)
+    except UnicodeDecodeError:
+        return name
+    return wider
 
 
 def most_common_equivalent(sample: bytes, best: str, legacy: tuple[str, ...]) -> str:
