@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from data_exchange_tool.models import ImportJob
+from data_exchange_tool.models import ExportJob, ImportJob
 
 
 class Tag(models.Model):
@@ -71,6 +71,15 @@ class SampleImportJob(ImportJob):
         target_model = "testapp.Sample"
         serializer_class = "tests.testapp.serializers.SampleSerializer"
         natural_key = ()
+
+
+class SampleExportJob(ExportJob):
+    """Samples exported with the columns of ``SampleImportJob`` (numbers, dates, date-times)."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.Sample"
+        file_format = "xlsx"
 
 
 class Note(models.Model):

@@ -261,3 +261,78 @@ def test_the_total_is_estimated_from_the_rows_parsed_so_far(rows, cell):
             next(parsed)
         estimate = reader.estimate_total_rows(rows // 3, len(content))
     assert abs(estimate - rows) <= rows * 0.05, estimate
+
+
+# --- bounded lines (#11) -------------------------------------------------------------------
+
+
+class EndlessLine(io.RawIOBase):
+    """A stream of ``head`` and then ``size`` bytes of ``x`` with no line end, made as read."""
+
+    def __init__(self, head: bytes, size: int) -> None:
+        super().__init__()
+        self.head, self.left = head, size
+        self.served = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            size = min(len(buffer), len(self.head))
+            buffer[:size], self.head = self.head[:size], self.head[size:]
+        else:
+            size = min(len(buffer), self.left)
+            buffer[:size] = b"x" * size
+            self.left -= size
+        self.served += size
+        return size
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (b"sku,qty\r\nA,1\r\n", "Row 3 is longer than"),
+        (b"", "The first line is longer than 1,048,576 characters: it is not a header row"),
+    ],
+    ids=["data-row", "header"],
+)
+def test_a_240_mib_line_is_refused_without_being_held(head, message):
+    import tracemalloc
+
+    stream = EndlessLine(head, 240 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        reader = CSVReader(stream, max_cell_length=32767)
+        with pytest.raises(FileFormatError, match=message), reader:
+            list(reader.iter_rows())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert stream.served < 16 * 1024 * 1024  # stopped early: never read the whole line
+    assert peak < 24 * 1024 * 1024, peak
+
+
+@override_settings(DATA_EXCHANGE_MAX_CELL_LENGTH=10)
+def test_a_long_line_of_many_short_cells_within_the_bound_is_read():
+    # The line bound is generous (cells x columns, quotes doubled): 200 cells of 5 characters.
+    header = ",".join(f"c{i}" for i in range(200)).encode()
+    line = ",".join(["abcde"] * 200).encode()
+    _, rows = read(header + b"\n" + line + b"\n")
+    assert len(rows[0][1]) == 200
+
+
+def test_a_named_encoding_skips_the_binary_check_for_utf16_without_a_bom():
+    content = "sku,qty\r\nA,1\r\n".encode("utf-16-le")
+    with pytest.raises(FileFormatError, match="it looks like binary data"):
+        read(content)
+    reader = get_reader("f.csv", io.BytesIO(content), encoding="utf-16-le")
+    with reader:
+        assert list(reader.iter_rows()) == [(2, ["A", "1"])]
+
+
+def test_a_named_delimiter_is_used_as_named():
+    reader = get_reader("f.csv", io.BytesIO(b"a;b,c\n1;2,3\n"), delimiter=",")
+    with reader:
+        assert reader.headers == ["a;b", "c"]
+        assert reader.delimiter == ","
