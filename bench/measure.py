@@ -96,8 +96,12 @@ class ChildPeak:
         self._thread.join()
 
     def _watch(self) -> None:
+        own = Path("/proc/self/cmdline").read_bytes()
         while not self._stop.wait(self.interval):
             for pid in self._children():
+                with contextlib.suppress(OSError):  # a child not yet exec'd counts our memory
+                    if Path(f"/proc/{pid}/cmdline").read_bytes() == own:
+                        continue
                 with (
                     contextlib.suppress(OSError, ValueError),
                     open(f"/proc/{pid}/status") as status,
