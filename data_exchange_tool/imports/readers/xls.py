@@ -72,14 +72,12 @@ class XLSReader(BaseReader):
         if xf_index is None:
             return None
         if xf_index not in self._formats:
-            formatter = None
             try:
                 key = self.book.xf_list[xf_index].format_key
                 code = self.book.format_map[key].format_str
             except (IndexError, KeyError):
                 code, key = "General", 0
-            formatter = formatter_for(code or "General", self.book.datemode == 1, key)
-            self._formats[xf_index] = formatter
+            self._formats[xf_index] = formatter_for(code or "General", self.book.datemode == 1, key)
         return self._formats[xf_index]
 
     def iter_rows(self) -> Iterator[tuple[int, list[str]]]:

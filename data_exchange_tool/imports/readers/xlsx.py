@@ -313,7 +313,8 @@ class SheetReader:
                 append(inline if plain else unescape(xml_chars(inline)))
             else:
                 append(text_of(kind, style, xml_chars(value)))
-        if found and (found[0][0] != "A" or found[-1][0] != LETTERS[len(found) - 1]):
+        last = len(found) - 1
+        if found and (found[0][0] != "A" or last >= len(LETTERS) or found[-1][0] != LETTERS[last]):
             return self._placed(found, cells)
         return cells
 
@@ -322,7 +323,9 @@ class SheetReader:
         """Return a row's texts at their columns (a row with gaps, or out of order)."""
         cells: list[str] = []
         for (letters, *_rest), text in zip(found, texts, strict=True):
-            index = COLUMN_INDEX[letters]
+            index = COLUMN_INDEX.get(letters)
+            if index is None:
+                raise corrupt(f"a cell is in column {letters}, past the last one (XFD)")
             if index >= len(cells):
                 cells.extend([""] * (index - len(cells) + 1))
             cells[index] = text

@@ -439,3 +439,9 @@ def test_a_child_reports_a_damaged_sheet_as_the_reader_would(settings):
     rows = HEADER + '<row r="2"><c r="A2" t="s"><v>9</v></c></row>'
     with pytest.raises(FileFormatError, match="shared string '9', which is not there"):
         read(handmade(rows))
+
+
+def test_a_cell_past_the_last_column_is_a_corrupt_workbook():
+    rows = HEADER + '<row r="2"><c r="ZZZ2"><v>1</v></c></row>'
+    with pytest.raises(FileFormatError, match="in column ZZZ, past the last one"):
+        read(handmade(rows))
