@@ -11,11 +11,15 @@ so the CSV and XLSX of one row count hold the same data.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import random
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from data_exchange_tool.utils import batched
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 HEADERS = ["partner", "product", "partner_sku", "price", "num_in_stock", "num_allocated"]
@@ -77,16 +81,82 @@ def write_csv(path: Path, count: int) -> None:
         writer.writerows([_csv_cell(v) for v in row] for row in stock_rows(count))
 
 
-def write_xlsx(path: Path, count: int) -> None:
-    """Write ``count`` rows as the first sheet of an XLSX workbook (numbers as numbers)."""
-    from openpyxl import Workbook
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE = "http://schemas.openxmlformats.org/package/2006"
+_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+XLSX_PARTS = {
+    "[Content_Types].xml": f'<Types xmlns="{_PACKAGE}/content-types"><Default Extension="rels" '
+    f'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default '
+    f'Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+    f'ContentType="{_TYPE}.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
+    f'ContentType="{_TYPE}.worksheet+xml"/><Override PartName="/xl/styles.xml" '
+    f'ContentType="{_TYPE}.styles+xml"/><Override PartName="/xl/sharedStrings.xml" '
+    f'ContentType="{_TYPE}.sharedStrings+xml"/></Types>',
+    "_rels/.rels": f'<Relationships xmlns="{_PACKAGE}/relationships"><Relationship Id="rId1" '
+    f'Type="{_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}"><workbookPr/><sheets>'
+    '<sheet name="stock" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_PACKAGE}/relationships">'
+    f'<Relationship Id="rId1" Type="{_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
+    f'<Relationship Id="rId2" Type="{_RELS}/styles" Target="styles.xml"/>'
+    f'<Relationship Id="rId3" Type="{_RELS}/sharedStrings" Target="sharedStrings.xml"/>'
+    "</Relationships>",
+    "xl/styles.xml": f'<styleSheet xmlns="{_MAIN}"><fonts count="1"><font><sz val="11"/>'
+    '<name val="Calibri"/></font></fonts><fills count="1"><fill><patternFill '
+    'patternType="none"/></fill></fills><borders count="1"><border/></borders><cellXfs '
+    'count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/><xf numFmtId="2" '
+    'fontId="0" fillId="0" borderId="0" applyNumberFormat="1"/></cellXfs></styleSheet>',
+}
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("stock")
-    sheet.append(HEADERS)
-    for row in stock_rows(count):
-        sheet.append(row)
-    workbook.save(path)
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xlsx_cell(ref: str, value: Any, strings: dict[str, int]) -> str:
+    if isinstance(value, float):
+        return f'<c r="{ref}" s="1"><v>{value!r}</v></c>'
+    if isinstance(value, int):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    return f'<c r="{ref}" t="s"><v>{strings.setdefault(value, len(strings))}</v></c>'
+
+
+def write_xlsx(path: Path, count: int) -> None:
+    """Write ``count`` rows as the first sheet of an XLSX workbook laid out as Excel writes it.
+
+    Texts go to the shared strings table (numbered by first appearance), prices are numbers
+    shown with the ``0.00`` format (as the CSV writes them), integers are General numbers; every
+    row and cell has its ``r`` reference.
+    """
+    strings: dict[str, int] = {}
+    letters = "ABCDEF"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name, text in XLSX_PARTS.items():
+            archive.writestr(name, text)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(
+                f'<worksheet xmlns="{_MAIN}"><dimension ref="A1:F{count + 1}"/><sheetData>'.encode()
+            )
+            rows = itertools.chain([HEADERS], stock_rows(count))
+            for number, chunk in enumerate(batched(rows, 1000)):
+                sheet.write(
+                    "".join(
+                        f'<row r="{number * 1000 + i + 1}">'
+                        + "".join(
+                            _xlsx_cell(f"{letters[col]}{number * 1000 + i + 1}", value, strings)
+                            for col, value in enumerate(row)
+                        )
+                        + "</row>"
+                        for i, row in enumerate(chunk)
+                    ).encode()
+                )
+            sheet.write(b"</sheetData></worksheet>")
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as table:
+            table.write(f'<sst xmlns="{_MAIN}" uniqueCount="{len(strings)}">'.encode())
+            for chunk in batched(strings, 10_000):
+                table.write("".join(f"<si><t>{_xml_escape(s)}</t></si>" for s in chunk).encode())
+            table.write(b"</sst>")
 
 
 def data_file(count: int, fmt: str) -> Path:

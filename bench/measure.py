@@ -3,7 +3,8 @@ One measurement of the benchmark, in a process of its own so its peak RSS is its
 
 ``python -m bench.measure KIND FILE [--job PK] [--profile OUT]`` prints one JSON line: rows,
 seconds, rows per second, peak and starting RSS, and the queries run on the default connection
-(counted with ``connection.execute_wrapper``). Kinds:
+(counted with ``connection.execute_wrapper``), and the CPU time and peak RSS of the child
+processes (a large XLSX sheet is read by one). Kinds:
 
 - ``library-preview``: the preview task of a new job, called in-process (no worker);
 - ``library-import``: the import task of that job (``--job``), forced so invalid rows are skipped;
@@ -25,6 +26,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
@@ -69,6 +71,52 @@ def rss_mb() -> float:
 def peak_rss_mb() -> float:
     """Return the peak resident set size of this process in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class ChildPeak:
+    """Follow the peak RSS of this process's children (an XLSX sheet's reading process).
+
+    ``getrusage(RUSAGE_CHILDREN)`` would count the parent's memory a child had before its
+    ``exec``, so each child's own high-water mark (``VmHWM``, which ``exec`` starts afresh) is
+    sampled from ``/proc`` while it runs.
+    """
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> ChildPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        own = Path("/proc/self/cmdline").read_bytes()
+        while not self._stop.wait(self.interval):
+            for pid in self._children():
+                with contextlib.suppress(OSError):  # a child not yet exec'd counts our memory
+                    if Path(f"/proc/{pid}/cmdline").read_bytes() == own:
+                        continue
+                with (
+                    contextlib.suppress(OSError, ValueError),
+                    open(f"/proc/{pid}/status") as status,
+                ):
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+
+    @staticmethod
+    def _children() -> list[str]:
+        pids: list[str] = []
+        for path in Path("/proc/self/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pids += path.read_text().split()
+        return pids
 
 
 class Counter:
@@ -340,7 +388,7 @@ def measure(kind: str, path: Path, job_pk: int | None, profile: str | None) -> d
     counter = Counter()
     profiler = cProfile.Profile() if profile else None
     base_rss = rss_mb()
-    with connection.execute_wrapper(counter):
+    with connection.execute_wrapper(counter), ChildPeak() as child_peak:
         started, cpu = time.perf_counter(), time.process_time()
         with profiler or contextlib.nullcontext():
             run()
@@ -350,6 +398,7 @@ def measure(kind: str, path: Path, job_pk: int | None, profile: str | None) -> d
     if check is not None:
         check()
     rows = facts["rows"]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # an XLSX sheet's reading process
     return {
         "kind": kind,
         "file": path.name,
@@ -361,6 +410,8 @@ def measure(kind: str, path: Path, job_pk: int | None, profile: str | None) -> d
         "queries_per_1000_rows": round(counter.queries * 1000 / rows, 2) if rows else 0.0,
         "base_rss_mb": round(base_rss, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "child_cpu_seconds": round(children.ru_utime + children.ru_stime, 3),
+        "child_peak_rss_mb": round(child_peak.peak_kb / 1024, 1),
     }
 
 

@@ -6,10 +6,13 @@ For each file (100,000 rows as CSV and XLSX, 1,000,000 rows as CSV) the same fil
 seven measurements, each in its own process (see ``bench.measure``): the library's preview, the
 floor's validation, the library's forced import, an export of the rows it wrote, a preview in
 which every row is an update (the table keeps ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` of them), the
-floor's validation + ``bulk_create``, and COPY. The results go to stdout and to
-``bench/results/<date>.md`` as markdown, with the targets checked: preview and import at least
-0.8x the floor, the 1M-row peak RSS within 1.3x the 100k-row peak (previews, import, export),
-and a small constant number of queries per 1,000 rows.
+floor's validation + ``bulk_create``, and COPY; then the preview of an XLSX sheet of 1,048,576
+rows (the format's limit). The results go to stdout and to ``bench/results/<date>.md`` as
+markdown, with the targets checked: preview and import at least 0.8x the floor, the 1M-row peak
+RSS within 1.3x the 100k-row peak (previews, import, export), a small constant number of queries
+per 1,000 rows, and for XLSX (#11): the preview at least 0.75x the CSV preview of the same rows,
+its peak RSS at 1,048,576 rows within 1.5x the 100k figure, the export at least 2x its rows/s
+before.
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 RATIO_TARGET = 0.8
 MEMORY_TARGET = 1.3
+#: XLSX targets (#11): the preview at least this share of the CSV preview's rows/s on the same
+#: rows; its peak RSS at the sheet's limit (1,048,576 rows with the header) at most this many
+#: times the 100k figure; the XLSX export at least this many times the figure before #11.
+XLSX_PREVIEW_TARGET = 0.75
+XLSX_MEMORY_TARGET = 1.5
+XLSX_EXPORT_TARGET = 2.0
+#: XLSX export rows/s before #11 (openpyxl's write-only mode; bench/RESULTS.md, commit 57b45f3).
+XLSX_EXPORT_BEFORE = 10_970
+#: Data rows of the largest XLSX sheet: with its header, Excel's 1,048,576 rows.
+XLSX_LIMIT_ROWS = 1_048_575
 
 
 def prepare_database() -> None:
@@ -88,6 +101,8 @@ def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
 
 def label(rows: int, fmt: str) -> str:
     """Return ``"CSV 100k"`` for a file."""
+    if rows == XLSX_LIMIT_ROWS:
+        return f"{fmt.upper()} 1,048,576-row"
     size = f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
     return f"{fmt.upper()} {size}"
 
@@ -141,22 +156,29 @@ def table(headers: list[str], lines: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def detail_line(name: str, kind: str, f: dict[str, Any]) -> list[str]:
+    """Return one measurement's raw figures."""
+    return [
+        name,
+        kind,
+        f"{f['rows']:,}",
+        f"{f['invalid']:,}",
+        f"{f['written']:,}",
+        f"{f['seconds']:.1f}",
+        f"{f['cpu_seconds']:.1f}",
+        f"{f['rows_per_second']:,.0f}",
+        str(f["queries"]),
+        f"{f['base_rss_mb']:.0f}",
+        f"{f['peak_rss_mb']:.0f}",
+        f"{f.get('child_cpu_seconds', 0):.1f}",
+        f"{f.get('child_peak_rss_mb', 0):.0f}",
+    ]
+
+
 def detail_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[str]]:
     """Return every measurement's raw figures."""
     return [
-        [
-            label(rows, fmt),
-            kind,
-            f"{f['rows']:,}",
-            f"{f['invalid']:,}",
-            f"{f['written']:,}",
-            f"{f['seconds']:.1f}",
-            f"{f['cpu_seconds']:.1f}",
-            f"{f['rows_per_second']:,.0f}",
-            str(f["queries"]),
-            f"{f['base_rss_mb']:.0f}",
-            f"{f['peak_rss_mb']:.0f}",
-        ]
+        detail_line(label(rows, fmt), kind, f)
         for (rows, fmt), figures in results.items()
         for kind, f in figures.items()
     ]
@@ -216,7 +238,39 @@ def machine() -> str:
     )
 
 
-def report(results: dict, small: int, large: int) -> str:
+def rss_with_child(figures: dict[str, Any]) -> float:
+    """Return a measurement's peak RSS plus its child process's (an upper bound of both)."""
+    return figures["peak_rss_mb"] + figures.get("child_peak_rss_mb", 0.0)
+
+
+def xlsx_lines(
+    results: dict[tuple[int, str], dict[str, dict]], small: int, limit: dict[str, Any] | None
+) -> list[str]:
+    """Return the XLSX targets of #11, with PASS or FAIL: preview / CSV, RSS, export."""
+    csv_run, xlsx_run = results.get((small, "csv")), results.get((small, "xlsx"))
+    if not (csv_run and xlsx_run):
+        return []
+    preview = xlsx_run["library-preview"]
+    ratio = preview["rows_per_second"] / csv_run["library-preview"]["rows_per_second"]
+    export = xlsx_run["library-export"]["rows_per_second"] / XLSX_EXPORT_BEFORE
+    lines = [
+        f"- {_verdict(ratio >= XLSX_PREVIEW_TARGET)} XLSX preview / CSV preview "
+        f"({label(small, 'xlsx')}): {ratio:.2f} (target >= {XLSX_PREVIEW_TARGET})",
+        f"- {_verdict(export >= XLSX_EXPORT_TARGET)} XLSX export: "
+        f"{xlsx_run['library-export']['rows_per_second']:,.0f} rows/s, {export:.2f}x the "
+        f"{XLSX_EXPORT_BEFORE:,} rows/s before #11 (target >= {XLSX_EXPORT_TARGET}x)",
+    ]
+    if limit is not None:
+        base, big = rss_with_child(preview), rss_with_child(limit)
+        lines.append(
+            f"- {_verdict(big / base <= XLSX_MEMORY_TARGET)} XLSX preview peak RSS (process + "
+            f"sheet reader): {base:.0f} MB at {label(small, 'xlsx')}, {big:.0f} MB at "
+            f"{limit['rows']:,} rows + header: {big / base:.2f} (target <= {XLSX_MEMORY_TARGET})"
+        )
+    return lines
+
+
+def report(results: dict, small: int, large: int, xlsx_limit: dict[str, Any] | None = None) -> str:
     """Return the whole markdown report."""
     summary_headers = [
         "case",
@@ -241,7 +295,14 @@ def report(results: dict, small: int, large: int) -> str:
         "queries",
         "RSS at start MB",
         "peak RSS MB",
+        "child CPU s",
+        "child peak RSS MB",
     ]
+    details = detail_rows(results)
+    if xlsx_limit is not None:
+        details.append(
+            detail_line(label(xlsx_limit["rows"], "xlsx"), "library-preview", xlsx_limit)
+        )
     now = datetime.datetime.now(tz=datetime.UTC)
     return "\n\n".join(
         [
@@ -258,7 +319,12 @@ def report(results: dict, small: int, large: int) -> str:
                 export_rows(results),
             ),
             "## Targets\n\n" + "\n".join(checks(results, small, large)),
-            "## Every measurement\n\n" + table(detail_headers, detail_rows(results)),
+            "## XLSX (#11)\n\nThe XLSX preview against the CSV preview of the same rows, its "
+            "peak RSS at the sheet's limit (a child process reads sheets of "
+            "DATA_EXCHANGE_XLSX_PROCESS_THRESHOLD bytes or more: its peak is added), and the "
+            "XLSX export against the figure before #11.\n\n"
+            + "\n".join(xlsx_lines(results, small, xlsx_limit) or ["(no XLSX file measured)"]),
+            "## Every measurement\n\n" + table(detail_headers, details),
         ]
     )
 
@@ -270,6 +336,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", type=int, default=1_000_000, help="rows of the large CSV")
     parser.add_argument("--skip-large", action="store_true", help="leave the large CSV out")
     parser.add_argument("--skip-xlsx", action="store_true", help="leave the XLSX file out")
+    parser.add_argument(
+        "--xlsx-limit",
+        type=int,
+        default=XLSX_LIMIT_ROWS,
+        help="data rows of the XLSX whose preview RSS is compared (default: Excel's limit)",
+    )
+    parser.add_argument(
+        "--skip-xlsx-limit", action="store_true", help="leave the largest XLSX preview out"
+    )
     args = parser.parse_args(argv)
     prepare_database()
     files = [(args.small, "csv")]
@@ -278,7 +353,12 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_large:
         files.append((args.large, "csv"))
     results = {(rows, fmt): measure_file(rows, fmt) for rows, fmt in files}
-    text = report(results, args.small, args.large)
+    xlsx_limit = None
+    if not (args.skip_xlsx or args.skip_xlsx_limit):
+        path = data_file(args.xlsx_limit, "xlsx")
+        sys.stderr.write(f"bench: {path.name} ({path.stat().st_size / 1e6:.1f} MB), preview\n")
+        xlsx_limit = run_measurement("library-preview", path)
+    text = report(results, args.small, args.large, xlsx_limit)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{datetime.datetime.now(tz=datetime.UTC):%Y-%m-%d-%H%M}.md"
     path.write_text(text + "\n", encoding="utf-8")

@@ -30,11 +30,17 @@ from django.utils.translation import gettext as _
 
 from data_exchange_tool import liveness, locking, recording, signals, tasks
 from data_exchange_tool.conf import app_settings
-from data_exchange_tool.exceptions import JobLockedError, TransitionRefusedError
+from data_exchange_tool.exceptions import (
+    ExportFilterError,
+    JobLockedError,
+    TransitionRefusedError,
+    UploadRefusedError,
+)
 from data_exchange_tool.models import ExportJob, ImportJob
 from data_exchange_tool.progress import request_cancel
 from data_exchange_tool.states import ExportState, JobState
 from data_exchange_tool.storage import delete_file_on_commit
+from data_exchange_tool.uploads import clean_delimiter, clean_encoding
 
 if TYPE_CHECKING:
     from celery import Task
@@ -102,21 +108,48 @@ def start_import(
     file_name: str = "",
     force_import: bool = False,
     options: dict[str, Any] | None = None,
+    encoding: str = "",
+    delimiter: str = "",
     in_process: bool = False,
 ) -> ImportJob:
     """Store an uploaded file as a new job of ``job_type`` and start its preview.
 
     :param file: a Django ``File`` (an upload); its original name is kept as ``file_name``.
     :param options: ``{"skip_preview_confirmation": True}`` confirms a clean preview by itself.
+    :param encoding: the file's text encoding (a Python codec name), instead of detecting it.
+    :param delimiter: the CSV delimiter (``,`` ``;`` ``\\t`` ``|``), instead of sniffing it.
+    :raises UploadRefusedError: the encoding or the delimiter is not one (nothing is created).
     """
     job = job_type(
         file=file,
         file_name=(file_name or getattr(file, "name", "") or "")[:255],
         force_import=force_import,
-        options=options or {},
+        options=with_reading_options(options or {}, encoding, delimiter),
         created_by=user if user is not None and user.is_authenticated else None,
     )
     return submit_import(job, in_process=in_process)
+
+
+def with_reading_options(
+    options: dict[str, Any], encoding: str | None, delimiter: str | None
+) -> dict[str, Any]:
+    """Return ``options`` with the encoding and delimiter a person named (None: unchanged).
+
+    :raises UploadRefusedError: the encoding or the delimiter is not one.
+    """
+    options = dict(options)
+    for key, value, clean in (
+        ("encoding", encoding, clean_encoding),
+        ("delimiter", delimiter, clean_delimiter),
+    ):
+        if value is None:
+            continue
+        cleaned = clean(value)
+        if cleaned:
+            options[key] = cleaned
+        else:
+            options.pop(key, None)
+    return options
 
 
 def submit_import(job: ImportJob, *, in_process: bool = False) -> ImportJob:
@@ -169,12 +202,18 @@ def rerun_preview(
     file: Any = None,
     *,
     force_import: bool | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
     in_process: bool = False,
 ) -> None:
     """Run a finished preview again, with a new file when given.
 
     :param force_import: change the job's force-import option at the same time (None: keep it).
+    :param encoding: the text encoding to read the file in ("": detect it; None: keep the choice).
+    :param delimiter: the CSV delimiter ("": sniff it; None: keep the choice).
+    :raises UploadRefusedError: the encoding or the delimiter is not one.
     """
+    with_reading_options({}, encoding, delimiter)  # refuse a bad one before anything changes
     with Sender(in_process) as sender:
         current = recording.locked(job)
         if current is None or not fsm.can_proceed(current.reset_preview):
@@ -189,6 +228,8 @@ def rerun_preview(
             current.file_name = (getattr(file, "name", "") or "")[:255]
         if force_import is not None:
             current.force_import = force_import
+        if encoding is not None or delimiter is not None:
+            current.options = with_reading_options(current.options or {}, encoding, delimiter)
         current.reset_preview()
         current.save()
         if replaced and replaced != current.file.name:
@@ -254,15 +295,36 @@ def start_export(
     """Check the filters, create an export of ``job_type`` and start it.
 
     :param filters: the FilterSet's parameters, ``{name: value or [values]}``.
-    :raises ExportFilterError: a filter or the format is not valid; nothing is created.
+    :param options: ``{"bom": True}`` starts a CSV with a BOM; ``{"delimiter": ";"}`` writes it
+        with semicolons (both as European Excel expects).
+    :raises ExportFilterError: a filter, the format or the delimiter is not valid; nothing is
+        created.
     """
     job = job_type(
         filters=filters or {},
         format=file_format or "",
-        options=options or {},
+        options=export_options(options or {}),
         created_by=user if user is not None and user.is_authenticated else None,
     )
     return submit_export(job, in_process=in_process)
+
+
+def export_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Return an export's options with its delimiter checked (``,`` is the default, left out).
+
+    :raises ExportFilterError: the delimiter is not one of ``,`` ``;`` tab ``|``.
+    """
+    options = dict(options)
+    if "delimiter" in options:
+        try:
+            delimiter = clean_delimiter(str(options["delimiter"] or ""))
+        except UploadRefusedError as exc:
+            raise ExportFilterError(exc.message, {"delimiter": [exc.message]}) from None
+        if delimiter in ("", ","):
+            options.pop("delimiter")
+        else:
+            options["delimiter"] = delimiter
+    return options
 
 
 def submit_export(job: ExportJob, *, in_process: bool = False) -> ExportJob:

@@ -56,9 +56,43 @@ DEFAULTS: dict[str, Any] = {
     "MAX_XLSX_UNCOMPRESSED_SIZE": 2 * 1024 * 1024 * 1024,
     # Largest compression ratio of one XLSX member (zip bomb guard).
     "MAX_XLSX_COMPRESSION_RATIO": 200,
-    # Encodings tried, in order, when a CSV file is not UTF-8.
-    "CSV_FALLBACK_ENCODINGS": ("cp1252", "latin-1"),
-    # Delimiters a CSV header line is sniffed for.
+    # Sheets of an XLSX workbook with at least this many bytes of XML are read by a child
+    # process while the preview validates (two cores work at once); None reads every sheet in
+    # the task's own process.
+    "XLSX_PROCESS_THRESHOLD": 4 * 1024 * 1024,
+    # The legacy code pages a CSV file without a BOM that is not UTF-8 may be in, the most
+    # common first: charset-normalizer picks among them, and the order breaks its ties (German
+    # text reads alike in cp1250 and cp1252). Put "iso8859_2" before "cp1250" if your Czech
+    # users send ISO-8859-2 files; leave a code page out to refuse files in it. DOS Latin code
+    # pages (cp437, cp850) are not listed: they won German samples of two rows from cp1252.
+    "CSV_ENCODINGS": (
+        "cp1252",
+        "cp1250",
+        "cp1251",
+        "cp932",
+        "cp1254",
+        "cp1253",
+        "cp1257",
+        "cp1255",
+        "cp1256",
+        "cp874",
+        "cp949",
+        "gb18030",
+        "big5",
+        "shift_jis",
+        "euc_jp",
+        "euc_kr",
+        "koi8_r",
+        "koi8_u",
+        "iso8859_2",
+        "latin_1",
+        "iso8859_5",
+        "iso8859_7",
+        "iso8859_9",
+        "mac_roman",
+        "cp866",
+    ),
+    # Delimiters a CSV file is sniffed for (the first is taken when none splits the file).
     "CSV_DELIMITERS": ",;\t|",
     # Prefix cells a spreadsheet would run as formulas in files we write.
     "NEUTRALIZE_FORMULAS": True,

@@ -93,5 +93,9 @@ class ExportFilterError(DataExchangeError):
         return self.message
 
 
+class ExportLimitError(DataExchangeError):
+    """The rows do not fit the format asked for (an XLSX sheet's rows, a cell's characters)."""
+
+
 class ExportCancelledError(DataExchangeError):
     """The export was cancelled while its task ran; the partial file is discarded."""

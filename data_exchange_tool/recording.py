@@ -65,6 +65,7 @@ def end_preview(
         if current is None:
             return None
         current.file_encoding = job.file_encoding
+        current.file_delimiter = job.file_delimiter
         current.file_headers = job.file_headers
         if result is not None:
             current.succeed_preview(result)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, InMemoryStorage
 from django.test import override_settings
 
 from data_exchange_tool.conf import DEFAULTS, app_settings
+from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.storage import build_storage, get_storage, job_storage, upload_to
 
 
@@ -30,6 +33,7 @@ def test_every_setting_has_its_default(settings, name):
         ("MAX_ATTEMPTS", 3),
         ("ADVISORY_LOCKS", True),
         ("HEARTBEAT_TIMEOUT", 900),
+        ("XLSX_PROCESS_THRESHOLD", 4 * 1024 * 1024),
     ],
 )
 def test_documented_defaults(name, default):
@@ -51,6 +55,27 @@ def test_values_are_cached_and_reloaded_on_setting_changed():
             assert app_settings.BATCH_SIZE == 20
         assert app_settings.BATCH_SIZE == 10
     assert app_settings.BATCH_SIZE == 1000
+
+
+def test_the_legacy_code_pages_start_with_the_most_common_and_are_all_codecs():
+    import codecs
+
+    encodings = DEFAULTS["CSV_ENCODINGS"]
+    assert encodings[:4] == ("cp1252", "cp1250", "cp1251", "cp932")
+    assert all(codecs.lookup(name) for name in encodings)
+    assert "cp850" not in encodings  # it won German samples of two rows from cp1252
+
+
+def test_the_detected_code_pages_follow_the_setting(settings):
+    from data_exchange_tool.imports.readers import get_reader
+
+    content = "name\nCafé 5 €\nGrüße\n".encode("cp1252")
+    settings.DATA_EXCHANGE_CSV_ENCODINGS = ("cp1250", "cp1252")
+    with get_reader("f.csv", io.BytesIO(content)) as reader:
+        assert reader.encoding == "cp1250"  # the same text: the first listed wins
+    settings.DATA_EXCHANGE_CSV_ENCODINGS = ("cp1251",)
+    with pytest.raises(FileFormatError, match="not recognised"):
+        get_reader("f.csv", io.BytesIO(content)).open()
 
 
 def test_queues_come_from_the_test_settings():

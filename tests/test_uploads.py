@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
@@ -59,3 +61,50 @@ def test_the_admin_and_the_api_refuse_an_xls_renamed_xlsx_alike(admin_client, ad
     assert api_response.status_code == 400
     assert api_response.data["file"][0].code == "unreadable_file"
     assert not StockRecordImportJob.objects.exists()
+
+
+# --- signatures of every format (#11) ------------------------------------------------------
+
+FILES = Path(__file__).resolve().parent / "files"
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "message"),
+    [
+        ("stock.csv", "bad_png_named.csv", "not a CSV text file (it looks like a PNG image)."),
+        ("stock.csv", "typical.xlsx", "(it looks like a ZIP archive (an XLSX workbook?))"),
+        ("stock.txt", "bad_random.txt", "This is not a CSV text file (it looks like binary data)."),
+        ("stock.json", "typical.xls", "This is not a JSON text file (it looks like an OLE2"),
+        ("stock.jsonl", "bad_png_named.csv", "This is not a JSON Lines text file"),
+        ("stock.xls", "typical.xlsx", "Excel 97-2003 workbook (.xls): it looks like a ZIP"),
+        ("stock.xls", "utf8_bom.csv", "(.xls): it looks like text."),
+        ("stock.xlsx", "typical.ods", "(.xlsx): it looks like a ZIP archive (an ODS workbook?)"),
+        ("stock.ods", "typical.xlsx", "(.ods): it looks like a ZIP archive (an XLSX workbook?)"),
+        ("stock.xlsb", "typical.xls", "not a valid Excel binary workbook (.xlsb)"),
+    ],
+)  # fmt: skip
+def test_a_file_that_does_not_fit_its_name_is_refused_saying_what_it_looks_like(
+    name, source, message
+):
+    with pytest.raises(UploadRefusedError) as refused:
+        check_upload(SimpleUploadedFile(name, (FILES / source).read_bytes()))
+    assert refused.value.code == "unreadable_file"
+    assert message in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("a.xls", "typical.xls"),
+        ("a.ods", "typical.ods"),
+        ("a.xlsx", "typical.xlsx"),
+        ("a.json", "records.json"),
+        ("a.jsonl", "records.jsonl"),
+        ("a.txt", "utf16le_bom_tab.txt"),
+        ("a.csv", "cp932_ja_short.csv"),
+        ("a.csv", "nul_in_cell.csv"),  # a NUL in a data row is that row's problem
+        ("a.csv", "bad_empty.csv"),  # an empty file: its preview says so
+    ],
+)
+def test_files_that_fit_their_name_pass(name, source):
+    check_upload(SimpleUploadedFile(name, (FILES / source).read_bytes()))

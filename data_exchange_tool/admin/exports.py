@@ -2,7 +2,8 @@
 The admin of exports: an export action for a target's changelist, and pages for export jobs.
 
 ``ExportActionMixin`` goes on the target model's ``ModelAdmin``. It adds the actions "Export to
-CSV" and "Export to XLSX" and sends the user to the export's page. The job records which rows:
+CSV", "Export to CSV for Excel" (semicolons and a BOM) and "Export to XLSX" and sends the user to
+the export's page. The job records which rows:
 
 - ticked rows: their pks;
 - "Select all N" with the changelist filtered only by parameters the export type's FilterSet knows
@@ -88,7 +89,8 @@ def export_progress_bar(job: ExportJob, url: str = "") -> SafeString:
 
 
 class ExportStartForm(forms.Form):
-    """What an export needs besides its filters: the format (chosen, never assumed) and the BOM."""
+    """What an export needs besides its filters: the format (chosen, never assumed), and for CSV
+    the BOM and the delimiter (European Excel reads ``;``)."""
 
     format = forms.ChoiceField(
         label=gettext_lazy("Format"),
@@ -100,6 +102,25 @@ class ExportStartForm(forms.Form):
         label=gettext_lazy("CSV with a BOM"),
         help_text=gettext_lazy("Lets Excel read accents in a CSV file."),
     )
+    delimiter = forms.ChoiceField(
+        required=False,
+        label=gettext_lazy("CSV delimiter"),
+        choices=(
+            (",", gettext_lazy("Comma ,")),
+            (";", gettext_lazy("Semicolon ; (European Excel)")),
+            ("\t", gettext_lazy("Tab")),
+            ("|", gettext_lazy("Pipe |")),
+        ),
+        initial=",",
+    )
+
+
+def file_options(data: dict[str, Any]) -> dict[str, Any]:
+    """Return the export's file options from the start form's cleaned data (BOM, delimiter)."""
+    options: dict[str, Any] = {"bom": True} if data.get("bom") else {}
+    if data.get("delimiter") not in (None, "", ","):
+        options["delimiter"] = data["delimiter"]
+    return options
 
 
 def chosen_filters(filterset: Any, names: set[str]) -> dict[str, Any]:
@@ -288,7 +309,7 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
             filters=filters,
             file_format=data["format"],
             user=request.user,
-            options={"bom": True} if data.get("bom") else {},
+            options=file_options(data),
         )
 
     # --- an export's page ------------------------------------------------------------------
@@ -442,12 +463,13 @@ def describe_lookup(model: type[Model], name: str, values: list[str]) -> tuple[s
 
 
 class ExportActionMixin:
-    """Add "Export to CSV" / "Export to XLSX" actions to a target model's ``ModelAdmin``."""
+    """Add "Export to CSV" (also for Excel: ``;`` and a BOM) and "Export to XLSX" actions to a
+    target model's ``ModelAdmin``."""
 
     #: The export job type to start; ``None``: the only one whose target is this model.
     export_job_type: ClassVar[type[ExportJob] | None] = None
-    #: The formats offered as actions.
-    export_formats: ClassVar[tuple[str, ...]] = ("csv", "xlsx")
+    #: The formats offered as actions (``csv_excel``: semicolons and a BOM).
+    export_formats: ClassVar[tuple[str, ...]] = ("csv", "csv_excel", "xlsx")
     #: The most rows an export of a changelist filtered by admin-only filters may select.
     max_selected_rows: ClassVar[int] = 100_000
 
@@ -482,21 +504,34 @@ class ExportActionMixin:
         """Export the selected rows (or every filtered row) to CSV."""
         return self.start_export(request, queryset, "csv")
 
+    @admin.action(description=gettext_lazy("Export to CSV for Excel (semicolons, BOM)"))
+    def export_as_csv_excel(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Export the selected rows (or every filtered row) to CSV as European Excel reads it."""
+        return self.start_export(request, queryset, "csv", {"bom": True, "delimiter": ";"})
+
     @admin.action(description=gettext_lazy("Export to XLSX"))
     def export_as_xlsx(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Export the selected rows (or every filtered row) to XLSX."""
         return self.start_export(request, queryset, "xlsx")
 
     def start_export(
-        self, request: HttpRequest, queryset: QuerySet, file_format: str
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        file_format: str,
+        file_options: dict[str, Any] | None = None,
     ) -> HttpResponse | None:
-        """Start an export of the changelist's rows (see the module docstring); go to its page."""
+        """Start an export of the changelist's rows (see the module docstring); go to its page.
+
+        :param file_options: ``bom`` and ``delimiter`` for a CSV file.
+        """
         job_type = self.get_export_job_type()
         params = changelist_params(request.GET)
         known = job_type.filter_names()
         filters = {name: values for name, values in params.items() if name in known}
         unknown = sorted(set(params) - known)
         options: dict[str, Any] = {"changelist": {"params": params}} if params else {}
+        options.update(file_options or {})
         if request.POST.get("select_across") != "1" or unknown:
             pks = list(queryset.values_list("pk", flat=True)[: self.max_selected_rows + 1])
             if len(pks) > self.max_selected_rows:

@@ -54,7 +54,11 @@ from data_exchange_tool.admin.display import (
     when_html,
     who_and_when,
 )
-from data_exchange_tool.admin.forms import ImportUploadForm, RerunPreviewForm
+from data_exchange_tool.admin.forms import (
+    DELIMITER_LABELS,
+    ImportUploadForm,
+    RerunPreviewForm,
+)
 from data_exchange_tool.admin.preview import PreviewTable, skipped_page
 from data_exchange_tool.exceptions import TransitionRefusedError
 from data_exchange_tool.imports.readers import supported_extensions
@@ -222,8 +226,8 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     def get_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> Any:
         """Return the upload form's fields: force import only for people who may confirm."""
         if self.has_confirm_permission(request):
-            return ("file", "force_import")
-        return ("file",)
+            return ("file", "encoding", "delimiter", "force_import")
+        return ("file", "encoding", "delimiter")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ImportJob | None = None) -> Any:
         return ()
@@ -235,6 +239,9 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
             return
         obj.created_by = request.user
         obj.file_name = (form.cleaned_data["file"].name or "")[:255]
+        obj.options = actions.with_reading_options(
+            obj.options or {}, form.cleaned_data.get("encoding"), form.cleaned_data.get("delimiter")
+        )
         actions.submit_import(obj)
 
     def response_add(self, request: HttpRequest, obj: ImportJob, post_url: Any = None) -> Any:
@@ -301,6 +308,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
             "preview_page": table.page,
             "skipped_page": skipped_page(job, request, per_page),
             "has_errors": job.row_errors.exists(),
+            "delimiter_label": DELIMITER_LABELS.get(job.file_delimiter, job.file_delimiter),
         }
 
     def get_progress_bar(self, job: ImportJob) -> str:
@@ -421,7 +429,11 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     def get_rerun_form(self, request: HttpRequest, job: ImportJob, **kwargs: Any) -> Any:
         """Return the form that runs the preview again."""
         allow_force = self.has_confirm_permission(request, job)
-        initial = {"force_import": job.force_import}
+        initial = {
+            "force_import": job.force_import,
+            "encoding": job.given_encoding,
+            "delimiter": job.given_delimiter,
+        }
         return self.rerun_form_class(allow_force=allow_force, initial=initial, **kwargs)
 
     # --- URLs and the views behind the buttons ---------------------------------------------
@@ -571,8 +583,9 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
             raise PermissionDenied
         form = self.get_rerun_form(request, job, data=request.POST, files=request.FILES)
         if not form.is_valid():
-            for error in form.errors.get("file", []):
-                self.message_user(request, error, messages.ERROR)
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, error, messages.ERROR)
             return redirect(self.job_url(job))
         try:
             self.rerun_preview(job, form.cleaned_data)
@@ -584,7 +597,13 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
 
     def rerun_preview(self, job: ImportJob, data: dict[str, Any]) -> None:
         """Store the force-import choice and the new file, and start the preview again."""
-        actions.rerun_preview(job, data.get("file"), force_import=data.get("force_import"))
+        actions.rerun_preview(
+            job,
+            data.get("file"),
+            force_import=data.get("force_import"),
+            encoding=data.get("encoding", ""),
+            delimiter=data.get("delimiter", ""),
+        )
 
     def file_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Stream the uploaded file."""

@@ -10,7 +10,7 @@ path                                 method  action
 ``exports/<slug>/``                  GET     list (the user's own jobs, or all with view_all)
 ``exports/<slug>/start/``            POST    start: filters as query parameters (checked by
                                              the job type's FilterSet: 400 when invalid),
-                                             body ``format`` and ``bom``
+                                             body ``format``, ``bom``, ``delimiter``
 ``exports/<slug>/<id>/``             GET     retrieve: state, progress, rows, size, timings
 ``exports/<slug>/<id>/cancel/``      POST    cancel (409 when the export has finished)
 ``exports/<slug>/<id>/download/``    GET     the file: a redirect to a short-lived S3 URL
@@ -74,6 +74,13 @@ class ExportJobStartSerializer(serializers.Serializer):
     )
     bom = serializers.BooleanField(
         default=False, help_text=_("Start a CSV file with a BOM, so Excel reads it as UTF-8.")
+    )
+    delimiter = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=9,
+        help_text=_("The CSV delimiter: , (the default), ; (European Excel), tab or |."),
     )
 
 
@@ -181,7 +188,9 @@ class ExportJobViewSet(JobViewSet):
         """Start an export of the rows the query parameters select (the FilterSet's filters)."""
         body = self.start_serializer_class(data=request.data)
         body.is_valid(raise_exception=True)
-        options = {"bom": True} if body.validated_data["bom"] else {}
+        options: dict[str, Any] = {"bom": True} if body.validated_data["bom"] else {}
+        if body.validated_data.get("delimiter"):
+            options["delimiter"] = body.validated_data["delimiter"]
         job = actions.start_export(
             self.get_job_type(),
             filters=filters_from_querydict(request.query_params, ignore=("format",)),

@@ -10,7 +10,8 @@ path                              method  action
 ``imports/<slug>/``               GET     list (filters: state, created_by, created_after,
                                           created_before, ordering; paged)
 ``imports/<slug>/start/``         POST    start: multipart ``file``, ``force_import``,
-                                          ``skip_preview_confirmation``
+                                          ``skip_preview_confirmation``, ``encoding``,
+                                          ``delimiter``
 ``imports/<slug>/<id>/``          GET     retrieve: state, progress, counts, timings, links
 ``imports/<slug>/<id>/preview/``  GET     the preview's sample rows (paged)
 ``imports/<slug>/<id>/errors/``   GET     the invalid rows (paged)
@@ -209,7 +210,13 @@ class ImportJobViewSet(JobViewSet):
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        actions.rerun_preview(job, data.get("file"), force_import=data.get("force_import"))
+        actions.rerun_preview(
+            job,
+            data.get("file"),
+            force_import=data.get("force_import"),
+            encoding=data.get("encoding"),
+            delimiter=data.get("delimiter"),
+        )
         return self.job_response(job, status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"], filter_backends=(), pagination_class=None)

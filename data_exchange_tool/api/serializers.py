@@ -26,7 +26,12 @@ from data_exchange_tool.locking import (
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.progress import percent, read_progress
 from data_exchange_tool.states import FINAL_STATES
-from data_exchange_tool.uploads import MAX_NAME_LENGTH, check_upload
+from data_exchange_tool.uploads import (
+    MAX_NAME_LENGTH,
+    check_upload,
+    clean_delimiter,
+    clean_encoding,
+)
 
 
 def _string_map(help_text: str) -> serializers.DictField:
@@ -43,7 +48,10 @@ class ImportJobStartSerializer(serializers.Serializer):
 
     file = UploadField(
         max_length=MAX_NAME_LENGTH,
-        help_text=_("The CSV or XLSX file; its first row names the columns."),
+        help_text=_(
+            "The CSV, XLSX, XLS, ODS, XLSB, JSON or JSON Lines file; its first row (its objects' "
+            "keys) names the columns."
+        ),
     )
     force_import = serializers.BooleanField(
         default=False, help_text=_("Import the valid rows even when some rows are invalid.")
@@ -52,14 +60,34 @@ class ImportJobStartSerializer(serializers.Serializer):
         default=False,
         help_text=_("Start the import as soon as the preview succeeds, without a confirm call."),
     )
+    encoding = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text=_(
+            "The file's text encoding, a Python codec name (utf-8, cp1252, cp1250, cp1251, "
+            "iso-8859-2, cp932, utf-16...); left out or blank: detected."
+        ),
+    )
+    delimiter = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=9,
+        help_text=_("The CSV delimiter: , ; tab (or \\t) or |; left out or blank: detected."),
+    )
 
     def validate_file(self, value: Any) -> Any:
         """Refuse at once what can never be read: unknown type, too large, no signature."""
-        try:
-            check_upload(value)
-        except UploadRefusedError as exc:
-            raise serializers.ValidationError(exc.message, code=exc.code) from None
-        return value
+        return _checked(check_upload, value, value)
+
+    def validate_encoding(self, value: str) -> str:
+        """Return the codec's name, or refuse a name that is not one."""
+        return _checked(clean_encoding, value)
+
+    def validate_delimiter(self, value: str) -> str:
+        """Return the delimiter named, or refuse one that is not offered."""
+        return _checked(clean_delimiter, value)
 
     def create(self, validated_data: dict[str, Any]) -> ImportJob:
         """Create the job; its preview starts once the request's transaction commits."""
@@ -71,7 +99,18 @@ class ImportJobStartSerializer(serializers.Serializer):
             file_name=os.path.basename(upload.name),
             force_import=validated_data["force_import"],
             options={"skip_preview_confirmation": validated_data["skip_preview_confirmation"]},
+            encoding=validated_data.get("encoding", ""),
+            delimiter=validated_data.get("delimiter", ""),
         )
+
+
+def _checked(check: Any, value: Any, result: Any = None) -> Any:
+    """Return ``check(value)`` (or ``result``), turning an ``UploadRefusedError`` into a 400."""
+    try:
+        cleaned = check(value)
+    except UploadRefusedError as exc:
+        raise serializers.ValidationError(exc.message, code=exc.code) from None
+    return cleaned if result is None else result
 
 
 class ImportJobRerunSerializer(ImportJobStartSerializer):
@@ -87,6 +126,19 @@ class ImportJobRerunSerializer(ImportJobStartSerializer):
     )
     force_import = serializers.BooleanField(
         required=False, help_text=_("Change the force-import option (kept when left out).")
+    )
+    encoding = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text=_("The text encoding to read the file in (kept when left out; blank: detect)."),
+    )
+    delimiter = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=9,
+        help_text=_("The CSV delimiter: , ; tab or | (kept when left out; blank: detect)."),
     )
     skip_preview_confirmation = None
 
@@ -133,6 +185,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "file_size",
             "file_sha256",
             "file_encoding",
+            "file_delimiter",
             "file_headers",
             "force_import",
             "skip_preview_confirmation",

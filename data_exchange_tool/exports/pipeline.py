@@ -54,12 +54,21 @@ class ExportRun:
         writer_class = get_writer_class(job.get_format())
         file_name = job.get_file_name()
         sink = open_sink(get_storage(), job.get_storage_name(file_name), writer_class.content_type)
+        writer = None
         try:
-            writer = writer_class(sink, renderer.headers, bom=bool(job.options.get("bom")))
+            writer = writer_class(
+                sink,
+                renderer.headers,
+                bom=bool(job.options.get("bom")),
+                delimiter=job.options.get("delimiter") or ",",
+                kinds=renderer.kinds,
+            )
             rows = self.write(writer, queryset, renderer, total)
             writer.close()
             name = sink.commit()
         except BaseException:
+            if writer is not None:
+                writer.abort()
             sink.abort()
             raise
         return ExportResult(name=name, file_name=file_name, size=sink.size, rows=rows)

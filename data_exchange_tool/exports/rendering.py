@@ -28,6 +28,8 @@ from rest_framework.relations import (
 )
 from rest_framework.settings import api_settings
 
+from data_exchange_tool.writers import Kind
+
 Getter = Callable[[Any], Any]
 #: Fields whose values are containers: written as JSON text.
 CONTAINER_FIELDS = (serializers.JSONField, serializers.ListField, serializers.DictField)
@@ -75,6 +77,21 @@ def _as_json(to_representation: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
+def column_kind(field: serializers.Field) -> Kind:
+    """Return what a column holds, so an XLSX export types its cells (numbers, dates)."""
+    if isinstance(field, serializers.DecimalField):
+        return Kind(Kind.DECIMAL, field.decimal_places)
+    if isinstance(field, serializers.IntegerField):
+        return Kind(Kind.INTEGER)
+    if isinstance(field, serializers.FloatField):
+        return Kind(Kind.FLOAT)
+    if isinstance(field, serializers.DateField):  # DRF's DateTimeField is not a DateField
+        return Kind(Kind.DATE)
+    if isinstance(field, serializers.BooleanField):
+        return Kind(Kind.BOOLEAN)
+    return Kind()
+
+
 def converter(field: serializers.Field) -> Callable[[Any], Any]:
     """Return ``field.to_representation``, or a faster function with the same output.
 
@@ -115,6 +132,8 @@ class RowRenderer:
         self.model = model
         fields = [f for f in serializer.fields.values() if not f.write_only]
         self.headers = [f.field_name for f in fields]
+        #: What each column holds (``writers.Kind``), for typed XLSX cells.
+        self.kinds = [column_kind(f) for f in fields]
         self.select_related: list[str] = []
         self.getters = [self.getter(field) for field in fields]
         columns = [self.value_column(field) for field in fields]

@@ -78,28 +78,36 @@ class Run:
             raise FileFormatError(
                 f"The file is {self.job.file_size:,} bytes; the largest accepted is {limit:,}."
             )
-        encoding = self.job.file_encoding if self.phase == Phase.IMPORT else ""
+        if self.phase == Phase.IMPORT:  # read as the preview read it
+            encoding, delimiter = self.job.file_encoding, self.job.file_delimiter
+        else:
+            encoding, delimiter = self.job.given_encoding, self.job.given_delimiter
         for _attempt in range(3):
             try:
-                return self.read_file(encoding)
+                return self.read_file(encoding, delimiter)
             except EncodingGuessError as exc:
                 if self.phase == Phase.IMPORT:
                     raise
                 encoding = exc.encoding
                 self.restart()
-        raise FileFormatError("The file's text encoding is not recognised: save it as UTF-8 CSV.")
+        raise FileFormatError(
+            "The file's text encoding was not recognised: choose its encoding on upload, or save "
+            "it as UTF-8."
+        )
 
     def restart(self) -> None:
         """Forget what an attempt recorded, before reading the file again."""
         self.result = RunResult()
         self.pending_errors = []
 
-    def read_file(self, encoding: str) -> RunResult:
-        """Read the file once with ``encoding`` ("" to detect it); return the counts."""
+    def read_file(self, encoding: str, delimiter: str = "") -> RunResult:
+        """Read the file once with ``encoding`` and ``delimiter`` ("" to detect them); return
+        the counts."""
         name = self.job.file_name or self.job.file.name
-        reader = get_reader(name, self.open_file(), encoding)
+        reader = get_reader(name, self.open_file(), encoding, delimiter)
         with reader:
             self.job.file_encoding = reader.encoding
+            self.job.file_delimiter = reader.delimiter
             self.job.file_headers = list(reader.headers)
             validator = BatchValidator(
                 self.job, reader.headers, for_display=self.phase == "preview"

@@ -37,9 +37,13 @@ ERROR_COLUMN = "errors"
 CHUNK_SIZE = 2000
 
 
+#: Uploads whose error report is a workbook (an XLSX): the spreadsheets.
+WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+
+
 def file_format(name: str) -> str:
-    """Return ``"xlsx"`` for a workbook name, else ``"csv"``."""
-    return "xlsx" if os.path.splitext(name)[1].lower() in (".xlsx", ".xlsm") else "csv"
+    """Return ``"xlsx"`` for a spreadsheet's name (XLSX, XLS, XLSB, ODS), else ``"csv"``."""
+    return "xlsx" if os.path.splitext(name)[1].lower() in WORKBOOK_EXTENSIONS else "csv"
 
 
 def template_columns(job_type: type[ImportJob]) -> list[str]:
@@ -63,7 +67,8 @@ def read_headers(job: ImportJob) -> list[str]:
         return [header for header in job.file_headers if header]
     try:
         name = job.file_name or job.file.name
-        with get_reader(name, open_stream(job.file.name), job.file_encoding) as reader:
+        stream = open_stream(job.file.name)
+        with get_reader(name, stream, job.file_encoding, job.file_delimiter) as reader:
             return [header for header in reader.headers if header]
     except FileFormatError:  # empty, not a table: its preview said so already; nothing to log
         return []

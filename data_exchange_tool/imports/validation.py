@@ -112,9 +112,10 @@ class BatchValidator:
     def validate(self, rows: Sequence[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Return the outcome of each row of a batch."""
         outcomes = [self._prepare(row_number, cells) for row_number, cells in rows]
+        checked = [o for o in outcomes if not o.errors]  # a NUL never reaches the database
         for related in self.related:
             related.prefetch(
-                {o.data[related.name] for o in outcomes if related.name in o.data} - {None, ""}
+                {o.data[related.name] for o in checked if related.name in o.data} - {None, ""}
             )
         run_validation = self.plan.run_validation
         for outcome in outcomes:

@@ -117,6 +117,12 @@ class ImportJob(BaseJob):
     file_size = models.BigIntegerField(_("file size"), null=True, blank=True)
     file_sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     file_encoding = models.CharField(_("detected encoding"), max_length=32, blank=True)
+    file_delimiter = models.CharField(
+        _("delimiter"),
+        max_length=8,
+        blank=True,
+        help_text=_("The CSV delimiter the preview read the file with (given or detected)."),
+    )
     file_headers = models.JSONField(
         _("columns"),
         default=list,
@@ -286,6 +292,16 @@ class ImportJob(BaseJob):
     def get_batch_size(self) -> int:
         """Return how many rows are validated and written together."""
         return int(self.batch_size or app_settings.BATCH_SIZE)
+
+    @property
+    def given_encoding(self) -> str:
+        """Return the text encoding named on upload, or "" to detect it."""
+        return str((self.options or {}).get("encoding") or "")
+
+    @property
+    def given_delimiter(self) -> str:
+        """Return the CSV delimiter named on upload, or "" to detect it."""
+        return str((self.options or {}).get("delimiter") or "")
 
     def get_preview_sample_size(self) -> int:
         """Return how many rows of each planned action the preview keeps."""

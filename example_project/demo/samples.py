@@ -33,7 +33,7 @@ def sample_rows(count: int) -> list[list[str]]:
 
 def write_samples(folder: Path, count: int = 5000) -> list[Path]:
     """Write the sample CSV and XLSX files into ``folder``; return their paths."""
-    from openpyxl import Workbook
+    from data_exchange_tool.writers import stream_table
 
     folder.mkdir(parents=True, exist_ok=True)
     rows = sample_rows(count)
@@ -43,10 +43,7 @@ def write_samples(folder: Path, count: int = 5000) -> list[Path]:
         writer.writerow(HEADERS)
         writer.writerows(rows)
     xlsx_path = folder / "stock_records.xlsx"
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Stock")
-    sheet.append(HEADERS)
-    for row in rows[:500]:
-        sheet.append(row)
-    workbook.save(xlsx_path)
+    with xlsx_path.open("wb") as handle:
+        for data in stream_table([HEADERS, *rows[:500]], "xlsx", neutralize=False):
+            handle.write(data)
     return [csv_path, xlsx_path]

@@ -44,7 +44,13 @@ def test_start_takes_a_multipart_upload(schema):
     assert body["$ref"].endswith("/ImportJobStart")
     fields = schema["components"]["schemas"]["ImportJobStart"]
     assert fields["properties"]["file"]["format"] == "binary"
-    assert set(fields["properties"]) == {"file", "force_import", "skip_preview_confirmation"}
+    assert set(fields["properties"]) == {
+        "file",
+        "force_import",
+        "skip_preview_confirmation",
+        "encoding",
+        "delimiter",
+    }
     assert set(start["responses"]) == {"201", "400", "401", "403"}
 
 

@@ -266,6 +266,7 @@ def test_xlsx_export(catalogue):
     with get_storage().open(job.file.name, "rb") as stored:
         sheet = load_workbook(io.BytesIO(stored.read()), read_only=True).active
         rows = list(sheet.iter_rows(values_only=True))
+        price = next(iter(sheet.iter_rows(min_row=2, max_row=2)))[3]
     assert rows[0] == (
         "partner",
         "product",
@@ -274,7 +275,9 @@ def test_xlsx_export(catalogue):
         "num_in_stock",
         "num_allocated",
     )
-    assert rows[1] == ("ACME", "P-1", "ACME-0000", "1.50", 0, 0)
+    # The price is a number cell shown with its two decimals (it was the text "1.50"): #11.
+    assert rows[1] == ("ACME", "P-1", "ACME-0000", 1.5, 0, 0)
+    assert (price.data_type, price.number_format) == ("n", "0.00")
     assert len(rows) == 5
 
 

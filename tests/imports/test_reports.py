@@ -67,3 +67,14 @@ def test_a_job_without_recorded_columns_reads_them_from_its_file(catalogue, run_
     StockRecordImportJob.objects.filter(pk=job.pk).update(file_headers=[])
     job.refresh_from_db()
     assert next(error_report_rows(job)) == [*STOCK_HEADERS, "errors"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("a.xlsx", "xlsx"), ("a.XLS", "xlsx"), ("a.ods", "xlsx"), ("a.xlsb", "xlsx"),
+     ("a.csv", "csv"), ("a.json", "csv"), ("a.jsonl", "csv"), ("a.tsv", "csv")],
+)  # fmt: skip
+def test_a_spreadsheets_error_report_is_a_workbook(name, fmt):
+    from data_exchange_tool.imports.reports import file_format
+
+    assert file_format(name) == fmt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from data_exchange_tool.models import ImportJob
+from data_exchange_tool.models import ExportJob, ImportJob
 
 
 class Tag(models.Model):
@@ -50,3 +50,54 @@ class SlowStockRecordImportJob(ImportJob):
         import time
 
         time.sleep(float((self.options or {}).get("row_delay", self.row_delay)))
+
+
+class Sample(models.Model):
+    """The columns of ``tests/files/typical.*``: codes, zero-padded zips, prices, dates..."""
+
+    code = models.CharField(max_length=32, blank=True)
+    zip = models.CharField(max_length=8)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.BigIntegerField()
+    ratio = models.DecimalField(max_digits=12, decimal_places=5)
+    date = models.DateField(null=True, blank=True)
+    updated = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=64, blank=True)
+    active = models.BooleanField(null=True)
+    note = models.TextField(blank=True)
+
+
+class SampleImportJob(ImportJob):
+    """The typical spreadsheets of ``tests/files``, every row new."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.Sample"
+        serializer_class = "tests.testapp.serializers.SampleSerializer"
+        natural_key = ()
+
+
+class SampleExportJob(ExportJob):
+    """Samples exported with the columns of ``SampleImportJob`` (numbers, dates, date-times)."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.Sample"
+        file_format = "xlsx"
+
+
+class Note(models.Model):
+    """One optional text: any file previews through its job type."""
+
+    text = models.TextField(blank=True)
+
+
+class AnyFileImportJob(ImportJob):
+    """Files of any columns: every row is new and valid, so the preview keeps every row's cells
+    in its sample (up to 50 per action)."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.Note"
+        serializer_class = "tests.testapp.serializers.NoteSerializer"
+        natural_key = ()

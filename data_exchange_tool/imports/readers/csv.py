@@ -1,6 +1,19 @@
 """
-CSV reader: UTF-8 (with or without BOM) first, then the configured fallbacks (cp1252, latin-1),
-decoded as a stream; the delimiter is sniffed from the header line among ``,`` ``;`` tab ``|``.
+CSV reader: any common text encoding read right or refused, the delimiter judged from the records.
+
+The first ``SNIFF_BYTES`` decide, unless the person named them on upload:
+
+- what the file is: one that is not text (a PNG, a workbook renamed ``.csv``, binary data) is
+  refused saying what it looks like (``signatures``);
+- its encoding (``encodings.detect``): a BOM (UTF-8, UTF-16, UTF-32: Excel's "Unicode Text" is
+  UTF-16 with tabs), strict UTF-8, else the most credible legacy code page, else a refusal naming
+  what was tried. When a later byte shows the guess wrong (UTF-8 for the first 64 KiB, then
+  cp1252), the code page is detected on the bytes around it and the preview starts again in it;
+- its delimiter (``delimiters.sniff_delimiter``), among ``DATA_EXCHANGE_CSV_DELIMITERS``.
+
+The file is then decoded as a stream. Lines are read with a bound (a cell may be at most
+``DATA_EXCHANGE_MAX_CELL_LENGTH`` characters, a line a few times that per column), so a file of
+one 240 MiB line is refused without being held in memory.
 """
 
 from __future__ import annotations
@@ -14,8 +27,16 @@ from typing import IO, Any
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import EncodingGuessError, FileFormatError
 from data_exchange_tool.imports.readers.base import BaseReader
+from data_exchange_tool.imports.readers.delimiters import sniff_delimiter
+from data_exchange_tool.imports.readers.encodings import detect, redetect
+from data_exchange_tool.imports.readers.signatures import describe, not_text
 
+#: Bytes read first, to tell the encoding and the delimiter.
 SNIFF_BYTES = 64 * 1024
+#: Longest first line, in characters: a header row, not a whole file on one line.
+HEADER_LINE_LIMIT = 1024 * 1024
+#: Columns a data row may hold beyond the header's before its line counts as too long.
+EXTRA_COLUMNS = 4
 
 
 class _Prepended(io.RawIOBase):
@@ -40,42 +61,14 @@ class _Prepended(io.RawIOBase):
         return len(data)
 
 
-def detect_encoding(head: bytes, complete: bool) -> str:
-    """Return the codec of a file that starts with ``head``.
-
-    :param complete: ``head`` is the whole file (no multibyte character is cut at its end).
-    """
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    for encoding in app_settings.CSV_FALLBACK_ENCODINGS:
-        try:
-            head.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    raise FileFormatError("The file's text encoding is not recognised: save it as UTF-8 CSV.")
+class LineTooLongError(Exception):
+    """A physical line is longer than the reader's bound (caught and reported with its row)."""
 
 
-def looks_binary(head: bytes) -> bool:
-    """Return True when the first line holds NUL bytes: a binary file, or UTF-16 text.
-
-    A NUL further down is one cell's problem, reported on its row by validation.
-    """
-    return b"\x00" in head.split(b"\n", 1)[0]
-
-
-def sniff_delimiter(line: str) -> str:
-    """Return the candidate delimiter that occurs most often in the header line."""
-    candidates = app_settings.CSV_DELIMITERS
-    counts = {delimiter: line.count(delimiter) for delimiter in candidates}
-    best = max(candidates, key=lambda d: counts[d])
-    return best if counts[best] else ","
+def decoded_sample(head: bytes, encoding: str, complete: bool) -> str:
+    """Return the text of ``head`` in ``encoding`` (a character cut at its end left out)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    return decoder.decode(head, final=complete)
 
 
 class CSVReader(BaseReader):
@@ -83,69 +76,96 @@ class CSVReader(BaseReader):
 
     extensions = (".csv", ".txt", ".tsv")
     format_name = "CSV"
+    takes_encoding = True
+    takes_delimiter = True
 
     def open(self) -> None:
         head = self.stream.read(SNIFF_BYTES)
+        complete = len(head) < SNIFF_BYTES
         if not head.strip():
             raise FileFormatError("The file is empty.")
-        if looks_binary(head):
-            raise FileFormatError(
-                "The file contains NUL bytes, so it is not a CSV text file "
-                "(is it a spreadsheet saved under a .csv name?)."
-            )
+        what = describe(head) if self.encoding_given else not_text(head)
+        if what:
+            raise FileFormatError(f"This is not a CSV text file (it looks like {what}).")
         if not self.encoding_given:
-            self.encoding = detect_encoding(head, complete=len(head) < SNIFF_BYTES)
+            legacy = tuple(app_settings.CSV_ENCODINGS)
+            self.encoding = detect(head, complete, legacy).encoding
+        try:
+            sample = decoded_sample(head, self.encoding, complete)
+        except LookupError:
+            raise FileFormatError(f"Unknown text encoding {self.encoding[:40]!r}.") from None
+        if not sample.strip():
+            raise FileFormatError("The file is empty.")
+        if not self.delimiter:
+            self.delimiter = sniff_delimiter(sample, app_settings.CSV_DELIMITERS, complete)
         raw = io.BufferedReader(_Prepended(head, self.stream), buffer_size=SNIFF_BYTES)
         self.text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
-        first_line = self._decode(self.text.readline)
-        delimiter = sniff_delimiter(first_line)
         csv.field_size_limit(self.max_cell_length)
         # Progress is estimated from the text the parser took, not the bytes read ahead into
         # buffers (a small file is read whole at once); bytes per character from the head.
-        self._bytes_per_char = len(head) / max(1, len(head.decode(self.encoding, "ignore")))
+        self._bytes_per_char = len(head) / max(1, len(sample))
         self.chars_read = 0
-        self._header_bytes = len(first_line) * self._bytes_per_char
-        self._rows = csv.reader(self._counted(self.text), delimiter=delimiter)
-        self.headers = self.check_headers(
-            self._parse(csv.reader([first_line], delimiter=delimiter), 1)
-        )
-        self.delimiter = delimiter
+        self._line_limit = max(HEADER_LINE_LIMIT, 4 * self.max_cell_length)
+        self._rows = csv.reader(self._lines(), delimiter=self.delimiter)
+        self.headers = self.check_headers(self._next_row(1))
+        self._header_bytes = self.chars_read * self._bytes_per_char
+        columns = len(self.headers) + EXTRA_COLUMNS
+        self._line_limit = 2 * self.max_cell_length * columns + SNIFF_BYTES
 
-    def _parse(self, rows: Iterator[list[str]], row_number: int) -> list[str]:
-        """Return the next row of ``rows``, turning the csv module's errors into clear ones."""
-        try:
-            return next(rows)
-        except csv.Error as exc:
-            if "field larger than field limit" in str(exc):
-                raise self.too_long(row_number) from exc
-            raise FileFormatError(f"Row {row_number} cannot be read: {exc}.") from exc
+    def _lines(self) -> Iterator[str]:
+        """Yield the text's physical lines, each at most ``_line_limit`` characters."""
+        readline = self.text.readline
+        while True:
+            limit = self._line_limit
+            line = readline(limit + 1)
+            if not line:
+                return
+            if len(line) > limit and line[-1] not in "\r\n":
+                raise LineTooLongError
+            self.chars_read += len(line)
+            yield line
 
-    def _decode(self, read: Any) -> str:
+    def _next_row(self, row_number: int) -> list[str]:
+        """Return the next record, turning the errors of reading it into clear ones."""
         try:
-            return read()
-        except UnicodeDecodeError as exc:
-            raise self._decode_error(exc) from exc
+            return next(self._rows, [])
+        except (UnicodeDecodeError, csv.Error, LineTooLongError) as exc:
+            raise self._error(exc, row_number) from exc
+
+    def _error(self, exc: Exception, row_number: int) -> FileFormatError:
+        """Return the error for a record that cannot be read."""
+        if isinstance(exc, UnicodeDecodeError):
+            return self._decode_error(exc)
+        if isinstance(exc, LineTooLongError):
+            if row_number == 1:
+                return FileFormatError(
+                    f"The first line is longer than {self._line_limit:,} characters: it is not "
+                    "a header row (is this a CSV text file?)."
+                )
+            return FileFormatError(
+                f"Row {row_number} is longer than {self._line_limit:,} characters: a cell is "
+                f"longer than {self.max_cell_length} characters, or the row has far more cells "
+                "than the header."
+            )
+        if "field larger than field limit" in str(exc):
+            return self.too_long(row_number)
+        return FileFormatError(f"Row {row_number} cannot be read: {exc}.")
 
     def _decode_error(self, exc: UnicodeDecodeError) -> FileFormatError:
-        """Return the error for text that is not in the encoding: try the next one, or give up."""
-        fallback = self._next_encoding()
-        if fallback:
-            return EncodingGuessError(
-                f"The file is not {self.encoding} past its first bytes; reading it as {fallback}.",
-                fallback,
-            )
+        """Return the error for text that is not in the encoding: detect again, or give up."""
+        byte = f"byte 0x{exc.object[exc.start]:02X}" if exc.start < len(exc.object) else "a byte"
+        if not self.encoding_given:
+            legacy = tuple(app_settings.CSV_ENCODINGS)
+            found = redetect(bytes(exc.object), self.encoding, legacy)
+            if found:
+                return EncodingGuessError(
+                    f"The file is not {self.encoding} past its first bytes; reading it as {found}.",
+                    found,
+                )
         return FileFormatError(
-            f"The file is not valid {self.encoding} text ({exc.reason} near byte "
-            f"{exc.start}): save it as UTF-8 CSV."
+            f"The file is not valid {self.encoding} text ({byte} cannot be decoded): choose its "
+            "encoding on upload, or save it as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)')."
         )
-
-    def _next_encoding(self) -> str:
-        """Return the fallback after a guessed encoding failed late, or "" if none is left."""
-        if self.encoding_given or self.encoding == "utf-8-sig":
-            return ""
-        order = ["utf-8", *app_settings.CSV_FALLBACK_ENCODINGS]
-        position = order.index(self.encoding) if self.encoding in order else len(order)
-        return order[position + 1] if position + 1 < len(order) else ""
 
     def iter_rows(self) -> Iterator[tuple[int, list[str]]]:
         # One plain loop over csv.reader (the hot path); errors are turned into clear ones here.
@@ -155,17 +175,8 @@ class CSVReader(BaseReader):
                 row_number += 1
                 if any(map(str.strip, cells)):
                     yield row_number, cells
-        except UnicodeDecodeError as exc:
-            raise self._decode_error(exc) from exc
-        except csv.Error as exc:
-            if "field larger than field limit" in str(exc):
-                raise self.too_long(row_number + 1) from exc
-            raise FileFormatError(f"Row {row_number + 1} cannot be read: {exc}.") from exc
-
-    def _counted(self, lines: Iterator[str]) -> Iterator[str]:
-        for line in lines:
-            self.chars_read += len(line)
-            yield line
+        except (UnicodeDecodeError, csv.Error, LineTooLongError) as exc:
+            raise self._error(exc, row_number + 1) from exc
 
     def estimate_total_rows(self, rows_done: int, file_size: int | None) -> int:
         read = self.chars_read * self._bytes_per_char

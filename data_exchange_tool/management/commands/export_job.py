@@ -58,6 +58,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=sorted(EXPORT_FORMATS), help="csv or xlsx.")
         parser.add_argument("--bom", action="store_true", help="Start a CSV with a BOM (Excel).")
+        parser.add_argument(
+            "--delimiter",
+            default="",
+            help="The CSV delimiter: , (default), ; (European Excel), tab or |.",
+        )
         parser.add_argument("--user", help="Username recorded as the requester.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -70,7 +75,7 @@ class Command(BaseCommand):
                 filters=parse_filters(options["filter"]),
                 file_format=file_format,
                 user=find_user(options["user"]),
-                options={"bom": True} if options["bom"] else {},
+                options=self.file_options(options),
                 in_process=True,
             )
         except ExportFilterError as exc:
@@ -85,6 +90,13 @@ class Command(BaseCommand):
                 f"in {job.duration.total_seconds():.1f}s, written to {path}."
             )
         )
+
+    def file_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Return the export's options: the BOM and the delimiter asked for."""
+        chosen: dict[str, Any] = {"bom": True} if options["bom"] else {}
+        if options["delimiter"]:
+            chosen["delimiter"] = options["delimiter"]
+        return chosen
 
     def format_of(self, path: str) -> str | None:
         """Return the format named by the path's extension, or None."""

@@ -16,20 +16,24 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from data_exchange_tool import actions
-from data_exchange_tool.exceptions import TransitionRefusedError
+from data_exchange_tool.exceptions import TransitionRefusedError, UploadRefusedError
 from data_exchange_tool.management.commands._jobs import find_job_type, find_user
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import JobState
+from data_exchange_tool.uploads import clean_delimiter, clean_encoding
 
 
 class Command(BaseCommand):
     """Preview and import one file for a job type."""
 
-    help = "Preview a CSV/XLSX file for an import job type, then import it when clean or forced."
+    help = (
+        "Preview a file (CSV, XLSX, XLS, ODS, XLSB, JSON, JSON Lines) for an import job type, "
+        "then import it when clean or forced."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("job_type", help="Label (demo.stockrecordimportjob) or class name.")
-        parser.add_argument("path", help="The CSV or XLSX file to import.")
+        parser.add_argument("path", help="The file to import.")
         parser.add_argument(
             "--force", action="store_true", help="Import the valid rows even if some are invalid."
         )
@@ -40,6 +44,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-errors", type=int, default=20, help="Row errors printed (default 20)."
         )
+        parser.add_argument(
+            "--encoding",
+            default="",
+            help="The file's text encoding (a Python codec: utf-8, cp1252, cp1251...); "
+            "detected when left out.",
+        )
+        parser.add_argument(
+            "--delimiter",
+            default="",
+            help="The CSV delimiter: , ; tab (or \\t) or |; detected when left out.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         job_type = find_job_type(options["job_type"], ImportJob)
@@ -47,7 +62,14 @@ class Command(BaseCommand):
         path = options["path"]
         if not os.path.isfile(path):
             raise CommandError(f"No file at {path}.")
-        job = self.preview(job_type, path, user, options["force"])
+        try:
+            reading = {
+                "encoding": clean_encoding(options["encoding"]),
+                "delimiter": clean_delimiter(options["delimiter"]),
+            }
+        except UploadRefusedError as exc:
+            raise CommandError(str(exc)) from exc
+        job = self.preview(job_type, path, user, options["force"], **reading)
         self.report_preview(job, options["max_errors"])
         if job.state != JobState.PREVIEW_SUCCEEDED:
             raise CommandError(f"Job #{job.pk}: the preview failed: {job.message}")
@@ -60,12 +82,22 @@ class Command(BaseCommand):
             return
         self.run_import(job, user, options["max_errors"])
 
-    def preview(self, job_type: type[ImportJob], path: str, user: Any, force: bool) -> ImportJob:
-        """Create the job and run its preview here; return the job after the preview."""
+    def preview(
+        self, job_type: type[ImportJob], path: str, user: Any, force: bool, **reading: str
+    ) -> ImportJob:
+        """Create the job and run its preview here; return the job after the preview.
+
+        :param reading: the ``encoding`` and ``delimiter`` named ("" detects them).
+        """
         name = os.path.basename(path)
         with open(path, "rb") as stream:
             job = actions.start_import(
-                job_type, File(stream, name=name), user=user, force_import=force, in_process=True
+                job_type,
+                File(stream, name=name),
+                user=user,
+                force_import=force,
+                in_process=True,
+                **reading,
             )
         job.refresh_from_db()
         return job

@@ -1,0 +1,219 @@
+"""Real files (``tests/files``: by LibreOffice, or byte-exact by ``make_files.py``), cell by cell.
+
+Each file is read by its reader and compared with ``<name>.expected.json`` (the text a person sees),
+then, where it makes sense, previewed and imported end to end: legacy code pages of Western, Central
+and Eastern Europe and Japan, UTF-16 and UTF-32 with a BOM, quoted delimiters, zero-padded and
+fixed-decimal formats, dates and date-times, JSON.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from data_exchange_tool import actions
+from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.imports.readers import get_reader
+from data_exchange_tool.states import JobState
+from tests.helpers import create_job
+from tests.testapp.models import AnyFileImportJob, Sample, SampleImportJob
+
+FILES = Path(__file__).resolve().parents[2] / "files"
+MANIFEST = json.loads((FILES / "MANIFEST.json").read_text(encoding="utf-8"))
+
+
+def expected_of(name: str) -> dict:
+    """Return a file's expectation: its own ``expected.json``, or its text in its codec."""
+    path = FILES / f"{name}.expected.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    entry = MANIFEST[name]
+    text = (FILES / name).read_bytes().decode(entry["encoding"])
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=entry["delimiter"]))
+    return {"headers": rows[0], "rows": rows[1:]}
+
+
+def read(name: str, content: bytes | None = None, **given: str):
+    """Return ``(reader, headers, rows)`` of a file (its bytes from ``tests/files`` by default)."""
+    data = (FILES / name).read_bytes() if content is None else content
+    reader = get_reader(name, io.BytesIO(data), **given)
+    with reader:
+        rows = [cells for _, cells in reader.iter_rows()]
+    return reader, reader.headers, rows
+
+
+def padded(rows: list[list[str]], width: int) -> list[list[str]]:
+    """Return rows without trailing empty cells past ``width``, padded to ``width``."""
+    result = []
+    for row in rows:
+        cells = list(row)
+        while len(cells) > width and cells[-1] == "":
+            cells.pop()
+        result.append(cells + [""] * (width - len(cells)))
+    return result
+
+
+READABLE = sorted(
+    name
+    for name in MANIFEST
+    if "error" not in expected_of(name) and not name.startswith("iso8859_2_cs")
+)
+REFUSED = sorted(name for name in MANIFEST if "error" in expected_of(name))
+
+
+def test_the_files_are_the_ones_the_manifest_lists():
+    on_disk = {p.name for p in FILES.iterdir() if p.suffix not in (".json", ".py")}
+    on_disk |= {p.name for p in FILES.glob("*.json") if ".expected" not in p.name}
+    assert on_disk - {"MANIFEST.json"} == set(MANIFEST)
+    assert len(READABLE) >= 40
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_every_cell_reads_as_expected(name):
+    expected = expected_of(name)
+    reader, headers, rows = read(name)
+    assert headers == expected["headers"]
+    wanted = [row for row in expected["rows"] if any(cell.strip() for cell in row)]
+    assert padded(rows, len(headers)) == padded(wanted, len(headers))
+    entry = MANIFEST[name]
+    if "encoding" in entry:  # text files: the encoding and the delimiter were found
+        assert codecs.lookup(reader.encoding).name in (
+            codecs.lookup(entry["encoding"]).name,
+            "utf-16",
+            "utf-32",
+            "utf-8-sig",
+        )
+        assert reader.delimiter == entry["delimiter"]
+
+
+@pytest.mark.parametrize("size", ["short", "long"])
+def test_czech_iso_8859_2_reads_as_cp1250_unless_named(size):
+    # A known limit of detection: Czech text reads alike in ISO-8859-2 and cp1250 but for
+    # š ť ž Š Ť Ž, which sit at other bytes; Excel writes cp1250 on a Czech Windows, the better bet.
+    name = f"iso8859_2_cs_{size}.csv"
+    reader, _, _ = read(name)
+    assert reader.encoding == "cp1250"
+    expected = expected_of(name)
+    reader, headers, rows = read(name, encoding="iso8859-2")
+    assert (headers, rows) == (expected["headers"], expected["rows"])
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("bad_blank.csv", "The file is empty."),
+        ("bad_empty.csv", "The file is empty."),
+        ("bad_duplicate_headers.csv", "names these columns more than once: id, name."),
+        ("bad_png_named.csv", "This is not a CSV text file (it looks like a PNG image)."),
+        ("bad_zip_named.csv", "This is not a CSV text file (it looks like a ZIP archive)."),
+        ("bad_random.txt", "This is not a CSV text file (it looks like binary data)."),
+        ("bad_duplicate_key.json", "Object 1 has the key 'id' twice."),
+        ("bad_not_array.json", "must hold an array of objects"),
+        ("bad_line.jsonl", "Line 2 is not a JSON object"),
+    ],
+)
+def test_bad_files_are_refused_in_words(name, message):
+    assert name in REFUSED
+    with pytest.raises(FileFormatError) as refused:
+        read(name)
+    assert message in str(refused.value)
+    assert not any(ord(char) < 32 for char in str(refused.value))
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "message"),
+    [
+        ("typical.xlsx", "stock.csv", "it looks like a ZIP archive (an XLSX workbook?)"),
+        ("typical.xls", "stock.csv", "it looks like an OLE2 compound file (an XLS workbook?)"),
+        ("typical.ods", "stock.csv", "it looks like a ZIP archive (an ODS workbook?)"),
+        ("typical.xlsx", "stock.json", "This is not a JSON text file (it looks like a ZIP"),
+        ("typical.xls", "stock.xlsx", "not a valid XLSX workbook (it looks like an OLE2"),
+        ("typical.xlsx", "stock.xls", "an XLSX workbook saved under an .xls name"),
+        ("typical.xlsx", "stock.ods", "not an ODS workbook (no content.xml inside)"),
+    ],
+)
+def test_workbooks_under_another_name_are_refused(source, name, message):
+    with pytest.raises(FileFormatError) as refused:
+        read(name, (FILES / source).read_bytes())
+    assert message in str(refused.value)
+
+
+# --- end to end ----------------------------------------------------------------------------
+
+
+def previewed(name: str, job_type, run_on_commit, **fields):
+    with run_on_commit():
+        job = create_job((FILES / name).read_bytes(), name, job_type=job_type, **fields)
+    job.refresh_from_db()
+    return job
+
+
+TEXT_FILES = [
+    name for name in READABLE if MANIFEST[name].get("encoding") and not name.endswith("_long.csv")
+] + ["records.json", "records.jsonl"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", TEXT_FILES)
+def test_a_preview_keeps_each_rows_text(name, run_on_commit):
+    expected = expected_of(name)
+    job = previewed(name, AnyFileImportJob, run_on_commit)
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    entry = MANIFEST.get(name, {})
+    if "delimiter" in entry:
+        assert job.file_delimiter == entry["delimiter"]
+    assert job.file_headers == expected["headers"]
+    sample = {row.row_number: row.values for row in job.preview_rows.all()}
+    wanted = [row for row in expected["rows"] if any(cell.strip() for cell in row)]
+    assert len(sample) == len(wanted) == job.total_rows
+    for values, row in zip((sample[n] for n in sorted(sample)), wanted, strict=True):
+        cells = dict(zip(expected["headers"], row + [""] * len(expected["headers"]), strict=False))
+        assert values == {h: t.replace("\x00", "\ufffd") for h, t in cells.items() if h}
+
+
+TYPICAL_STORED = [
+    # code, zip, price, quantity, ratio, date, updated, name, active, note
+    ("00123", "00123", "1.50", 3, "3.14159", "2024-03-05", "2024-03-05T14:30:00", True),
+    ("0042", "00007", "2.00", 10, "0.5", "1999-12-31", "2024-12-31T23:59:59", False),
+    ("007", "12345", "1234.50", 1000000, "2.25", "2000-02-29", "2024-01-01T00:00:00", True),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("extension", ["xlsx", "xls", "ods"])
+def test_typical_workbooks_import_their_codes_prices_and_dates(extension, run_on_commit):
+    job = previewed(f"typical.{extension}", SampleImportJob, run_on_commit)
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    assert (job.total_rows, job.new_rows, job.invalid_rows) == (11, 11, 0), list(
+        job.row_errors.values_list("row_number", "column", "message")
+    )
+    with run_on_commit():
+        actions.confirm_import(job)
+    job.refresh_from_db()
+    assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+    stored = list(Sample.objects.order_by("pk"))
+    for sample, (code, zip_, price, qty, ratio, day, moment, active) in zip(
+        stored, TYPICAL_STORED, strict=False
+    ):
+        assert (sample.code, sample.zip, sample.price, sample.quantity) == (
+            code,
+            zip_,
+            Decimal(price),
+            qty,
+        )
+        assert sample.ratio == Decimal(ratio)
+        assert sample.date == datetime.date.fromisoformat(day)
+        assert sample.updated == datetime.datetime.fromisoformat(moment).replace(
+            tzinfo=datetime.UTC
+        )
+        assert sample.active is active
+    assert stored[3].note == "line one\nline two"
+    assert stored[9].date is None
+    assert stored[9].active is True
