@@ -95,3 +95,7 @@ class ExportFilterError(DataExchangeError):
 
 class ExportCancelledError(DataExchangeError):
     """The export was cancelled while its task ran; the partial file is discarded."""
+
+
+class URLFetchError(DataExchangeError):
+    """A file could not be downloaded from a URL; the message says why, for a person."""

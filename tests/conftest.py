@@ -36,3 +36,14 @@ def run_on_commit(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return runner
+
+
+@pytest.fixture
+def file_server(settings):
+    """A file server on 127.0.0.1, which downloads may use (``URL_ALLOWED_HOSTS``)."""
+    from tests.fileserver import FileServer
+
+    settings.DATA_EXCHANGE_URL_ALLOWED_HOSTS = ["127.0.0.1"]
+    server = FileServer().start()
+    yield server
+    server.stop()

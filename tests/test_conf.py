@@ -27,6 +27,14 @@ def test_every_setting_has_its_default(settings, name):
         ("PREVIEW_KEEP_ROWS", 10_000),
         ("MAX_CELL_LENGTH", 32767),
         ("CSV_DELIMITERS", ",;\t|"),
+        ("MANY_SEPARATOR", ";"),
+        ("URL_ALLOWED_HOSTS", ()),
+        ("URL_MAX_SIZE", 20 * 1024 * 1024),
+        ("URL_CONNECT_TIMEOUT", 5.0),
+        ("URL_READ_TIMEOUT", 30.0),
+        ("URL_DOWNLOAD_TIMEOUT", 120.0),
+        ("URL_MAX_REDIRECTS", 3),
+        ("URL_WORKERS", 4),
     ],
 )
 def test_documented_defaults(name, default):
