@@ -105,6 +105,7 @@ def import_job(self: Task, job_pk: Any) -> None:
         return
     channel = ProgressChannel(job)
     run = ImportRun(job, channel)
+    committed = False
     try:
         with transaction.atomic():
             result = run.execute()
@@ -112,6 +113,7 @@ def import_job(self: Task, job_pk: Any) -> None:
             if channel.cancel_requested():
                 raise ImportCancelledError(job.pk)
             recording.succeed_import(job, result)
+        committed = True
     except ImportCancelledError:
         with transaction.atomic():
             current = recording.locked(job)
@@ -123,6 +125,7 @@ def import_job(self: Task, job_pk: Any) -> None:
         logger.exception("data_exchange_tool: import of job %s failed", job_pk)
         recording.fail_import(job, f"The import failed and nothing was written: {exc}")
     finally:
+        run.close(committed)
         channel.close()
 
 
