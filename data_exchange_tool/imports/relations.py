@@ -21,11 +21,12 @@ not sent for them, as for ``bulk_create``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models.fields.reverse_related import ManyToManyRel
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField
@@ -42,6 +43,11 @@ if TYPE_CHECKING:
 Wanted = dict[Any, tuple[Any, ...]]
 #: A written row for ``ManyRelations.write``: its pk, its validated data, created in this batch.
 WrittenRow = tuple[Any, dict[str, Any], bool]
+
+
+def int_array(values: Iterable[int]) -> str:
+    """Return whole numbers as a PostgreSQL array literal (one parameter, joined in C)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 @dataclass(slots=True)
@@ -89,6 +95,8 @@ class ThroughTable:
         self.through: type[models.Model] = through
         self.owner: str = owner.attname  # type: ignore[union-attr]
         self.target: str = target.attname  # type: ignore[union-attr]
+        self.owner_column: str = owner.column  # type: ignore[union-attr]
+        self.target_column: str = target.column  # type: ignore[union-attr]
         self.slug = slug
         self.key_path = self.target if slug == "pk" else f"{target.name}__{slug}"
 
@@ -149,7 +157,7 @@ class ThroughTable:
     def write(self, rows: Sequence[tuple[Any, Wanted, bool]]) -> None:
         """Make the through rows of ``rows`` (pk, wanted, created) exactly the wanted ones."""
         current = self.read({pk for pk, _wanted, created in rows if not created})
-        create: list[models.Model] = []
+        create: list[tuple[Any, Any, tuple[Any, ...]]] = []
         update: list[models.Model] = []
         delete: list[Any] = []
         for pk, wanted, _created in rows:
@@ -157,7 +165,7 @@ class ThroughTable:
             for target, extras in wanted.items():
                 stored = have.get(target)
                 if stored is None:
-                    create.append(self.row(pk, target, extras))
+                    create.append((pk, target, extras))
                 elif stored.extras != extras:
                     update.append(self.row(pk, target, extras, stored.pk))
             delete.extend(stored.pk for target, stored in have.items() if target not in wanted)
@@ -169,7 +177,32 @@ class ThroughTable:
         if update:
             manager.bulk_update(update, list(self.extras))
         if create:
-            manager.bulk_create(create)
+            self.insert(create)
+
+    def insert(self, rows: list[tuple[Any, Any, tuple[Any, ...]]]) -> None:
+        """Insert through rows ``(row pk, related pk, extra values)`` with one statement.
+
+        On PostgreSQL a plain through table (two whole-number keys, no extra data) is filled
+        from two arrays, ``INSERT ... SELECT * FROM unnest(...)``: no model instance is built
+        and the statement is not compiled per row (a fifth of an import's time otherwise, with
+        two tags a row). Elsewhere, and with through data, ``bulk_create``.
+        """
+        manager = self.through._base_manager
+        connection = connections[manager.db]
+        owners = [owner for owner, _target, _extras in rows]
+        targets = [target for _owner, target, _extras in rows]
+        plain = not self.extras and connection.vendor == "postgresql"
+        if not (plain and all(type(v) is int for v in itertools.chain(owners, targets))):
+            manager.bulk_create([self.row(*row) for row in rows])
+            return
+        quote = connection.ops.quote_name
+        columns = f"{quote(self.owner_column)}, {quote(self.target_column)}"
+        sql = (
+            f"INSERT INTO {quote(self.through._meta.db_table)} ({columns}) "  # noqa: S608
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [int_array(owners), int_array(targets)])
 
     def row(self, owner: Any, target: Any, extras: Sequence[Any], pk: Any = None) -> models.Model:
         """Return an unsaved through row."""
