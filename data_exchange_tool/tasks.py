@@ -151,8 +151,9 @@ def export_job(self: Task, job_pk: Any) -> None:
     job = claim_export(job_pk, routing_key(self))
     if job is None:
         return
+    channel = ProgressChannel(job)
     try:
-        result = ExportRun(job, ProgressChannel(job)).execute()
+        result = ExportRun(job, channel).execute()
     except ExportCancelledError:
         logger.info("data_exchange_tool: export %s stopped: it was cancelled", job.pk)
     except DataExchangeError as exc:
@@ -165,6 +166,8 @@ def export_job(self: Task, job_pk: Any) -> None:
             # Cancelled meanwhile: the file is garbage, deleted whatever DELETE_FILES says.
             with transaction.atomic():
                 delete_file_on_commit(get_storage(), result.name, always=True)
+    finally:
+        channel.close()
 
 
 def claim_export(job_pk: Any, queue: str) -> ExportJob | None:
