@@ -358,7 +358,8 @@ class FileFromURLField(serializers.CharField):
     """A model ``FileField`` / ``ImageField`` given by the URL of the file.
 
     The preview checks the URL's form (``http`` or ``https``, a host); the import downloads the
-    file into the model field's storage, where ``FieldFile.save`` would put it. A URL equal to the
+    file into the model field's storage, where ``FieldFile.save`` would put it, named after the
+    URL's file with a short digest of the URL (``lamp-1a2b3c4d.png``). A URL equal to the
     row's current file's URL (an exported file imported back) keeps the file: nothing is
     downloaded. Exports write the stored file's URL (absolute when the storage gives one, or
     when the serializer's context holds a request).

@@ -9,7 +9,10 @@ current file's URL (storages such as ``FileSystemStorage`` give relative URLs).
 
 Before the import writes a batch, ``BatchDownloads.fetch`` downloads the batch's new files at
 once, in a thread pool of ``DATA_EXCHANGE_URL_WORKERS``, each into its model field's storage
-under the name ``FieldFile.save`` would give it (``upload_to``); the row's value becomes the
+under the name ``FieldFile.save`` would give it (``upload_to``) for the URL's file name with a
+short digest of the URL added (``lamp-1a2b3c4d.png``): URLs that end alike
+(``.../12/main.jpg``, ``.../13/main.jpg``) never share a name, which a storage that overwrites
+(django-storages' S3 by default) would otherwise turn into one file. The row's value becomes the
 stored name. A download that fails is that row's error: a forced import skips the row, another
 import rolls back. Files stored by an import that does not commit are deleted again
 (``discard``). A file a row replaces stays in storage, as with Django's own ``FieldFile.save``.
@@ -17,6 +20,8 @@ import rolls back. Files stored by an import that does not commit are deleted ag
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +49,13 @@ RELATIVE_URL = (
     "Enter a full URL (http:// or https://); a URL without one is only accepted as the URL of "
     "the row's current file."
 )
+
+
+def stored_name(url: str) -> str:
+    """Return the file name to store a URL's file under: its own, with the URL's digest."""
+    stem, extension = os.path.splitext(file_name_of(url))
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:8]
+    return f"{stem}-{digest}{extension}"
 
 
 def is_absolute(url: str) -> bool:
@@ -205,7 +217,7 @@ class BatchDownloads:
                     continue
                 if outcome.action == RowAction.UPDATE and column.source not in outcome.changes:
                     continue
-                name = column.model_field.generate_filename(outcome.instance, file_name_of(url))
+                name = column.model_field.generate_filename(outcome.instance, stored_name(url))
                 fetches.append(Fetch(outcome, column, url, name))
         return fetches
 

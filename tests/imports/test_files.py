@@ -6,10 +6,12 @@ settings' ``InMemoryStorage``, or a ``FileSystemStorage`` in a temporary directo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.storage import FileSystemStorage, default_storage
 
-from data_exchange_tool.imports.files import RELATIVE_URL
+from data_exchange_tool.imports.files import RELATIVE_URL, stored_name
 from data_exchange_tool.models import ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.states import JobState
 from tests.helpers import csv_bytes
@@ -35,6 +37,14 @@ def on_disk(tmp_path, monkeypatch):
     storage = FileSystemStorage(location=tmp_path, base_url="/media/")
     monkeypatch.setattr(CatalogueItem._meta.get_field("image"), "storage", storage)
     return tmp_path
+
+
+def test_a_file_is_stored_under_its_urls_name_with_the_urls_digest():
+    first = stored_name("https://cdn.example.com/12/main.jpg")
+    assert re.fullmatch(r"main-[0-9a-f]{8}\.jpg", first)
+    assert stored_name("https://cdn.example.com/13/main.jpg") != first  # never one file for two
+    assert stored_name("https://cdn.example.com/12/main.jpg") == first
+    assert stored_name("https://cdn.example.com/").startswith("download-")
 
 
 def image_of(sku: str):
@@ -114,13 +124,15 @@ def test_a_private_address_is_refused_as_the_rows_error(served, run_on_commit, s
 
 
 def test_an_exported_file_imports_back_without_a_download(served, run_on_commit, on_disk):
-    rows = [["A-1", "Lamp", served.url("/files/lamp.png")], ["A-2", "Desk", ""]]
+    url = served.url("/files/lamp.png")
+    rows = [["A-1", "Lamp", url], ["A-2", "Desk", ""]]
     imported(csv_bytes(rows, HEADERS), run_on_commit, CatalogueItemImportJob)
-    assert (on_disk / "catalogue" / "lamp.png").read_bytes() == LAMP
+    name = stored_name(url)
+    assert (on_disk / "catalogue" / name).read_bytes() == LAMP
     text = exported_text(CatalogueItemExportJob)
     assert text.splitlines() == [
         "sku,name,tags,image",
-        "A-1,Lamp,,/media/catalogue/lamp.png",
+        f"A-1,Lamp,,/media/catalogue/{name}",
         "A-2,Desk,,",
     ]
     again = previewed(text.encode(), run_on_commit, CatalogueItemImportJob)
@@ -165,7 +177,7 @@ def test_a_new_url_replaces_the_file_and_an_empty_cell_removes_it(served, run_on
 def test_downloads_run_at_once_within_a_batch_but_bounded(served, run_on_commit, settings):
     settings.DATA_EXCHANGE_URL_WORKERS = 3
     served.delay = 0.3
-    rows = [[f"A-{i}", "Lamp", served.url("/wait/lamp.png")] for i in range(7)]
+    rows = [[f"A-{i}", "Lamp", served.url(f"/wait/lamp.png?v={i}")] for i in range(7)]
     job = imported(csv_bytes(rows, HEADERS), run_on_commit, CatalogueItemImportJob)
     assert job.new_rows == 7
     assert 1 < served.most_at_once <= 3
