@@ -222,7 +222,16 @@ class ThroughTable:
 class ManyRelations:
     """The many-to-many fields a serializer writes, compared and written per batch."""
 
-    def __init__(self, model: type[models.Model], fields: dict[str, serializers.Field]) -> None:
+    def __init__(
+        self,
+        model: type[models.Model],
+        fields: dict[str, serializers.Field],
+        *,
+        labels: bool = True,
+    ) -> None:
+        #: Read the related objects' keys to show the items before a change (the preview does;
+        #: the import only needs to know that they change).
+        self.labels = labels
         self.tables = [
             ThroughTable(name, field, model) for name, field in fields.items() if is_many(field)
         ]
@@ -240,13 +249,18 @@ class ManyRelations:
             rows = [o for o in existing if table.source in (o.validated or {})]
             if not rows:
                 continue
-            current = table.read({o.instance.pk for o in rows}, keys=True)  # type: ignore[union-attr]
+            owners = {o.instance.pk for o in rows}  # type: ignore[union-attr]
+            current = table.read(owners, keys=self.labels)
             for outcome in rows:
                 value = outcome.validated[table.source]  # type: ignore[index]
                 have = current.get(outcome.instance.pk, {})  # type: ignore[union-attr]
                 if {target: row.extras for target, row in have.items()} == table.wanted(value):
                     continue
-                before = [table.render_item(row.key, row.extras) for row in have.values()]
+                before = (
+                    [table.render_item(row.key, row.extras) for row in have.values()]
+                    if self.labels
+                    else []
+                )
                 outcome.relation_changes[table.name] = (before, table.items(value))
                 outcome.action = RowAction.UPDATE
 

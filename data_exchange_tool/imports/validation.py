@@ -103,7 +103,7 @@ class BatchValidator:
         self.for_display = for_display
         self.existing = self._existing_rows() if self.key is not None else None
         written = {name: f for name, f in fields.items() if name in self.columns.header_of}
-        self.relations = ManyRelations(self.model, written)
+        self.relations = ManyRelations(self.model, written, labels=for_display)
         self.files = FileColumns(self.model, written, self.columns.header_of)
 
     def _existing_rows(self) -> ExistingRows:
