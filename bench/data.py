@@ -1,6 +1,9 @@
 """
 The benchmark's files: stock records of the example project, as CSV and XLSX.
 
+The many-to-many case reads the same rows with a ``tags`` column naming two of ``TAGS`` tags per
+row (``tag-07;tag-31``), as ``stock_tags_<rows>.csv``.
+
 Rows name their partner and product by natural key (partner name, product SKU), carry a decimal
 price and two integers, and about 1% of them are invalid in one of four ways (unknown partner,
 unknown product, a price that is not a number, more allocated than in stock). Files are generated
@@ -25,6 +28,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 HEADERS = ["partner", "product", "partner_sku", "price", "num_in_stock", "num_allocated"]
 PARTNERS = 100
 PRODUCTS = 10_000
+TAGS = 50
 INVALID_SHARE = 0.01
 
 
@@ -36,6 +40,11 @@ def partner_names() -> list[str]:
 def product_skus() -> list[str]:
     """Return the SKUs of the catalogue's products."""
     return [f"PRD-{i:05d}" for i in range(PRODUCTS)]
+
+
+def tag_names() -> list[str]:
+    """Return the names of the catalogue's tags."""
+    return [f"tag-{i:02d}" for i in range(TAGS)]
 
 
 def _spoil(row: list[Any], rng: random.Random) -> None:
@@ -69,16 +78,26 @@ def stock_rows(count: int) -> Iterator[list[Any]]:
         yield row
 
 
+def tagged_rows(count: int) -> Iterator[list[Any]]:
+    """Yield the rows of ``stock_rows(count)``, each with two distinct tags in a ``tags`` cell."""
+    rng = random.Random(-count)
+    tags = tag_names()
+    for row in stock_rows(count):
+        first, second = rng.sample(range(TAGS), 2)
+        yield [*row, f"{tags[first]};{tags[second]}"]
+
+
 def _csv_cell(value: Any) -> Any:
     return f"{value:.2f}" if isinstance(value, float) else value
 
 
-def write_csv(path: Path, count: int) -> None:
-    """Write ``count`` rows as a UTF-8 CSV file."""
+def write_csv(path: Path, count: int, tagged: bool = False) -> None:
+    """Write ``count`` rows as a UTF-8 CSV file (with a ``tags`` column when ``tagged``)."""
+    rows = tagged_rows(count) if tagged else stock_rows(count)
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(HEADERS)
-        writer.writerows([_csv_cell(v) for v in row] for row in stock_rows(count))
+        writer.writerow([*HEADERS, "tags"] if tagged else HEADERS)
+        writer.writerows([_csv_cell(v) for v in row] for row in rows)
 
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -159,12 +178,18 @@ def write_xlsx(path: Path, count: int) -> None:
             table.write(b"</sst>")
 
 
-def data_file(count: int, fmt: str) -> Path:
-    """Return the file of ``count`` rows in ``fmt`` (csv or xlsx), generating it when missing."""
+def data_file(count: int, fmt: str, tagged: bool = False) -> Path:
+    """Return the file of ``count`` rows in ``fmt`` (csv or xlsx), generating it when missing.
+
+    ``tagged``: the CSV with a ``tags`` column (the many-to-many case).
+    """
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / f"stock_{count}.{fmt}"
+    path = DATA_DIR / f"stock_{'tags_' if tagged else ''}{count}.{fmt}"
     if not path.exists():
         partial = path.with_suffix(f".partial.{fmt}")
-        (write_csv if fmt == "csv" else write_xlsx)(partial, count)
+        if tagged:
+            write_csv(partial, count, tagged=True)
+        else:
+            (write_csv if fmt == "csv" else write_xlsx)(partial, count)
         os.replace(partial, path)
     return path

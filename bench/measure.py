@@ -13,7 +13,10 @@ processes (a large XLSX sheet is read by one). Kinds:
 - ``floor-import``: the same, plus ``bulk_create`` in batches of 1,000;
 - ``copy``: PostgreSQL ``COPY`` of the same rows (foreign keys from a dict, invalid rows skipped);
 - ``library-export``: an export job of every stock record (after ``library-import``), in the
-  file's format, its task run in-process (``tasks.export_job``).
+  file's format, its task run in-process (``tasks.export_job``);
+- ``tags-preview``, ``tags-import``, ``tags-export``: the same three on the many-to-many file
+  (``stock_tags_<rows>.csv``: two tags a row) through ``TaggedStockRecordImportJob`` /
+  ``TaggedStockRecordExportJob``; the import writes the tags' through rows.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from example_project.demo.models import (  # noqa: E402
     Product,
     StockRecord,
     StockRecordImportJob,
+    TaggedStockRecordImportJob,
 )
 from example_project.demo.serializers import ImportStockRecordSerializer  # noqa: E402
 
@@ -131,18 +135,21 @@ class Counter:
 
 
 def truncate_target() -> None:
-    """Empty the stock records, so each writer starts from the same table."""
+    """Empty the stock records and their tags, so each writer starts from the same tables."""
+    tags = StockRecord.tags.through._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {StockRecord._meta.db_table} RESTART IDENTITY")
+        cursor.execute(f"TRUNCATE {tags}, {StockRecord._meta.db_table} RESTART IDENTITY")
 
 
 # --- the library ---------------------------------------------------------------------------
 
 
-def library_preview(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+def library_preview(
+    path: Path, job_pk: int | None, job_type: type = StockRecordImportJob
+) -> tuple[dict[str, Any], Callable[[], None]]:
     """Return facts and the timed call: the preview task of a new forced job."""
     truncate_target()
-    job = StockRecordImportJob.objects.create(
+    job = job_type.objects.create(
         file=path.name, file_name=path.name, file_size=path.stat().st_size, force_import=True
     )
     facts: dict[str, Any] = {"job": job.pk}
@@ -208,19 +215,24 @@ def library_import(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Call
         if job.state != JobState.IMPORT_SUCCEEDED:
             raise SystemExit(f"import failed: {job.state} {job.message}")
         written = StockRecord.objects.count()
-        facts.update(rows=job.total_rows, invalid=job.invalid_rows, written=written)
+        through = StockRecord.tags.through.objects.count()
+        facts.update(
+            rows=job.total_rows, invalid=job.invalid_rows, written=written, through=through
+        )
 
     facts["_check"] = check
     return facts, run
 
 
-def library_export(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+def library_export(
+    path: Path, job_pk: int | None, job_type: Any = None
+) -> tuple[dict[str, Any], Callable[[], None]]:
     """Return facts and the timed call: an export of every stock record the import wrote,
     in the format of ``path`` (run right after ``library-import`` on the same file)."""
     from data_exchange_tool.tasks import export_job
     from example_project.demo.models import StockRecordExportJob
 
-    job = StockRecordExportJob(format=path.suffix.lstrip("."))
+    job = (job_type or StockRecordExportJob)(format=path.suffix.lstrip("."))
     job.save()  # created, not started: the timed call runs its task in this process
     facts: dict[str, Any] = {"job": job.pk, "invalid": 0}
 
@@ -370,6 +382,18 @@ def copy(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], N
     return facts, run
 
 
+def tags_preview(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """The library's preview of the many-to-many file (two tags a row)."""
+    return library_preview(path, job_pk, TaggedStockRecordImportJob)
+
+
+def tags_export(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """An export of the stock records with their tags (after ``tags-import``)."""
+    from example_project.demo.models import TaggedStockRecordExportJob
+
+    return library_export(path, job_pk, TaggedStockRecordExportJob)
+
+
 KINDS = {
     "library-preview": library_preview,
     "library-import": library_import,
@@ -378,6 +402,9 @@ KINDS = {
     "floor-validate": floor_validate,
     "floor-import": floor_import,
     "copy": copy,
+    "tags-preview": tags_preview,
+    "tags-import": library_import,  # the previewed job's own type
+    "tags-export": tags_export,
 }
 
 

@@ -13,6 +13,10 @@ RSS within 1.3x the 100k-row peak (previews, import, export), a small constant n
 per 1,000 rows, and for XLSX (#11): the preview at least 0.75x the CSV preview of the same rows,
 its peak RSS at 1,048,576 rows within 1.5x the 100k figure, the export at least 2x its rows/s
 before.
+
+Each CSV size also has a many-to-many case: the same rows with a ``tags`` column naming two tags
+a row, previewed, imported (the tags' through rows written in bulk) and exported, reported with
+its rows/s beside the plain case's (``--skip-tags`` leaves it out).
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench.data import data_file, partner_names, product_skus  # noqa: E402
-from example_project.demo.models import Partner, Product  # noqa: E402
+from bench.data import data_file, partner_names, product_skus, tag_names  # noqa: E402
+from example_project.demo.models import Partner, Product, Tag  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -64,6 +68,8 @@ def prepare_database() -> None:
         Product.objects.bulk_create(
             (Product(sku=sku, title=f"Product {sku}") for sku in product_skus()), batch_size=2000
         )
+    if not Tag.objects.exists():
+        Tag.objects.bulk_create(Tag(name=name) for name in tag_names())
 
 
 def run_measurement(kind: str, path: Path, job: int | None = None) -> dict[str, Any]:
@@ -97,6 +103,44 @@ def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
         "floor-import": run_measurement("floor-import", path),
         "copy": run_measurement("copy", path),
     }
+
+
+def measure_tags(rows: int) -> dict[str, dict[str, Any]]:
+    """Run the many-to-many case (two tags a row) on the CSV of ``rows``; return it by kind."""
+    path = data_file(rows, "csv", tagged=True)
+    sys.stderr.write(f"bench: {path.name} ({path.stat().st_size / 1e6:.1f} MB)\n")
+    preview = run_measurement("tags-preview", path)
+    return {
+        "tags-preview": preview,
+        "tags-import": run_measurement("tags-import", path, preview["job"]),
+        "tags-export": run_measurement("tags-export", path),
+    }
+
+
+def tags_rows(results: dict, tags: dict[int, dict[str, dict]]) -> list[list[str]]:
+    """Return the lines of the many-to-many table: each phase beside the plain case's."""
+    lines = []
+    for rows, figures in tags.items():
+        plain = results[(rows, "csv")]
+        for phase, kind, plain_kind in (
+            ("preview", "tags-preview", "library-preview"),
+            ("import", "tags-import", "library-import"),
+            ("export", "tags-export", "library-export"),
+        ):
+            tagged, base = figures[kind], plain[plain_kind]
+            lines.append(
+                [
+                    f"{label(rows, 'csv')} {phase}, two tags a row",
+                    f"{tagged['rows']:,}",
+                    f"{tagged['rows_per_second']:,.0f}",
+                    f"{base['rows_per_second']:,.0f}",
+                    f"{tagged['rows_per_second'] / base['rows_per_second']:.2f}",
+                    f"{tagged['peak_rss_mb']:.0f}",
+                    f"{tagged['queries_per_1000_rows']:.2f}",
+                    f"{tagged.get('through', 0):,}",
+                ]
+            )
+    return lines
 
 
 def label(rows: int, fmt: str) -> str:
@@ -270,7 +314,13 @@ def xlsx_lines(
     return lines
 
 
-def report(results: dict, small: int, large: int, xlsx_limit: dict[str, Any] | None = None) -> str:
+def report(
+    results: dict,
+    small: int,
+    large: int,
+    xlsx_limit: dict[str, Any] | None = None,
+    tags: dict | None = None,
+) -> str:
     """Return the whole markdown report."""
     summary_headers = [
         "case",
@@ -298,7 +348,7 @@ def report(results: dict, small: int, large: int, xlsx_limit: dict[str, Any] | N
         "child CPU s",
         "child peak RSS MB",
     ]
-    details = detail_rows(results)
+    details = detail_rows({**results, **tagged_results(tags)})
     if xlsx_limit is not None:
         details.append(
             detail_line(label(xlsx_limit["rows"], "xlsx"), "library-preview", xlsx_limit)
@@ -318,6 +368,7 @@ def report(results: dict, small: int, large: int, xlsx_limit: dict[str, Any] | N
                 ["case", "rows", "rows/s", "peak RSS MB", "queries / 1k rows", "file MB"],
                 export_rows(results),
             ),
+            *([tags_section(results, tags)] if tags else []),
             "## Targets\n\n" + "\n".join(checks(results, small, large)),
             "## XLSX (#11)\n\nThe XLSX preview against the CSV preview of the same rows, its "
             "peak RSS at the sheet's limit (a child process reads sheets of "
@@ -326,6 +377,34 @@ def report(results: dict, small: int, large: int, xlsx_limit: dict[str, Any] | N
             + "\n".join(xlsx_lines(results, small, xlsx_limit) or ["(no XLSX file measured)"]),
             "## Every measurement\n\n" + table(detail_headers, details),
         ]
+    )
+
+
+def tagged_results(tags: dict | None) -> dict:
+    """Return the many-to-many measurements keyed as files are (for the detail table)."""
+    return {(rows, "csv tags"): figures for rows, figures in (tags or {}).items()}
+
+
+def tags_section(results: dict, tags: dict) -> str:
+    """Return the many-to-many section of the report."""
+    return (
+        "## Many-to-many\n\nThe same rows with a `tags` column naming two tags a row "
+        "(`TaggedStockRecordImportJob`: `SlugRelatedField(many=True)`), beside the plain case "
+        "of the same file size. The import writes the through rows in bulk; the export reads "
+        "them with one query per chunk.\n\n"
+        + table(
+            [
+                "case",
+                "rows",
+                "rows/s",
+                "plain rows/s",
+                "tags / plain",
+                "peak RSS MB",
+                "queries / 1k rows",
+                "through rows",
+            ],
+            tags_rows(results, tags),
+        )
     )
 
 
@@ -345,6 +424,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--skip-xlsx-limit", action="store_true", help="leave the largest XLSX preview out"
     )
+    parser.add_argument("--skip-tags", action="store_true", help="leave the many-to-many case out")
     args = parser.parse_args(argv)
     prepare_database()
     files = [(args.small, "csv")]
@@ -358,7 +438,10 @@ def main(argv: list[str] | None = None) -> None:
         path = data_file(args.xlsx_limit, "xlsx")
         sys.stderr.write(f"bench: {path.name} ({path.stat().st_size / 1e6:.1f} MB), preview\n")
         xlsx_limit = run_measurement("library-preview", path)
-    text = report(results, args.small, args.large, xlsx_limit)
+    tags = (
+        {} if args.skip_tags else {rows: measure_tags(rows) for rows, fmt in files if fmt == "csv"}
+    )
+    text = report(results, args.small, args.large, xlsx_limit, tags)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{datetime.datetime.now(tz=datetime.UTC):%Y-%m-%d-%H%M}.md"
     path.write_text(text + "\n", encoding="utf-8")

@@ -6,7 +6,10 @@ System checks: a misdeclared job type fails at start-up with a message naming th
 - ``data_exchange_tool.E003``: the serializer class is missing, cannot be imported or is not a
   DRF serializer.
 - ``data_exchange_tool.E004``: a natural key field is not written by the serializer.
-- ``data_exchange_tool.E005``: the serializer writes a many-to-many field (not supported).
+- ``data_exchange_tool.E005``: the serializer writes a field the import cannot write: a nested
+  writable serializer, a ``many=True`` field that is not a ``SlugRelatedField`` /
+  ``PrimaryKeyRelatedField`` on a many-to-many field of the target, or a misdeclared
+  ``ThroughManyField``.
 - ``data_exchange_tool.W001``: the database cannot enforce the lock per target.
 - ``data_exchange_tool.E010``: an export job type has no target, or no serializer (none declared
   and no import job type of the same target to borrow one from).
@@ -19,10 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections
 from rest_framework import serializers
+from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField, SlugRelatedField
 
 from data_exchange_tool.exceptions import ConfigurationError
+from data_exchange_tool.fields import ThroughManyField
 from data_exchange_tool.registry import job_types
 
 
@@ -105,22 +111,69 @@ def _check_serializer_fields(model: Any, serializer: Any) -> list[checks.CheckMe
                 id="data_exchange_tool.E004",
             )
         )
-    many = [
-        n
-        for n, f in serializer.fields.items()
-        if isinstance(f, serializers.ManyRelatedField | serializers.ListSerializer)
-        and not f.read_only
-    ]
-    if many:
+    target = model.get_target_model()
+    problems = {
+        name: unsupported_field(field, target)
+        for name, field in serializer.fields.items()
+        if not field.read_only
+    }
+    problems = {name: problem for name, problem in problems.items() if problem}
+    if problems:
         messages.append(
             checks.Error(
-                f"{model.__name__}'s serializer writes many-to-many or nested fields {many}.",
-                hint="Import them through a job type of the related model, or make them read-only.",
+                f"{model.__name__}'s serializer writes many-to-many or nested fields "
+                f"{list(problems)} that the import cannot write: "
+                + " ".join(f"{name}: {problem}" for name, problem in problems.items()),
+                hint="Import them through a job type of the related model, or make them "
+                "read-only (see the README's 'Relations and files').",
                 obj=model,
                 id="data_exchange_tool.E005",
             )
         )
     return messages
+
+
+def unsupported_field(field: serializers.Field, target: Any) -> str:
+    """Return why the import cannot write ``field`` into ``target`` ("" when it can)."""
+    if isinstance(field, serializers.BaseSerializer):
+        return "nested writable serializers are not supported."
+    if isinstance(field, ThroughManyField):
+        return " ".join(field.check_configuration(target))
+    if isinstance(field, ManyRelatedField):
+        return _many_related_problem(field, target)
+    return ""
+
+
+def _many_related_problem(field: ManyRelatedField, target: Any) -> str:
+    child = field.child_relation
+    natural = isinstance(child, SlugRelatedField) and "__" not in child.slug_field
+    by_pk = isinstance(child, PrimaryKeyRelatedField) and child.pk_field is None
+    if not (natural or by_pk):
+        return (
+            "many=True is supported for SlugRelatedField and PrimaryKeyRelatedField only "
+            "(or use data_exchange_tool.fields.ThroughManyField)."
+        )
+    try:
+        relation = target._meta.get_field(field.source)
+    except FieldDoesNotExist:
+        relation = None
+    if relation is None or not relation.many_to_many:
+        return f"{target._meta.label}.{field.source} is not a many-to-many field."
+    m2m = getattr(relation, "field", relation)  # the reverse side names its forward field
+    if m2m.remote_field.symmetrical and m2m.related_model is m2m.model:
+        return "a symmetrical many-to-many field to its own model is not supported."
+    if not m2m.remote_field.through._meta.auto_created:
+        extra = [
+            f.name
+            for f in m2m.remote_field.through._meta.concrete_fields
+            if not (f.primary_key or f.is_relation or f.has_default() or f.null)
+        ]
+        if extra:
+            return (
+                f"its through model needs {extra}: use ThroughManyField(extra_fields=...) to "
+                "give them."
+            )
+    return ""
 
 
 @checks.register(checks.Tags.database)

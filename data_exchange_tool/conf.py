@@ -101,6 +101,24 @@ DEFAULTS: dict[str, Any] = {
     # Cache alias used for progress and cancel flags where the database cannot carry them
     # outside the import transaction (SQLite).
     "CACHE": "default",
+    # What separates the items of a many-to-many cell ("red;blue"); a job type's
+    # ``many_separator`` overrides it.
+    "MANY_SEPARATOR": ";",
+    # Hosts whose URLs may be downloaded even when they resolve to a private, loopback or other
+    # internal address (Django's ALLOWED_HOSTS syntax: "files.internal", ".example.com").
+    "URL_ALLOWED_HOSTS": (),
+    # Largest file downloaded from a URL, in bytes.
+    "URL_MAX_SIZE": 20 * 1024 * 1024,
+    # Seconds to wait for a download's connection to open.
+    "URL_CONNECT_TIMEOUT": 5.0,
+    # Seconds to wait for each answer or chunk of a download.
+    "URL_READ_TIMEOUT": 30.0,
+    # Seconds a whole download may take (a server sending a byte now and then stops here).
+    "URL_DOWNLOAD_TIMEOUT": 120.0,
+    # Redirects a download follows, each checked like the first URL.
+    "URL_MAX_REDIRECTS": 3,
+    # Downloads run at once within a batch (a thread pool of this size).
+    "URL_WORKERS": 4,
 }
 
 # Settings kept under the seed's own names.

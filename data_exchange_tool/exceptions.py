@@ -99,3 +99,7 @@ class ExportLimitError(DataExchangeError):
 
 class ExportCancelledError(DataExchangeError):
     """The export was cancelled while its task ran; the partial file is discarded."""
+
+
+class URLFetchError(DataExchangeError):
+    """A file could not be downloaded from a URL; the message says why, for a person."""

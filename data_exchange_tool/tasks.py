@@ -210,6 +210,7 @@ def import_job(self: Task, job_pk: Any) -> None:
 
 def _import(job: ImportJob, channel: ProgressChannel) -> None:
     run = ImportRun(job, channel)
+    committed = False
     try:
         with transaction.atomic():
             result = run.execute()
@@ -217,6 +218,7 @@ def _import(job: ImportJob, channel: ProgressChannel) -> None:
             if channel.cancel_requested():
                 raise ImportCancelledError(job.pk)
             recording.succeed_import(job, result)
+        committed = True
     except ImportCancelledError:
         with transaction.atomic():
             current = recording.locked(job)
@@ -230,6 +232,8 @@ def _import(job: ImportJob, channel: ProgressChannel) -> None:
         logger.exception("data_exchange_tool: import of job %s failed", job.pk)
         message = f"The import failed and nothing was written: {_sentence(exc)} {RERUN_HINT}"
         recording.fail_import(job, message)
+    finally:
+        run.close(committed)
 
 
 def claim_import(job_pk: Any, queue: str) -> ImportJob | None:
@@ -272,15 +276,17 @@ def export_job(self: Task, job_pk: Any) -> None:
     job = claim_export(job_pk, routing_key(self))
     if job is None:
         return
+    channel = ProgressChannel(job)
     try:
-        _export(job)
+        _export(job, channel)
     finally:
+        channel.close()
         leases.release_or_disconnect(job)
 
 
-def _export(job: ExportJob) -> None:
+def _export(job: ExportJob, channel: ProgressChannel) -> None:
     try:
-        result = ExportRun(job, ProgressChannel(job)).execute()
+        result = ExportRun(job, channel).execute()
     except ExportCancelledError:
         logger.info("data_exchange_tool: export %s stopped: it was cancelled", job.pk)
     except DataExchangeError as exc:
@@ -293,6 +299,8 @@ def _export(job: ExportJob) -> None:
             # Cancelled meanwhile: the file is garbage, deleted whatever DELETE_FILES says.
             with transaction.atomic():
                 delete_file_on_commit(get_storage(), result.name, always=True)
+    finally:
+        channel.close()
 
 
 def claim_export(job_pk: Any, queue: str) -> ExportJob | None:

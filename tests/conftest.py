@@ -52,3 +52,14 @@ def wsgi_app():
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def file_server(settings):
+    """A file server on 127.0.0.1, which downloads may use (``URL_ALLOWED_HOSTS``)."""
+    from tests.fileserver import FileServer
+
+    settings.DATA_EXCHANGE_URL_ALLOWED_HOSTS = ["127.0.0.1"]
+    server = FileServer().start()
+    yield server
+    server.stop()

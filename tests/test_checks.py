@@ -12,9 +12,10 @@ from rest_framework import serializers
 
 from data_exchange_tool import registry
 from data_exchange_tool.checks import check_database, check_job_types
+from data_exchange_tool.fields import ThroughManyField
 from data_exchange_tool.models import ImportJob
-from tests.testapp.models import Tag
-from tests.testapp.serializers import TagSerializer
+from tests.testapp.models import Artist, Band, CatalogueItem, Membership, Tag
+from tests.testapp.serializers import ArtistSerializer, CatalogueItemSerializer, TagSerializer
 
 
 class TagsWithManySerializer(serializers.Serializer):
@@ -119,3 +120,61 @@ def test_database_without_partial_indexes_is_warned_about(monkeypatch):
     [warning] = check_database(databases=["default"])
     assert warning.id == "data_exchange_tool.W001"
     assert "one running import per target" in warning.msg
+
+
+class NestedSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    parent = TagSerializer()
+
+
+class HyperlinkedManySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    tags = serializers.HyperlinkedRelatedField(
+        many=True, view_name="tag-detail", queryset=Tag.objects.all()
+    )
+
+
+class ThroughWrongSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    bands = ThroughManyField(through=Membership, related="band", extra_fields=["year"])
+
+
+@pytest.mark.parametrize(
+    ("target", "serializer_class", "words"),
+    [
+        (Tag, NestedSerializer, "parent: nested writable serializers are not supported."),
+        (CatalogueItem, HyperlinkedManySerializer, "many=True is supported for SlugRelatedField"),
+        (Artist, ThroughWrongSerializer, "testapp.Membership has no field 'year'"),
+        (Tag, TagsWithManySerializer, "testapp.Tag.related is not a many-to-many field."),
+    ],
+    ids=["nested", "hyperlinked", "through", "not-m2m"],
+)
+def test_what_the_import_cannot_write_is_named(isolated, target, serializer_class, words):
+    bad = job_type("BadJob", target_model=target, serializer_class=serializer_class)
+    [error] = errors_for(bad)
+    assert error.id == "data_exchange_tool.E005"
+    assert words in error.msg
+
+
+def test_many_to_many_by_natural_key_and_through_data_pass(isolated):
+    for name, target, serializer_class in (
+        ("TagsJob", CatalogueItem, CatalogueItemSerializer),
+        ("BandsJob", Artist, ArtistSerializer),
+    ):
+        assert (
+            errors_for(job_type(name, target_model=target, serializer_class=serializer_class)) == []
+        )
+
+
+def test_a_many_field_on_a_through_model_with_required_data_is_refused(isolated):
+    class BandsByTitle(serializers.ModelSerializer):
+        bands = serializers.SlugRelatedField(
+            many=True, slug_field="title", queryset=Band.objects.all()
+        )
+
+        class Meta:
+            model = Artist
+            fields = ("name", "bands")
+
+    [error] = errors_for(job_type("BadJob", target_model=Artist, serializer_class=BandsByTitle))
+    assert "its through model needs ['date_joined']: use ThroughManyField" in error.msg

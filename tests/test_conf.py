@@ -34,6 +34,14 @@ def test_every_setting_has_its_default(settings, name):
         ("ADVISORY_LOCKS", True),
         ("HEARTBEAT_TIMEOUT", 900),
         ("XLSX_PROCESS_THRESHOLD", 4 * 1024 * 1024),
+        ("MANY_SEPARATOR", ";"),
+        ("URL_ALLOWED_HOSTS", ()),
+        ("URL_MAX_SIZE", 20 * 1024 * 1024),
+        ("URL_CONNECT_TIMEOUT", 5.0),
+        ("URL_READ_TIMEOUT", 30.0),
+        ("URL_DOWNLOAD_TIMEOUT", 120.0),
+        ("URL_MAX_REDIRECTS", 3),
+        ("URL_WORKERS", 4),
     ],
 )
 def test_documented_defaults(name, default):

@@ -4,10 +4,12 @@ The preview as a table: the rows the preview kept, in the file's own columns.
 Columns come in the file's order, headed by the file's headers (``job.file_headers``). Each row
 starts with its record's identity (the values of the job type's natural key, read from the file's
 columns), then its action; a changed cell shows old -> new, an invalid cell is marked with its
-message beside the value. Tabs show all rows or one action with its count; a page shows
-``preview_rows_per_page`` rows. Where the preview kept fewer rows than the file had (invalid and
-updated rows up to ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS``, a sample of new and unchanged ones), the
-page says so, with both numbers.
+message beside the value. A changed cell that lists related objects (a many-to-many column)
+shows the items it keeps, then those it removes (struck out) and those it adds. Tabs show all
+rows or one action with its count; a page shows ``preview_rows_per_page`` rows. Where the
+preview kept fewer rows than the file had (invalid and updated rows up to
+``DATA_EXCHANGE_PREVIEW_KEEP_ROWS``, a sample of new and unchanged ones), the page says so, with
+both numbers.
 
 The import's own errors (the rows it skipped, or the rows that stopped it) are a section of their
 own (``skipped_page``), never mixed with the preview's.
@@ -83,13 +85,29 @@ def key_headers(job: ImportJob, headers: dict[str, str]) -> list[str]:
 
 @dataclass
 class Cell:
-    """One cell of the table: the file's text, old -> new when it changes, its errors."""
+    """One cell of the table: the file's text, old -> new when it changes, its errors.
+
+    A many-to-many cell's change is shown item by item: ``kept``, ``removed``, ``added``.
+    """
 
     value: str
     old: Any = None
     new: Any = None
     changed: bool = False
     errors: list[str] = field(default_factory=list)
+    many: bool = False
+    kept: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+
+    def change(self, old: Any, new: Any) -> None:
+        """Record the cell's change: old -> new, or the items kept, removed and added."""
+        self.old, self.new, self.changed = old, new, True
+        if isinstance(old, list) and isinstance(new, list):
+            self.many = True
+            self.kept = [str(item) for item in new if item in old]
+            self.removed = [str(item) for item in old if item not in new]
+            self.added = [str(item) for item in new if item not in old]
 
 
 @dataclass
@@ -197,8 +215,7 @@ class PreviewTable:
         for header in self.headers:
             cell = Cell(value=values.get(header, ""), errors=errors.get(header, []))
             if header in changes:
-                cell.old, cell.new = changes[header]
-                cell.changed = True
+                cell.change(*changes[header])
             cells.append(cell)
         return Row(
             number=preview_row.row_number,

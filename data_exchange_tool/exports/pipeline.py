@@ -47,7 +47,9 @@ class ExportRun:
     def execute(self) -> ExportResult:
         """Write every row of the job's queryset; return what was written."""
         job = self.job
-        renderer = RowRenderer(job.get_serializer(), job.get_target_model())
+        renderer = RowRenderer(
+            job.get_serializer(), job.get_target_model(), job.get_many_separator()
+        )
         queryset = renderer.prepare(job.get_export_queryset())
         total = queryset.count()
         self.channel.report(0, total, force=True)

@@ -5,12 +5,16 @@ Rendering gives the serializer's ``to_representation`` output field by field. Wh
 is a model field or a foreign key's natural key (``SlugRelatedField``) or pk, the rows are read
 with ``values_list()`` and the database joins the natural keys: no model instance is built.
 Otherwise instances are read with ``select_related`` for the natural keys. Either way a chunk
-costs one query whatever the columns.
+costs one query whatever the columns, plus one per many-to-many column: the through rows of the
+chunk's rows (``imports.relations.ThroughTable``), written as the import reads them (the related
+natural keys joined by the separator, through data as ``key:value``). A ``FileFromURLField``
+column writes the stored file's URL.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -28,6 +32,9 @@ from rest_framework.relations import (
 )
 from rest_framework.settings import api_settings
 
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.imports.columns import is_many
+from data_exchange_tool.imports.relations import ThroughTable
 from data_exchange_tool.writers import Kind
 
 Getter = Callable[[Any], Any]
@@ -127,13 +134,30 @@ class RowRenderer:
     keys, and each column goes through its field's ``get_attribute`` as the serializer would.
     """
 
-    def __init__(self, serializer: serializers.Serializer, model: type[models.Model]) -> None:
+    def __init__(
+        self,
+        serializer: serializers.Serializer,
+        model: type[models.Model],
+        separator: str | None = None,
+    ) -> None:
         self.serializer = serializer
         self.model = model
         fields = [f for f in serializer.fields.values() if not f.write_only]
         self.headers = [f.field_name for f in fields]
         #: What each column holds (``writers.Kind``), for typed XLSX cells.
         self.kinds = [column_kind(f) for f in fields]
+        default_separator = separator or app_settings.MANY_SEPARATOR
+        #: ``(column index, through table, separator)`` of the many-to-many columns, filled
+        #: per chunk after the rows are read.
+        self.many = [
+            (
+                index,
+                ThroughTable(field.field_name, field, model),
+                getattr(field, "separator", None) or default_separator,
+            )
+            for index, field in enumerate(fields)
+            if is_many(field)
+        ]
         self.select_related: list[str] = []
         self.getters = [self.getter(field) for field in fields]
         columns = [self.value_column(field) for field in fields]
@@ -155,8 +179,10 @@ class RowRenderer:
 
     def value_column(self, field: serializers.Field) -> tuple[str, Any] | None:
         """Return ``(values_list path, converter or None)`` for a column, or None."""
+        if is_many(field):
+            return "pk", None  # a placeholder: filled per chunk from the through table
         model_field = self._model_field(field)
-        if model_field is None:
+        if model_field is None or isinstance(model_field, models.FileField):
             return None
         single = model_field.many_to_one or model_field.one_to_one
         if isinstance(field, SlugRelatedField) and "__" not in field.slug_field and single:
@@ -171,6 +197,8 @@ class RowRenderer:
 
     def getter(self, field: serializers.Field) -> Getter:
         """Return the function that reads one column of an instance."""
+        if is_many(field):
+            return operator.attrgetter("pk")  # a placeholder: filled per chunk
         model_field = self._model_field(field)
         if model_field is None:
             return _field_value(field)
@@ -198,12 +226,23 @@ class RowRenderer:
         """Return the rows of a chunk of instances (or ``values_list`` tuples)."""
         if self.paths is None:
             getters = self.getters
-            return [[get(item) for get in getters] for item in items]
-        converters = self.converters
-        return [
-            [
-                value if value is None or convert is None else convert(value)
-                for convert, value in zip(converters, item[1:])  # noqa: B905 - same length
+            rows = [[get(item) for get in getters] for item in items]
+        else:
+            converters = self.converters
+            rows = [
+                [
+                    value if value is None or convert is None else convert(value)
+                    for convert, value in zip(converters, item[1:])  # noqa: B905 - same length
+                ]
+                for item in items
             ]
-            for item in items
-        ]
+        if self.many:
+            self.fill_many(rows, [item.pk if self.paths is None else item[0] for item in items])
+        return rows
+
+    def fill_many(self, rows: list[list[Any]], pks: list[Any]) -> None:
+        """Write the many-to-many cells of a chunk: one query per such column."""
+        for index, table, separator in self.many:
+            cells = table.cells(pks, separator)
+            for row, pk in zip(rows, pks, strict=True):
+                row[index] = cells.get(pk, "")

@@ -7,6 +7,10 @@ job type's ``column_mapping``), refuses a file that lacks a required column, and
 cell texts into the ``{field: text}`` data the serializer validates. An empty cell means what it
 means for its field (``None``, ``""`` or absent); a cell our exports neutralised against
 spreadsheet formulas gets its text back.
+
+A field that holds several related objects (``many=True``, ``ThroughManyField``) reads one cell
+split on the job type's ``many_separator`` (or the field's own ``separator``) into a list of
+stripped items; its empty cell is an empty list, which sets the relation to nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.relations import ManyRelatedField
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.fields import ThroughManyField, split_items
 from data_exchange_tool.formulas import restore as restore_formula
 from data_exchange_tool.messages import listing
 
@@ -31,8 +37,15 @@ def normalize_header(text: str) -> str:
     return " ".join(str(text).split()).lower()
 
 
+def is_many(serializer_field: serializers.Field) -> bool:
+    """Return True for a field whose cell lists several related objects."""
+    return isinstance(serializer_field, ManyRelatedField | ThroughManyField)
+
+
 def empty_value(serializer_field: serializers.Field) -> Any:
-    """Return what an empty cell means for a field: None, "", or nothing (omitted)."""
+    """Return what an empty cell means for a field: None, "", [] (many), or nothing (omitted)."""
+    if is_many(serializer_field):
+        return []
     if serializer_field.allow_null:
         return None
     if getattr(serializer_field, "allow_blank", False):
@@ -53,6 +66,7 @@ class ColumnMap:
         fields: dict[str, serializers.Field],
         mapping: dict[str, str],
         required: Sequence[str] = (),
+        separator: str | None = None,
     ) -> None:
         self.headers = list(headers)
         wanted = {normalize_header(k): v for k, v in mapping.items()}
@@ -69,6 +83,13 @@ class ColumnMap:
                 self.columns.append((index, name, empty_value(fields[name])))
                 self.header_of[name] = header
         self._check_required(fields, required)
+        default_separator = separator or app_settings.MANY_SEPARATOR
+        #: ``{field: separator}`` of the fields whose cell is split into items.
+        self.many = {
+            name: getattr(fields[name], "separator", None) or default_separator
+            for name in self.header_of
+            if is_many(fields[name])
+        }
         self.names = [name for _, name, _ in self.columns]
         self.width = 1 + max((index for index, _, _ in self.columns), default=-1)
         indexes = [index for index, _, _ in self.columns]
@@ -100,8 +121,20 @@ class ColumnMap:
                 if "\x00" not in joined and not (
                     self.restore_formulas and (joined[0] == "'" or "\n'" in joined)
                 ):
-                    return dict(zip(self.names, texts, strict=True)), []
-        return self._row_data_cell_by_cell(cells)
+                    data = dict(zip(self.names, texts, strict=True))
+                    return (self._split(data) if self.many else data), []
+        data, nul = self._row_data_cell_by_cell(cells)
+        return (self._split(data) if self.many else data), nul
+
+    def _split(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Turn the cells of many fields into lists of items."""
+        for name, separator in self.many.items():
+            text = data.get(name)
+            if isinstance(text, str):
+                data[name] = split_items(text, separator)
+            elif isinstance(text, list):  # an empty cell: a list of its own for each row
+                data[name] = []
+        return data
 
     def _row_data_cell_by_cell(self, cells: list[str]) -> tuple[dict[str, Any], list[str]]:
         data: dict[str, Any] = {}

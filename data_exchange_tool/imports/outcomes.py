@@ -3,7 +3,10 @@ Row outcomes: what validation found for one row of the file, handed from part to
 
 A ``RowOutcome`` carries a row from the file (its number and cells) through validation (the data
 given to the serializer, its validated data or errors) to its action: new, update (with the
-instance it updates and each change), unchanged or invalid.
+instance it updates and each change), unchanged or invalid. The changes of the row's own columns
+(``changes``, written by the row's update) are kept apart from those of its many-to-many
+relations (``relation_changes``, written to their through tables): a row may change only the
+latter.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class RowOutcome:
     validated: dict[str, Any] | None = None
     instance: models.Model | None = None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    #: ``{field: ([old items], [new items])}``: the row's many-to-many relations that change.
+    relation_changes: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def fail(self, column: str, message: str) -> None:

@@ -11,6 +11,7 @@ about Celery, so it is tested directly.
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from data_exchange_tool.exceptions import (
     ImportAbortedError,
     ImportCancelledError,
 )
+from data_exchange_tool.imports.files import BatchDownloads
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.readers import get_reader
 from data_exchange_tool.imports.validation import BatchValidator
@@ -117,6 +119,7 @@ class Run:
             try:
                 for batch in batched(reader.iter_rows(), self.job.get_batch_size()):
                     outcomes = validator.validate(batch)
+                    self.prepare(outcomes)
                     self.result.count(outcomes)
                     self.handle(outcomes)
                     self.between_batches(reader)
@@ -152,6 +155,9 @@ class Run:
                     "from storage; upload it again."
                 ) from exc
             raise
+
+    def prepare(self, outcomes: list[RowOutcome]) -> None:
+        """Finish a validated batch before it is counted and handled. Does nothing by default."""
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         """Do what the run does with a validated batch."""
@@ -193,6 +199,8 @@ class Run:
 def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, list | tuple):  # the items of a many-to-many cell
+        return [_json_value(item) for item in value]
     return str(value)
 
 
@@ -246,7 +254,9 @@ class PreviewRun(Run):
         """Return an unsaved preview row for an outcome."""
         changes = {
             name: [_json_value(old), _json_value(new)]
-            for name, (old, new) in outcome.changes.items()
+            for name, (old, new) in itertools.chain(
+                outcome.changes.items(), outcome.relation_changes.items()
+            )
         }
         return ImportJobPreviewRow(
             job_id=self.job.pk,
@@ -266,6 +276,7 @@ class ImportRun(Run):
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         super().__init__(job, channel)
         self.writer = BatchWriter(job)
+        self.downloads = BatchDownloads(job)
         self.abort_errors: list[ImportJobRowError] = []
         self.written_pks: list[Any] | None = []
 
@@ -273,6 +284,15 @@ class ImportRun(Run):
         result = super().execute()
         result.written_pks = self.written_pks
         return result
+
+    def prepare(self, outcomes: list[RowOutcome]) -> None:
+        """Download the files the batch's rows give by URL; a failed download fails its row."""
+        self.downloads.fetch(outcomes, self.columns.header_of)
+
+    def close(self, committed: bool) -> None:
+        """Delete the files this run stored when its transaction did not commit."""
+        if not committed:
+            self.downloads.discard()
 
     def remember_written(self, outcomes: list[RowOutcome]) -> None:
         """Keep the pks of the written rows while they are few and known (for the admin's link)."""

@@ -1,20 +1,28 @@
 """
 Related objects per batch: a related field's natural keys or pks resolved with one query.
 
-DRF's ``SlugRelatedField`` and ``PrimaryKeyRelatedField`` query the database once per row.
-``BatchRelated`` takes over such a field's ``to_internal_value`` for the run: before a batch is
-validated it loads every object the batch names with one query, and the field then answers from
-that cache, failing with DRF's own messages for texts that name nothing (or more than one object).
+DRF's ``SlugRelatedField`` and ``PrimaryKeyRelatedField`` query the database once per row (once
+per item with ``many=True``). ``BatchRelated`` takes over such a field's ``to_internal_value``
+for the run: before a batch is validated it loads every object the batch names with one query,
+and the field then answers from that cache, failing with DRF's own messages for texts that name
+nothing (or more than one object).
+
+A ``many=True`` field (DRF's ``ManyRelatedField``) and a ``ThroughManyField`` name several
+objects in a cell: every item of every row of the batch is loaded with the same one query, and a
+cell naming unknown objects fails with one message for each of them (DRF stops at the first).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework.relations import PrimaryKeyRelatedField, SlugRelatedField
+from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField, SlugRelatedField
 
+from data_exchange_tool.fields import ThroughManyField
 from data_exchange_tool.imports.queries import filter_in
 
 #: A text that named more than one object.
@@ -25,23 +33,50 @@ MISSING = object()
 RELATED_CACHE_SIZE = 20_000
 
 
+def _single_supported(serializer_field: serializers.Field) -> bool:
+    if isinstance(serializer_field, SlugRelatedField):
+        return "__" not in serializer_field.slug_field
+    return isinstance(serializer_field, PrimaryKeyRelatedField) and (
+        serializer_field.pk_field is None
+    )
+
+
+def _one_text(value: Any) -> Iterable[Any]:
+    return (value,)
+
+
+def _list_texts(value: Any) -> Iterable[Any]:
+    return value if isinstance(value, list | tuple) else ()
+
+
 class BatchRelated:
     """Resolve a DRF related field's natural keys or pks with one query per batch."""
 
     def __init__(
         self,
         name: str,
-        serializer_field: SlugRelatedField | PrimaryKeyRelatedField,
+        serializer_field: serializers.Field,
         *,
         remember_missing: bool = True,
     ):
         self.name = name
-        self.field = serializer_field
+        #: The texts a cell's value names: itself, the items of a list, a through cell's keys.
+        self.texts_of: Callable[[Any], Iterable[Any]] = _one_text
+        if isinstance(serializer_field, ManyRelatedField):
+            self.texts_of = _list_texts
+            serializer_field.to_internal_value = partial(  # type: ignore[method-assign]
+                self.many_to_internal_value, serializer_field
+            )
+            serializer_field = serializer_field.child_relation
+        elif isinstance(serializer_field, ThroughManyField):
+            self.texts_of = serializer_field.keys_of
+            serializer_field = serializer_field.child_relation
+        self.field: SlugRelatedField | PrimaryKeyRelatedField = serializer_field  # type: ignore[assignment]
         #: Keep texts that named nothing, so a file's misspelt partner is looked up once, not in
         #: every batch. Off when a ``before_import_row`` hook may create the objects on the way.
         self.remember_missing = remember_missing
-        queryset = serializer_field.get_queryset()
-        self.attr = getattr(serializer_field, "slug_field", None) or "pk"
+        queryset = self.field.get_queryset()
+        self.attr = getattr(self.field, "slug_field", None) or "pk"
         model_field = (
             queryset.model._meta.pk
             if self.attr == "pk"
@@ -49,16 +84,26 @@ class BatchRelated:
         )
         self.model_field = model_field
         self.cache: dict[str, Any] = {}
-        serializer_field.to_internal_value = self.to_internal_value  # type: ignore[method-assign]
+        self.field.to_internal_value = self.to_internal_value  # type: ignore[method-assign]
 
     @classmethod
     def supports(cls, serializer_field: serializers.Field) -> bool:
-        """Return True for single related fields this class can resolve in batches."""
-        if isinstance(serializer_field, SlugRelatedField):
-            return "__" not in serializer_field.slug_field
-        return isinstance(serializer_field, PrimaryKeyRelatedField) and (
-            serializer_field.pk_field is None
-        )
+        """Return True for related fields (single or many) this class can resolve in batches."""
+        if isinstance(serializer_field, ManyRelatedField | ThroughManyField):
+            return _single_supported(serializer_field.child_relation)
+        return _single_supported(serializer_field)
+
+    def prefetch_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Load, with one query, the objects the cells of a batch's rows name."""
+        texts: set[Any] = set()
+        name, texts_of = self.name, self.texts_of
+        for data in rows:
+            value = data.get(name)
+            if value is not None and value != "":
+                texts.update(texts_of(value))
+        texts.discard("")
+        texts.discard(None)
+        self.prefetch(texts)
 
     def prefetch(self, texts: set[str]) -> None:
         """Load the objects named by ``texts`` and not cached yet, with one query.
@@ -95,3 +140,22 @@ class BatchRelated:
                 self.field.fail("does_not_exist", pk_value=data)
             self.field.fail("does_not_exist", slug_name=self.attr, value=str(data))
         return obj
+
+    def many_to_internal_value(self, many_field: ManyRelatedField, data: Any) -> list[Any]:
+        """Return the objects a list names, in order and once each; fail naming every unknown."""
+        if isinstance(data, str) or not hasattr(data, "__iter__"):
+            many_field.fail("not_a_list", input_type=type(data).__name__)
+        if not many_field.allow_empty and len(data) == 0:
+            many_field.fail("empty")
+        found: dict[Any, Any] = {}
+        errors: list[Any] = []
+        for item in dict.fromkeys(data):
+            try:
+                obj = self.to_internal_value(item)
+            except serializers.ValidationError as exc:
+                errors.extend(exc.detail)
+                continue
+            found.setdefault(obj.pk, obj)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return list(found.values())

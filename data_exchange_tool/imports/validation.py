@@ -12,7 +12,10 @@ parts that do the per-batch work, each in its own module:
   (``ValidationPlan``);
 - ``uniques``: unique validators checked with one query per unique set and batch, and against
   the file's earlier rows (``UniqueCheck``, ``SeenKeys``: on disk, not in memory);
-- ``natural_keys``: the instance each row updates, one query per batch (``ExistingRows``).
+- ``natural_keys``: the instance each row updates, one query per batch (``ExistingRows``);
+- ``relations``: the many-to-many relations of the rows that update a stored one, compared with
+  its through rows, one query per field and batch (``ManyRelations``);
+- ``files``: file URLs compared with the stored files (``FileColumns``).
 
 Each row then gets an action: new, update (with its changes), unchanged or invalid.
 """
@@ -26,10 +29,12 @@ from django.db import models
 from rest_framework import serializers
 
 from data_exchange_tool.imports.columns import ColumnMap
+from data_exchange_tool.imports.files import FileColumns
 from data_exchange_tool.imports.natural_keys import ExistingRows, Key
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.plan import ValidationPlan
 from data_exchange_tool.imports.related import BatchRelated
+from data_exchange_tool.imports.relations import ManyRelations
 from data_exchange_tool.imports.seen import SeenKeys
 from data_exchange_tool.imports.uniques import UniqueCheck, take_unique_validators
 from data_exchange_tool.models import ImportJob
@@ -78,6 +83,7 @@ class BatchValidator:
             fields,
             job.get_column_mapping(),
             [field_of_source.get(f, f) for f in natural_key],
+            job.get_many_separator(),
         )
         self.before_row = job.before_import_row if overrides(job, "before_import_row") else None
         self.related = [
@@ -96,6 +102,9 @@ class BatchValidator:
         self.attnames = {f.name: f.attname for f in self.model._meta.concrete_fields}
         self.for_display = for_display
         self.existing = self._existing_rows() if self.key is not None else None
+        written = {name: f for name, f in fields.items() if name in self.columns.header_of}
+        self.relations = ManyRelations(self.model, written, labels=for_display)
+        self.files = FileColumns(self.model, written, self.columns.header_of)
 
     def _existing_rows(self) -> ExistingRows:
         relations = {f.name for f in self.model._meta.concrete_fields if f.is_relation}
@@ -114,9 +123,7 @@ class BatchValidator:
         outcomes = [self._prepare(row_number, cells) for row_number, cells in rows]
         checked = [o for o in outcomes if not o.errors]  # a NUL never reaches the database
         for related in self.related:
-            related.prefetch(
-                {o.data[related.name] for o in checked if related.name in o.data} - {None, ""}
-            )
+            related.prefetch_rows(o.data for o in checked)
         run_validation = self.plan.run_validation
         for outcome in outcomes:
             if outcome.errors:
@@ -128,7 +135,12 @@ class BatchValidator:
         valid = [o for o in outcomes if o.validated is not None]
         for unique in self.uniques:
             unique.check(valid)
-        self._decide_actions([o for o in valid if not o.errors])
+        decided = [o for o in valid if not o.errors]
+        self._decide_actions(decided)
+        if self.files:
+            self.files.compare(decided)
+        if self.relations:
+            self.relations.compare(decided)
         return outcomes
 
     def _prepare(self, row_number: int, cells: list[str]) -> RowOutcome:

@@ -145,6 +145,7 @@ class ExportJob(BaseJob):
         "filterset_class",
         "file_format",
         "chunk_size",
+        "many_separator",
     )
     #: The model rows are read from: a model class or ``"app_label.ModelName"``.
     target_model: ClassVar[Any] = None
@@ -157,6 +158,9 @@ class ExportJob(BaseJob):
     file_format: ClassVar[str] = "csv"
     #: Rows fetched from the database at a time; ``None``: ``DATA_EXCHANGE_BATCH_SIZE``.
     chunk_size: ClassVar[int | None] = None
+    #: What joins the items of a many-to-many cell; ``None``: the import job type's (the one
+    #: whose columns are borrowed), else ``DATA_EXCHANGE_MANY_SEPARATOR``.
+    many_separator: ClassVar[str | None] = None
     #: The permissions each job type adds beside add/change/delete/view (no confirm step here).
     job_permissions: ClassVar[tuple[str, ...]] = ("view_all",)
 
@@ -232,16 +236,35 @@ class ExportJob(BaseJob):
         """Return the serializer whose fields are the columns (the import type's by default)."""
         if cls.serializer_class is not None:
             return resolve_class(cls.serializer_class, cls, "serializer_class")
+        import_type = cls.import_job_type()
+        if import_type is not None:
+            return import_type.get_serializer_class()
+        model = cls.get_target_model()
+        raise ConfigurationError(
+            f"{cls.__name__} needs Meta.serializer_class: no import job type reads "
+            f"{model._meta.label}, so there are no columns to borrow."
+        )
+
+    @classmethod
+    def import_job_type(cls) -> Any:
+        """Return the first import job type of the same target (whose columns are borrowed)."""
         from data_exchange_tool.models.jobs import ImportJob
 
         model = cls.get_target_model()
         for import_type in job_types(ImportJob):
             if import_type.target_model is not None and import_type.get_target_model() is model:
-                return import_type.get_serializer_class()
-        raise ConfigurationError(
-            f"{cls.__name__} needs Meta.serializer_class: no import job type reads "
-            f"{model._meta.label}, so there are no columns to borrow."
-        )
+                return import_type
+        return None
+
+    @classmethod
+    def get_many_separator(cls) -> str:
+        """Return what joins the items of a many-to-many cell (as the import splits them)."""
+        if cls.many_separator:
+            return str(cls.many_separator)
+        import_type = cls.import_job_type() if cls.serializer_class is None else None
+        if import_type is not None:
+            return import_type.get_many_separator()
+        return str(app_settings.MANY_SEPARATOR)
 
     def get_serializer(self) -> serializers.Serializer:
         """Return the serializer that renders rows (one for the whole run)."""

@@ -84,6 +84,7 @@ class ImportJob(BaseJob):
         "column_mapping",
         "batch_size",
         "preview_sample_size",
+        "many_separator",
     )
     #: The model rows are written to: a model class or ``"app_label.ModelName"``.
     target_model: ClassVar[Any] = None
@@ -98,6 +99,8 @@ class ImportJob(BaseJob):
     batch_size: ClassVar[int | None] = None
     #: Sampled rows per planned action; ``None``: ``DATA_EXCHANGE_PREVIEW_SAMPLE_SIZE``.
     preview_sample_size: ClassVar[int | None] = None
+    #: What separates the items of a many-to-many cell; ``None``: ``DATA_EXCHANGE_MANY_SEPARATOR``.
+    many_separator: ClassVar[str | None] = None
 
     state = fsm.FSMField(
         _("state"),
@@ -308,12 +311,18 @@ class ImportJob(BaseJob):
         size = self.preview_sample_size
         return int(app_settings.PREVIEW_SAMPLE_SIZE if size is None else size)
 
+    @classmethod
+    def get_many_separator(cls) -> str:
+        """Return what separates the items of a many-to-many cell (``"red;blue"``)."""
+        return str(cls.many_separator or app_settings.MANY_SEPARATOR)
+
     def before_import_row(self, row: dict[str, Any], row_number: int) -> None:
         """Override to change a row's data before validation (preview and import).
 
         Does nothing by default.
 
-        :param row: ``{serializer_field: cell text}``; change it in place.
+        :param row: ``{serializer_field: cell text}`` (a list of item texts for a field that
+            lists related objects); change it in place.
         :param row_number: the row in the file (the header is row 1).
         """
 

@@ -48,6 +48,8 @@ class ProductAdmin(ImportMixin, admin.ModelAdmin):
 
 @admin.register(StockRecord)
 class StockRecordAdmin(ImportExportMixin, admin.ModelAdmin):
+    # Two export types read stock records (with and without tags): the actions use this one.
+    export_job_type = StockRecordExportJob
     list_display = ("partner", "partner_sku", "product", "price", "num_in_stock", "num_allocated")
     list_filter = ("partner",)
     search_fields = ("partner_sku", "product__sku")

@@ -1,4 +1,4 @@
-"""The demo's catalogue: partners, products and stock records, with their import job types."""
+"""The demo's catalogue: partners, products, tags and stock records, with their job types."""
 
 from __future__ import annotations
 
@@ -26,6 +26,15 @@ class Product(models.Model):
         return self.sku
 
 
+class Tag(models.Model):
+    """A label a stock record may carry ("clearance", "seasonal"), known by its name."""
+
+    name = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class StockRecord(models.Model):
     """What a partner holds of a product, under the partner's own SKU."""
 
@@ -35,6 +44,7 @@ class StockRecord(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     num_in_stock = models.PositiveIntegerField(default=0)
     num_allocated = models.IntegerField(default=0)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="stock_records")
 
     class Meta:
         constraints = (
@@ -54,6 +64,17 @@ class StockRecordImportJob(ImportJob):
         serializer_class = "example_project.demo.serializers.ImportStockRecordSerializer"
         verbose_name = "stock record import"
         verbose_name_plural = "stock record imports"
+
+
+class TaggedStockRecordImportJob(ImportJob):
+    """Import stock records with their tags, listed in one cell ("clearance;seasonal")."""
+
+    class Meta:
+        proxy = True
+        target_model = StockRecord
+        serializer_class = "example_project.demo.serializers.ImportTaggedStockRecordSerializer"
+        verbose_name = "tagged stock record import"
+        verbose_name_plural = "tagged stock record imports"
 
 
 class ProductImportJob(ImportJob):
@@ -77,3 +98,14 @@ class StockRecordExportJob(ExportJob):
         filterset_class = "example_project.demo.filters.StockRecordFilterSet"
         verbose_name = "stock record export"
         verbose_name_plural = "stock record exports"
+
+
+class TaggedStockRecordExportJob(ExportJob):
+    """Export stock records with their tags, in the columns of ``TaggedStockRecordImportJob``."""
+
+    class Meta:
+        proxy = True
+        target_model = StockRecord
+        serializer_class = "example_project.demo.serializers.ImportTaggedStockRecordSerializer"
+        verbose_name = "tagged stock record export"
+        verbose_name_plural = "tagged stock record exports"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from example_project.demo.models import Partner, Product, StockRecord
+from example_project.demo.models import Partner, Product, StockRecord, Tag
 
 
 class ImportStockRecordSerializer(serializers.ModelSerializer):
@@ -21,6 +21,17 @@ class ImportStockRecordSerializer(serializers.ModelSerializer):
         if attrs.get("num_allocated", 0) > attrs.get("num_in_stock", 0):
             raise serializers.ValidationError("More allocated than in stock.")
         return attrs
+
+
+class ImportTaggedStockRecordSerializer(ImportStockRecordSerializer):
+    """A stock record and its tags, by name, in one cell: ``clearance;seasonal``."""
+
+    tags = serializers.SlugRelatedField(
+        many=True, slug_field="name", queryset=Tag.objects.all(), required=False
+    )
+
+    class Meta(ImportStockRecordSerializer.Meta):
+        fields = (*ImportStockRecordSerializer.Meta.fields, "tags")
 
 
 class ImportProductSerializer(serializers.ModelSerializer):

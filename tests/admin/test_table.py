@@ -212,3 +212,20 @@ def test_the_import_button_needs_the_add_permission(make_staff, catalogue):
     client.force_login(user)
     assert "dxt-import-link" not in client.get("/admin/demo/stockrecord/").content.decode()
     assert client.get("/admin/demo/stockrecord/import/").status_code == 403
+
+
+def test_a_many_to_many_change_shows_the_items_kept_removed_and_added(admin_client, run_on_commit):
+    from tests.imports.test_relations import ARTIST_HEADERS, ARTISTS, imported, previewed
+    from tests.testapp.models import ArtistImportJob, Band
+
+    for title in ("Walter-Hodges", "Ortiz-Hughes", "Nguyen-Baker"):
+        Band.objects.create(title=title)
+    imported(csv_bytes(ARTISTS, ARTIST_HEADERS), run_on_commit, ArtistImportJob)
+    rows = [["Ann", "Walter-Hodges:1971-09-22;Nguyen-Baker:2020-10-10"]]
+    job = previewed(csv_bytes(rows, ARTIST_HEADERS), run_on_commit, ArtistImportJob)
+    url = admin_url("change", job.pk, prefix="testapp_artistimportjob")
+    body = admin_client.get(url, {"show": "updated"}).content.decode()
+    assert '<span class="dxt-item">Walter-Hodges:1971-09-22</span>' in body
+    minus = "\N{MINUS SIGN}"
+    assert f'<del class="dxt-item" title="removed">{minus}Ortiz-Hughes:2018-02-02</del>' in body
+    assert '<ins class="dxt-item" title="added">+Nguyen-Baker:2020-10-10</ins>' in body

@@ -12,6 +12,16 @@ from django.db import connection
 
 from data_exchange_tool import tasks
 from tests.imports.test_pipeline import task_queries
+from tests.imports.test_relations import (
+    ARTIST_HEADERS,
+    BAND_TITLES,
+    ITEM_HEADERS,
+    TAG_CODES,
+    artist_rows,
+    item_rows,
+    run_queries,
+)
+from tests.testapp.models import ArtistImportJob, Band, CatalogueItemImportJob, Tag
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +49,27 @@ def test_queries_grow_by_a_constant_per_batch(catalogue, monkeypatch, not_sent):
     for queries in (preview, imports):
         assert queries[10_000] - queries[1_000] == 9 * (queries[2_000] - queries[1_000]), queries
         assert queries[2_000] - queries[1_000] <= 6
+
+
+@pytest.mark.parametrize(
+    ("job_type", "headers", "rows"),
+    [
+        (CatalogueItemImportJob, ITEM_HEADERS, item_rows),
+        (ArtistImportJob, ARTIST_HEADERS, artist_rows),
+    ],
+    ids=["tags", "memberships"],
+)
+def test_relations_cost_exactly_the_same_queries_for_1000_and_10000_rows(
+    monkeypatch, not_sent, job_type, headers, rows
+):
+    """New rows with two related objects each, then every row changing both (one kept, one
+    dropped, one added; one membership redated): preview and import, exactly equal counts."""
+    for code in TAG_CODES:
+        Tag.objects.create(code=code, label=code.title())
+    for title in BAND_TITLES:
+        Band.objects.create(title=title)
+    small = run_queries(job_type, headers, rows, 1_000, monkeypatch)
+    large = run_queries(job_type, headers, rows, 10_000, monkeypatch)
+    for few, many in zip(small, large, strict=True):
+        assert len(many) == len(few), many
+        assert len(many) < 30

@@ -101,3 +101,81 @@ class AnyFileImportJob(ImportJob):
         target_model = "testapp.Note"
         serializer_class = "tests.testapp.serializers.NoteSerializer"
         natural_key = ()
+
+
+class CatalogueItem(models.Model):
+    """A catalogue entry: tags by their code (many-to-many) and an image given by URL."""
+
+    sku = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=128, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="items")
+    image = models.FileField(upload_to="catalogue/", blank=True, max_length=255)
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class Band(models.Model):
+    """A band, known by its title."""
+
+    title = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Artist(models.Model):
+    """An artist, with the bands they played in (through ``Membership``)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    bands = models.ManyToManyField(Band, through="Membership", related_name="artists", blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """An artist's membership of a band, with the date they joined."""
+
+    artist = models.ForeignKey(Artist, on_delete=models.CASCADE, related_name="memberships")
+    band = models.ForeignKey(Band, on_delete=models.CASCADE, related_name="memberships")
+    date_joined = models.DateField()
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("artist", "band"), name="testapp_one_membership"),
+        )
+
+
+class CatalogueItemImportJob(ImportJob):
+    """Catalogue items, matched by SKU; tags listed in one cell, the image by URL."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.CatalogueItem"
+        serializer_class = "tests.testapp.serializers.CatalogueItemSerializer"
+
+
+class CatalogueItemExportJob(ExportJob):
+    """Catalogue items in the columns of ``CatalogueItemImportJob``."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.CatalogueItem"
+
+
+class ArtistImportJob(ImportJob):
+    """Artists, matched by name, with their bands and dates of joining in one cell."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.Artist"
+        serializer_class = "tests.testapp.serializers.ArtistSerializer"
+
+
+class ArtistExportJob(ExportJob):
+    """Artists in the columns of ``ArtistImportJob``."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.Artist"
