@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     # Cache alias used for progress and cancel flags where the database cannot carry them
     # outside the import transaction (SQLite).
     "CACHE": "default",
+    # Write batch N on a background thread while batch N+1 is validated (PostgreSQL's COPY path;
+    # a job type overriding after_import_row writes in line). False: validate, then write.
+    "OVERLAP_WRITES": True,
 }
 
 # Settings kept under the seed's own names.
@@ -100,6 +103,11 @@ class AppSettings:
 
 
 app_settings = AppSettings()
+
+
+def use_tz() -> bool:
+    """Return Django's ``USE_TZ``: the import writes datetimes as Django's fields would."""
+    return bool(settings.USE_TZ)
 
 
 @receiver(setting_changed)

@@ -2,8 +2,10 @@
 Row outcomes: what validation found for one row of the file, handed from part to part.
 
 A ``RowOutcome`` carries a row from the file (its number and cells) through validation (the data
-given to the serializer, its validated data or errors) to its action: new, update (with the
-instance it updates and each change), unchanged or invalid.
+given to the serializer, its validated data or errors, the row it writes) to its action: new,
+update (with the primary key of the stored row it updates and each change), unchanged or invalid.
+Once written it holds its primary key (and, for a job type with an ``after_import_row`` hook, the
+saved instance).
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ class RowOutcome:
     data: dict[str, Any]
     action: str = RowAction.NEW
     validated: dict[str, Any] | None = None
+    #: The validated data as the columns it writes, ``{attname: value}`` (``codecs.RowShape``).
+    row: dict[str, Any] | None = None
+    #: The stored row's primary key: the row it updates, or the new row's once written.
+    pk: Any = None
     instance: models.Model | None = None
+    #: ``{field name: (old, new)}`` of an update's changed fields.
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)
 

@@ -20,10 +20,11 @@ from data_exchange_tool.exceptions import (
     FileFormatError,
     ImportAbortedError,
     ImportCancelledError,
+    WriteRefusedError,
 )
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.readers import get_reader
-from data_exchange_tool.imports.validation import BatchValidator
+from data_exchange_tool.imports.validation import BatchValidator, overrides
 from data_exchange_tool.imports.writes import BatchWriter
 from data_exchange_tool.models.results import (
     WRITTEN_PKS_KEPT,
@@ -37,6 +38,7 @@ from data_exchange_tool.storage import open_stream
 from data_exchange_tool.utils import batched
 
 if TYPE_CHECKING:
+    from data_exchange_tool.imports.codecs import RowShape
     from data_exchange_tool.models import ImportJob
     from data_exchange_tool.progress import ProgressChannel
 
@@ -64,6 +66,8 @@ class Run:
     """One pass over the job's file; subclasses decide what to do with each batch."""
 
     phase = Phase.PREVIEW
+    #: The columns the serializer writes (set when the file's headers are read).
+    shape: RowShape
 
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         self.job = job
@@ -105,13 +109,17 @@ class Run:
                 self.job, reader.headers, for_display=self.phase == "preview"
             )
             self.columns = validator.columns
+            self.shape = validator.shape
             frozen = _freeze_old_objects()
             try:
                 for batch in batched(reader.iter_rows(), self.job.get_batch_size()):
                     outcomes = validator.validate(batch)
                     self.result.count(outcomes)
-                    self.handle(outcomes)
+                    # Progress and the cancel check first: while the import writes this batch
+                    # on its background thread, the next one is validated, and a query here
+                    # would wait for the write.
                     self.between_batches(reader)
+                    self.handle(outcomes)
             finally:
                 validator.close()
                 if frozen:
@@ -251,32 +259,63 @@ class PreviewRun(Run):
 
 
 class ImportRun(Run):
-    """Validate again and write in batches; invalid rows abort the run unless it is forced."""
+    """Validate again and write in batches; invalid rows abort the run unless it is forced.
+
+    The writer (``writes.BatchWriter``) may write a batch on a background thread while the next
+    one is validated (``DATA_EXCHANGE_OVERLAP_WRITES``); ``execute`` waits for it and releases it
+    before returning or raising, inside the caller's transaction. A batch the database refuses
+    aborts the run naming the file's row.
+    """
 
     phase = Phase.IMPORT
 
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         super().__init__(job, channel)
-        self.writer = BatchWriter(job)
+        self.writer: BatchWriter | None = None
         self.abort_errors: list[ImportJobRowError] = []
         self.written_pks: list[Any] | None = []
 
     def execute(self) -> RunResult:
-        result = super().execute()
+        try:
+            result = super().execute()
+            if self.writer is not None:
+                self.writer.finish()
+        except WriteRefusedError as exc:
+            raise self.refused(exc) from exc
+        finally:
+            if self.writer is not None:
+                self.writer.close()
         result.written_pks = self.written_pks
         return result
+
+    def refused(self, exc: WriteRefusedError) -> ImportAbortedError:
+        """Return the abort of a batch the database refused, naming the row it refused."""
+        outcome = exc.outcome
+        if outcome is None:
+            rows = [o.row_number for o in exc.batch]
+            where = f"a batch (rows {min(rows)}-{max(rows)})" if rows else "a batch"
+            return ImportAbortedError(
+                f"The database refused {where}: {exc.message}. Nothing was written."
+            )
+        column = self.shape.name_of.get(exc.column, exc.column) if exc.column else ""
+        header = self.columns.header_of.get(column, column)
+        outcome.fail(header, exc.message)
+        self.abort_errors = self.error_rows([outcome])
+        where = f"row {outcome.row_number}" + (f", column {header}" if header else "")
+        return ImportAbortedError(
+            f"The database refused {where}: {exc.message}. Nothing was written."
+        )
 
     def remember_written(self, outcomes: list[RowOutcome]) -> None:
         """Keep the pks of the written rows while they are few and known (for the admin's link)."""
         if self.written_pks is None:
             return
         for outcome in outcomes:
-            if outcome.action in (RowAction.NEW, RowAction.UPDATE):
-                pk = getattr(outcome.instance, "pk", None)
-                if pk is None or len(self.written_pks) >= WRITTEN_PKS_KEPT:
-                    self.written_pks = None
-                    return
-                self.written_pks.append(pk if isinstance(pk, int) else str(pk))
+            pk = outcome.pk
+            if pk is None or len(self.written_pks) >= WRITTEN_PKS_KEPT:
+                self.written_pks = None
+                return
+            self.written_pks.append(pk if isinstance(pk, int) else str(pk))
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         invalid = [o for o in outcomes if o.errors]
@@ -290,5 +329,18 @@ class ImportRun(Run):
                 "Nothing was written; fix the file or force the import."
             )
         self.save_errors(self.error_rows(invalid))
-        self.writer.write(outcomes)
-        self.remember_written(outcomes)
+        self.get_writer().write(outcomes)
+
+    def get_writer(self) -> BatchWriter:
+        """Return the run's writer, made on the first batch (it needs the validator's shape)."""
+        if self.writer is None:
+            job = self.job
+            hook = job.after_import_row if overrides(job, "after_import_row") else None
+            self.writer = BatchWriter(
+                job.get_target_model(),
+                self.shape,
+                on_written=self.remember_written,
+                after_row=hook,
+                overlap=bool(app_settings.OVERLAP_WRITES),
+            )
+        return self.writer

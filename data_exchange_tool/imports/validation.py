@@ -12,9 +12,13 @@ parts that do the per-batch work, each in its own module:
   (``ValidationPlan``);
 - ``uniques``: unique validators checked with one query per unique set and batch, and against
   the file's earlier rows (``UniqueCheck``, ``SeenKeys``: on disk, not in memory);
-- ``natural_keys``: the instance each row updates, one query per batch (``ExistingRows``).
+- ``codecs``: the validated data as the row it writes (``RowShape``), and the values the
+  database would refuse, each an error naming its column (``ValueChecks``);
+- ``natural_keys``: the stored row each row updates, read as values with one query per batch
+  (``ExistingRows``).
 
-Each row then gets an action: new, update (with its changes), unchanged or invalid.
+Each row then gets an action: new, update (with its changes, the row's values compared with the
+stored ones as the database holds them), unchanged or invalid.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connections, router
 from rest_framework import serializers
 
+from data_exchange_tool.imports.codecs import RowShape, ValueChecks, normalizer
 from data_exchange_tool.imports.columns import ColumnMap
-from data_exchange_tool.imports.natural_keys import ExistingRows, Key
+from data_exchange_tool.imports.natural_keys import ExistingRows, Key, Stored
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.plan import ValidationPlan
 from data_exchange_tool.imports.related import BatchRelated
@@ -53,16 +58,11 @@ def overrides(job: ImportJob, hook: str) -> bool:
     return getattr(type(job), hook) is not getattr(ImportJob, hook)
 
 
-def db_value(value: Any) -> Any:
-    """Return the value a stored row holds for ``value``: a related instance becomes its pk."""
-    return value.pk if isinstance(value, models.Model) else value
-
-
 class BatchValidator:
     """Validate batches of rows of one file for one job; see the module docstring.
 
-    ``for_display`` is set by the preview, which writes nothing: new rows get no model instance,
-    and the old values of changed related fields are the objects (shown), not their pks.
+    ``for_display`` is set by the preview, which writes nothing: the old values of changed
+    related fields are the objects (shown by their text), not their keys.
     """
 
     def __init__(self, job: ImportJob, headers: Sequence[str], *, for_display: bool = False):
@@ -93,15 +93,24 @@ class BatchValidator:
             if set(unique.fields) != set(natural_key)
         ]
         self.plan = ValidationPlan(self.serializer)
-        self.attnames = {f.name: f.attname for f in self.model._meta.concrete_fields}
+        self.shape = RowShape(self.model, self.sources.values())
+        self.checks = ValueChecks(self.shape.fields, connections[router.db_for_write(self.model)])
         self.for_display = for_display
-        self.existing = self._existing_rows() if self.key is not None else None
-
-    def _existing_rows(self) -> ExistingRows:
-        relations = {f.name for f in self.model._meta.concrete_fields if f.is_relation}
-        shown = relations & set(self.sources.values()) if self.for_display else ()
-        return ExistingRows(
-            self.key, self.job.get_queryset(), self.seen, self.column_of, sorted(shown)
+        key_columns = set(self.key.attnames) if self.key is not None else set()
+        compared = [f for f in self.shape.fields if f.attname not in key_columns]
+        self.compared = [(f.name, f.attname, normalizer(f)) for f in compared]
+        #: Related fields whose old value the preview shows as the object: ``{name: field}``.
+        self.shown = {f.name: f for f in compared if f.is_relation} if for_display else {}
+        self.existing = (
+            ExistingRows(
+                self.key,
+                job.get_queryset(),
+                self.seen,
+                self.column_of,
+                [f.attname for f in compared],
+            )
+            if self.key is not None
+            else None
         )
 
     def column_of(self, name: str) -> str:
@@ -116,7 +125,22 @@ class BatchValidator:
             related.prefetch(
                 {o.data[related.name] for o in outcomes if related.name in o.data} - {None, ""}
             )
+        self._run_validation(outcomes)
+        valid = [o for o in outcomes if o.validated is not None]
+        for unique in self.uniques:
+            unique.check(valid)
+        decided = [o for o in valid if not o.errors]
+        self._decide_actions(decided)
+        if self.shown:
+            self._show_related([o for o in decided if o.changes])
+        return outcomes
+
+    def _run_validation(self, outcomes: list[RowOutcome]) -> None:
+        """Validate each row through the serializer; give it the row it writes, its values
+        checked against what the database would refuse."""
         run_validation = self.plan.run_validation
+        row_of = self.shape.row
+        refusals = self.checks.refusals
         for outcome in outcomes:
             if outcome.errors:
                 continue
@@ -124,11 +148,10 @@ class BatchValidator:
                 outcome.validated = run_validation(outcome.data)
             except serializers.ValidationError as exc:
                 self._record_errors(outcome, exc.detail)
-        valid = [o for o in outcomes if o.validated is not None]
-        for unique in self.uniques:
-            unique.check(valid)
-        self._decide_actions([o for o in valid if not o.errors])
-        return outcomes
+                continue
+            outcome.row = row_of(outcome.validated)
+            for attname, message in refusals(outcome.row):
+                outcome.fail(self.column_of(self.shape.name_of[attname]), message)
 
     def _prepare(self, row_number: int, cells: list[str]) -> RowOutcome:
         data, nul = self.columns.row_data(cells)
@@ -150,33 +173,44 @@ class BatchValidator:
 
     def _decide_actions(self, outcomes: list[RowOutcome]) -> None:
         if self.existing is None:  # nothing to match rows by: every row is new
-            matched: list[tuple[RowOutcome, models.Model | None]] = [(o, None) for o in outcomes]
+            matched: list[tuple[RowOutcome, Stored | None]] = [(o, None) for o in outcomes]
         else:
             matched = self.existing.match(outcomes)
-        decide: Callable[[RowOutcome, models.Model | None], None] = self._decide
-        for outcome, instance in matched:
-            decide(outcome, instance)
+        decide: Callable[[RowOutcome, Stored | None], None] = self._decide
+        for outcome, stored in matched:
+            decide(outcome, stored)
 
-    def _decide(self, outcome: RowOutcome, instance: models.Model | None) -> None:
-        """Give a valid row its action: new, or an update with its changes, or unchanged."""
-        validated = outcome.validated or {}
-        if instance is None:
+    def _decide(self, outcome: RowOutcome, stored: Stored | None) -> None:
+        """Give a valid row its action: new, or an update with its changes, or unchanged.
+
+        A value changes when, as the database would hold it (``codecs.normalizer``), it differs
+        from the stored one; a column the row does not carry is not compared.
+        """
+        if stored is None:
             outcome.action = RowAction.NEW
-            if not self.for_display:  # the preview writes nothing: no instance to build
-                outcome.instance = self.model(
-                    **{k: v for k, v in validated.items() if k in self.attnames}
-                )
             return
-        outcome.instance = instance
-        for name, new in validated.items():
-            attname = self.attnames.get(name)
-            if attname is None:
+        outcome.pk = stored[0]
+        row = outcome.row or {}
+        validated = outcome.validated or {}
+        changes = outcome.changes
+        for (name, attname, normalize), old in zip(self.compared, stored[1:], strict=True):
+            if attname in row and normalize(row[attname]) != old:
+                changes[name] = (old, validated[name])
+        outcome.action = RowAction.UPDATE if changes else RowAction.UNCHANGED
+
+    def _show_related(self, outcomes: list[RowOutcome]) -> None:
+        """Replace the old keys of changed related fields by their objects (one query per field
+        and batch, only for the rows that change it), for the preview to show."""
+        for name, field in self.shown.items():
+            keys = {o.changes[name][0] for o in outcomes if name in o.changes} - {None}
+            if not keys:
                 continue
-            old = getattr(instance, attname)
-            if old != db_value(new):
-                display_old = getattr(instance, name) if self.for_display else old
-                outcome.changes[name] = (display_old, new)
-        outcome.action = RowAction.UPDATE if outcome.changes else RowAction.UNCHANGED
+            target = field.target_field
+            found = target.model._base_manager.in_bulk(keys, field_name=target.attname)
+            for outcome in outcomes:
+                if name in outcome.changes:
+                    old, new = outcome.changes[name]
+                    outcome.changes[name] = (found.get(old, old), new)
 
     def close(self) -> None:
         """Release the on-disk key store."""

@@ -4,10 +4,44 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from tests.testapp.models import Tag
+from tests.testapp.models import Category, Coded, Everything, Keyed, Tag
 
 
 class TagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
         fields = ("code", "label", "weight")
+
+
+class EverythingSerializer(serializers.ModelSerializer):
+    """Every written column of ``Everything``. ``data`` parses the cell's text as JSON; ``code``
+    (a ``db_default``) is optional; ``label`` and ``small`` are declared without the model's
+    limits, so the import's own checks are what refuses a value too long or too large."""
+
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    data = serializers.JSONField(binary=True, allow_null=True, required=False)
+    label = serializers.CharField(required=False)
+    small = serializers.IntegerField(required=False)
+
+    class Meta:
+        model = Everything
+        fields = (
+            "name", "notes", "slug", "amount", "small", "count", "big", "positive", "ratio",
+            "flag", "maybe", "day", "moment", "clock", "span", "data", "ref", "category",
+            "label", "code",
+        )  # fmt: skip
+        extra_kwargs = {"code": {"required": False}}
+
+
+class KeyedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Keyed
+        fields = ("name",)
+
+
+class CodedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Coded
+        fields = ("code", "title")
