@@ -1,15 +1,18 @@
 """
 ``make bench``: time the library's preview, import and export on PostgreSQL, against a floor
-and COPY.
+and COPY, in insert mode (the table starts empty) and update mode (every row of the file exists,
+about half of them change).
 
 For each file (100,000 rows as CSV and XLSX, 1,000,000 rows as CSV) the same file is read by
-seven measurements, each in its own process (see ``bench.measure``): the library's preview, the
-floor's validation, the library's forced import, an export of the rows it wrote, a preview in
-which every row is an update (the table keeps ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` of them), the
-floor's validation + ``bulk_create``, and COPY. The results go to stdout and to
-``bench/results/<date>.md`` as markdown, with the targets checked: preview and import at least
-0.8x the floor, the 1M-row peak RSS within 1.3x the 100k-row peak (previews, import, export),
-and a small constant number of queries per 1,000 rows.
+every measurement of ``bench.measure``, each in its own process: in insert mode the library's
+preview, the floor's validation, the library's forced import, an export of the rows it wrote, a
+preview in which every row is an update (the table keeps ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` of
+them), the floor's validation + ``bulk_create``, and COPY; in update mode the library's preview
+and import, the floor's upsert (``bulk_create(update_conflicts=True)``) and COPY's upsert (a
+temporary table and ``INSERT ... ON CONFLICT DO UPDATE``). ``--compare-overlap`` adds the
+library's imports with ``DATA_EXCHANGE_OVERLAP_WRITES = False``. The results go to stdout and to
+``bench/results/<date>.md`` as markdown, with the targets checked (see ``TARGETS``), the 1M-row
+peak RSS within 1.3x the 100k-row peak, and a small constant number of queries per 1,000 rows.
 """
 
 from __future__ import annotations
@@ -40,6 +43,26 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 RATIO_TARGET = 0.8
 MEMORY_TARGET = 1.3
+#: ``(name, numerator, denominator, target)``: rows/s of one measurement over another's, at
+#: least ``target``. ``+`` adds the measurements' seconds (a preview and its import together).
+TARGETS = [
+    ("insert: import / COPY", "library-import", "copy", 0.7),
+    ("insert: import / floor", "library-import", "floor-import", RATIO_TARGET),
+    ("insert: preview / floor", "library-preview", "floor-validate", RATIO_TARGET),
+    ("insert: preview + import / COPY", "library-preview+library-import", "copy", 0.4),
+    ("update: import / COPY upsert", "library-update-import", "copy-upsert", 0.6),
+    ("update: import / floor upsert", "library-update-import", "floor-upsert", 2.0),
+    ("update: preview / insert preview", "library-update-preview", "library-preview", 0.8),
+]
+#: Library measurements whose memory and queries must not grow with the file.
+FLAT = [
+    "library-preview",
+    "library-preview-updates",
+    "library-import",
+    "library-export",
+    "library-update-preview",
+    "library-update-import",
+]
 
 
 def prepare_database() -> None:
@@ -53,29 +76,38 @@ def prepare_database() -> None:
         )
 
 
-def run_measurement(kind: str, path: Path, job: int | None = None) -> dict[str, Any]:
+def run_measurement(
+    kind: str, path: Path, job: int | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run one measurement in a fresh process and return its figures."""
     command = [sys.executable, "-m", "bench.measure", kind, path.name]
     if job is not None:
         command += ["--job", str(job)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
         raise SystemExit(f"bench: {kind} on {path.name} failed")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     sys.stderr.write(
-        f"  {kind:<16} {figures['rows']:>9,} rows  {figures['seconds']:>8.1f} s  "
+        f"  {kind:<24} {figures['rows']:>9,} rows  {figures['seconds']:>8.1f} s  "
         f"{figures['rows_per_second']:>9,.0f} rows/s  {figures['peak_rss_mb']:>6.0f} MB\n"
     )
     return figures
 
 
-def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
-    """Run the seven measurements on one file; return them by kind."""
+def measure_file(rows: int, fmt: str, compare_overlap: bool) -> dict[str, dict[str, Any]]:
+    """Run every measurement on one file; return them by kind."""
     path = data_file(rows, fmt)
     sys.stderr.write(f"bench: {path.name} ({path.stat().st_size / 1e6:.1f} MB)\n")
     preview = run_measurement("library-preview", path)
-    return {
+    results = {
         "library-preview": preview,
         "floor-validate": run_measurement("floor-validate", path),
         "library-import": run_measurement("library-import", path, preview["job"]),
@@ -84,6 +116,20 @@ def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
         "floor-import": run_measurement("floor-import", path),
         "copy": run_measurement("copy", path),
     }
+    update = run_measurement("library-update-preview", path)
+    results["library-update-preview"] = update
+    results["library-update-import"] = run_measurement("library-update-import", path, update["job"])
+    results["floor-upsert"] = run_measurement("floor-upsert", path)
+    results["copy-upsert"] = run_measurement("copy-upsert", path)
+    if compare_overlap:
+        in_line = {"DXT_BENCH_OVERLAP_WRITES": "0"}
+        for preview_kind, kind in (
+            ("library-preview", "library-import"),
+            ("library-update-preview", "library-update-import"),
+        ):
+            job = run_measurement(preview_kind, path)["job"]
+            results[f"{kind}-in-line"] = run_measurement(kind, path, job, in_line)
+    return results
 
 
 def label(rows: int, fmt: str) -> str:
@@ -92,17 +138,24 @@ def label(rows: int, fmt: str) -> str:
     return f"{fmt.upper()} {size}"
 
 
+def rate(figures: dict[str, dict], kinds: str) -> float:
+    """Return rows/s of a measurement, or of several run one after the other (``a+b``)."""
+    parts = [figures[kind] for kind in kinds.split("+")]
+    return parts[0]["rows"] / sum(part["seconds"] for part in parts)
+
+
 def summary_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[str]]:
     """Return the lines of the main table: one per file and phase."""
     lines = []
     for (rows, fmt), figures in results.items():
-        copy = figures["copy"]["rows_per_second"]
-        for phase, library, floor in (
-            ("preview", "library-preview", "floor-validate"),
-            ("preview, every row an update", "library-preview-updates", "floor-validate"),
-            ("import", "library-import", "floor-import"),
+        for phase, library, floor, copy in (
+            ("preview", "library-preview", "floor-validate", "copy"),
+            ("preview, every row an update", "library-preview-updates", "floor-validate", "copy"),
+            ("import", "library-import", "floor-import", "copy"),
+            ("update mode: preview", "library-update-preview", "floor-validate", "copy-upsert"),
+            ("update mode: import", "library-update-import", "floor-upsert", "copy-upsert"),
         ):
-            lib, ref = figures[library], figures[floor]
+            lib, ref, top = figures[library], figures[floor], figures[copy]
             lines.append(
                 [
                     f"{label(rows, fmt)} {phase}",
@@ -110,12 +163,35 @@ def summary_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[s
                     f"{lib['rows_per_second']:,.0f}",
                     f"{lib['peak_rss_mb']:.0f}",
                     f"{lib['queries_per_1000_rows']:.2f}",
-                    f"{ref['rows_per_second']:,.0f}",
+                    f"{floor} {ref['rows_per_second']:,.0f}",
                     f"{lib['rows_per_second'] / ref['rows_per_second']:.2f}",
-                    f"{copy:,.0f}",
-                    f"{lib['rows_per_second'] / copy:.3f}",
+                    f"{copy} {top['rows_per_second']:,.0f}",
+                    f"{lib['rows_per_second'] / top['rows_per_second']:.3f}",
                 ]
             )
+    return lines
+
+
+def ratio_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[str]]:
+    """Return the targets' ratios of each file, with the overlap's when it was compared."""
+    lines = []
+    for (rows, fmt), figures in results.items():
+        for name, numerator, denominator, target in TARGETS:
+            ratio = rate(figures, numerator) / rate(figures, denominator)
+            lines.append(
+                [
+                    f"{label(rows, fmt)} {name}",
+                    f"{ratio:.2f}",
+                    f">= {target}",
+                    _verdict(ratio >= target),
+                ]
+            )
+        for kind in ("library-import", "library-update-import"):
+            if f"{kind}-in-line" in figures:
+                ratio = rate(figures, kind) / rate(figures, f"{kind}-in-line")
+                lines.append(
+                    [f"{label(rows, fmt)} {kind}: overlapped / in line", f"{ratio:.2f}", "", ""]
+                )
     return lines
 
 
@@ -167,24 +243,12 @@ def _verdict(ok: bool) -> str:
 
 
 def checks(results: dict[tuple[int, str], dict[str, dict]], small: int, large: int) -> list[str]:
-    """Return one line per target, with PASS or FAIL."""
+    """Return one line per memory and queries target, with PASS or FAIL (the ratios' targets
+    are in their own table)."""
     lines = []
-    pairs = (("library-preview", "floor-validate"), ("library-import", "floor-import"))
-    for (rows, fmt), figures in results.items():
-        for library, floor in pairs:
-            ratio = figures[library]["rows_per_second"] / figures[floor]["rows_per_second"]
-            lines.append(
-                f"- {_verdict(ratio >= RATIO_TARGET)} {label(rows, fmt)} {library} / {floor}: "
-                f"{ratio:.2f} (target >= {RATIO_TARGET})"
-            )
     big, base = results.get((large, "csv")), results.get((small, "csv"))
     if big and base:
-        for kind in (
-            "library-preview",
-            "library-preview-updates",
-            "library-import",
-            "library-export",
-        ):
+        for kind in FLAT:
             growth = big[kind]["peak_rss_mb"] / base[kind]["peak_rss_mb"]
             queries = (
                 base[kind]["queries_per_1000_rows"],
@@ -192,7 +256,8 @@ def checks(results: dict[tuple[int, str], dict[str, dict]], small: int, large: i
             )
             lines.append(
                 f"- {_verdict(growth <= MEMORY_TARGET)} {kind} peak RSS {label(large, 'csv')} / "
-                f"{label(small, 'csv')}: {growth:.2f} (target <= {MEMORY_TARGET})"
+                f"{label(small, 'csv')}: {growth:.2f} (target <= {MEMORY_TARGET}; "
+                f"{base[kind]['peak_rss_mb']:.0f} MB, {big[kind]['peak_rss_mb']:.0f} MB)"
             )
             lines.append(
                 f"- {_verdict(abs(queries[1] - queries[0]) <= max(1.0, 0.2 * queries[0]))} "
@@ -229,6 +294,7 @@ def report(results: dict, small: int, large: int) -> str:
         "COPY rows/s",
         "library / COPY",
     ]
+    ratio_headers = ["ratio (rows/s over rows/s)", "figure", "target", ""]
     detail_headers = [
         "file",
         "measurement",
@@ -248,16 +314,21 @@ def report(results: dict, small: int, large: int) -> str:
             f"# Benchmark {now:%Y-%m-%d %H:%M} UTC",
             machine(),
             "Preview is compared with the floor's validation only, import with the floor's "
-            "validation + bulk_create; COPY writes the same valid rows. Rows/s count every row "
-            "of the file (about 1% invalid). Each measurement ran in its own process.",
+            "validation + bulk_create (update mode: + bulk_create(update_conflicts=True), "
+            "INSERT ... ON CONFLICT DO UPDATE); COPY writes the same valid rows (update mode: "
+            "COPY into a temporary table, then INSERT ... ON CONFLICT DO UPDATE ... WHERE IS "
+            "DISTINCT FROM). In update mode every row of the file exists and about half of them "
+            "change. Rows/s count every row of the file (about 1% invalid). Queries count the "
+            "library's COPY statements. Each measurement ran in its own process.",
             table(summary_headers, summary_rows(results)),
+            "## Ratios\n\n" + table(ratio_headers, ratio_rows(results)),
             "## Exports\n\nEvery stock record the import wrote, exported by an export job in "
             "the file's format (run in-process, streamed to storage).\n\n"
             + table(
                 ["case", "rows", "rows/s", "peak RSS MB", "queries / 1k rows", "file MB"],
                 export_rows(results),
             ),
-            "## Targets\n\n" + "\n".join(checks(results, small, large)),
+            "## Memory and queries\n\n" + "\n".join(checks(results, small, large)),
             "## Every measurement\n\n" + table(detail_headers, detail_rows(results)),
         ]
     )
@@ -270,6 +341,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", type=int, default=1_000_000, help="rows of the large CSV")
     parser.add_argument("--skip-large", action="store_true", help="leave the large CSV out")
     parser.add_argument("--skip-xlsx", action="store_true", help="leave the XLSX file out")
+    parser.add_argument(
+        "--compare-overlap",
+        action="store_true",
+        help="also run the imports with DATA_EXCHANGE_OVERLAP_WRITES = False",
+    )
     args = parser.parse_args(argv)
     prepare_database()
     files = [(args.small, "csv")]
@@ -277,7 +353,7 @@ def main(argv: list[str] | None = None) -> None:
         files.append((args.small, "xlsx"))
     if not args.skip_large:
         files.append((args.large, "csv"))
-    results = {(rows, fmt): measure_file(rows, fmt) for rows, fmt in files}
+    results = {(rows, fmt): measure_file(rows, fmt, args.compare_overlap) for rows, fmt in files}
     text = report(results, args.small, args.large)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{datetime.datetime.now(tz=datetime.UTC):%Y-%m-%d-%H%M}.md"

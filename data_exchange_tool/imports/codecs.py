@@ -24,17 +24,22 @@ The import writes rows without building a model instance per row (``writes``), s
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
+from rest_framework import fields as drf
+from rest_framework import relations
 
 from data_exchange_tool.conf import use_tz
 
@@ -249,14 +254,54 @@ def value_check(field: models.Field, connection: Any) -> Check | None:
     return None
 
 
-class ValueChecks:
-    """The checks of the columns a run writes; see ``value_check``."""
+def covered(serializer_field: Any, field: models.Field, connection: Any) -> bool:
+    """Return True when ``serializer_field`` already refuses what ``field``'s column would:
+    a related field (an existing object's key), a ``CharField`` within the column's length that
+    refuses NUL, an ``IntegerField`` within the column's range, a ``DecimalField`` within the
+    column's digits. Such a column needs no check of its own in validation (the writer still
+    checks every value it sends)."""
+    if field.is_relation:
+        return isinstance(serializer_field, relations.RelatedField)
+    if isinstance(serializer_field, drf.CharField) and isinstance(field, models.CharField):
+        limit, validators = serializer_field.max_length, serializer_field.validators
+        no_nul = any(isinstance(v, ProhibitNullCharactersValidator) for v in validators)
+        return no_nul and limit is not None and limit <= (field.max_length or limit)
+    if isinstance(serializer_field, drf.IntegerField):
+        internal = field.get_internal_type()
+        if internal not in BaseDatabaseOperations.integer_field_ranges:
+            return False
+        low, high = connection.ops.integer_field_range(internal)
+        least, most = serializer_field.min_value, serializer_field.max_value
+        return least is not None and most is not None and low <= least and most <= high
+    if isinstance(serializer_field, drf.DecimalField) and isinstance(field, models.DecimalField):
+        digits, places = serializer_field.max_digits, serializer_field.decimal_places
+        if None in (digits, places, field.max_digits, field.decimal_places):
+            return False
+        return places <= field.decimal_places and (
+            digits - places <= field.max_digits - field.decimal_places
+        )
+    return False
 
-    def __init__(self, fields: Iterable[models.Field], connection: Any) -> None:
+
+class ValueChecks:
+    """The checks of the columns a run writes; see ``value_check``.
+
+    ``serializer_fields`` (``{attname: serializer field}``) leaves out the checks a serializer
+    field already makes (``covered``).
+    """
+
+    def __init__(
+        self,
+        fields: Iterable[models.Field],
+        connection: Any,
+        serializer_fields: dict[str, Any] | None = None,
+    ) -> None:
+        given = serializer_fields or {}
         self.checks = [
             (field.attname, check)
             for field in fields
             if (check := value_check(field, connection)) is not None
+            and not (field.attname in given and covered(given[field.attname], field, connection))
         ]
 
     def refusals(self, row: Row) -> list[Refusal]:
@@ -350,6 +395,16 @@ class ColumnCodec:
         self.check = value_check(field, connection)
         self.dumpers = dumpers
         self.is_json = isinstance(field, models.JSONField)
+        # A stock JSONField sends json.dumps(value, cls=its encoder) (Django's Jsonb on
+        # PostgreSQL): encoded here directly.
+        self.json_dumps: Callable[[Any], str] | None = None
+        if (
+            connection.vendor == "postgresql"
+            and _stock(field, models.JSONField)
+            and type(field).get_db_prep_save is models.JSONField.get_db_prep_save
+        ):
+            encoder = field.encoder
+            self.json_dumps = json.dumps if encoder is None else partial(json.dumps, cls=encoder)
 
     def prepare(self, value: Any) -> Any:
         """Return ``value`` as ``get_db_prep_save`` does; raise ``Refused`` for a bad value."""
@@ -377,6 +432,8 @@ class ColumnCodec:
 
     def text(self, value: Any) -> str:
         """Return ``value`` prepared and encoded as one field of text ``COPY``."""
+        if self.json_dumps is not None:
+            return self._json_text(value, self.json_dumps)
         value = self.prepare(value)
         kind = type(value)
         if kind is str:
@@ -390,6 +447,21 @@ class ColumnCodec:
         if kind is datetime.datetime or kind is datetime.date:
             return value.isoformat()
         return self._dumped_text(value)
+
+    def _json_text(self, value: Any, dumps: Callable[[Any], str]) -> str:
+        """Return a value of a stock JSONField as ``json.dumps`` writes it (``None``: NULL)."""
+        if value is None:
+            return NULL
+        if hasattr(value, "as_sql"):
+            raise Refused("An expression cannot be written by COPY.")
+        try:
+            text = dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise Refused(f"{value!r} cannot be saved: {exc}") from exc
+        message = _json_text_check(text)
+        if message is not None:
+            raise Refused(message)
+        return escape(text)
 
     def _dumped_text(self, value: Any) -> str:
         """Return psycopg's own text of any other type, escaped for ``COPY``."""

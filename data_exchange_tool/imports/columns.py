@@ -69,6 +69,7 @@ class ColumnMap:
                 self.header_of[name] = header
         self._check_required(fields, required)
         self.names = [name for _, name, _ in self.columns]
+        self.index_of = {name: index for index, name, _ in self.columns}
         self.width = 1 + max((index for index, _, _ in self.columns), default=-1)
         indexes = [index for index, _, _ in self.columns]
         self.pick: Callable[[list[str]], tuple[str, ...]] = (

@@ -2,8 +2,8 @@
 PostgreSQL's write path: new rows by ``COPY``, changed rows by one ``UPDATE ... FROM`` per batch.
 
 ``CopyWriter`` writes rows given as ``{attname: value}`` (``codecs.RowShape``) as ``Model.save()``
-would, without a model instance per row, on Django's own connection and inside the import's
-transaction:
+would, without a model instance per row, on Django's own connection and inside the caller's
+transaction (the import's):
 
 - ``insert``: the batch's primary keys first (integer auto keys drawn from the table's sequence
   with one query, ``nextval`` over ``generate_series``, so the sequence or identity column stays
@@ -137,7 +137,7 @@ def insert_columns(
             if not field.has_db_default() or field.attname in db_defaults_given:
                 taken.append(field)
         elif field.primary_key:
-            continue  # the writer puts every row's key in ``written``; never reached
+            continue  # rows without their key: the column's default (its sequence) fills it
         elif field.has_default() and callable(field.default):
             per_row.append(field)
         elif not field.has_db_default():
@@ -276,27 +276,33 @@ def refusal_of(
 class CopyWriter:
     """PostgreSQL: ``COPY`` for new rows, a temporary table and ``UPDATE ... FROM`` for changes.
 
-    Use it inside the import's transaction: its temporary table is ``ON COMMIT DROP``. ``written``
-    are the attnames the rows carry (the serializer's columns). On creation it makes the
-    target's foreign keys ``IMMEDIATE`` for the rest of the transaction: each ``COPY`` checks its
-    own rows (a broken key fails its batch, naming the row, instead of the ``COMMIT``).
+    ``written`` are the attnames the rows carry (the serializer's columns). ``keys`` (the
+    import's target): give new rows their primary keys before the ``COPY`` (``insert`` returns
+    them), and, inside a transaction, make the target's foreign keys ``IMMEDIATE`` for the rest
+    of it: each ``COPY`` checks its own rows (a broken key fails its batch, naming the row,
+    instead of the ``COMMIT``). Without ``keys`` (the library's own preview rows and row errors)
+    the key column is left to its default and ``insert`` returns nothing. ``update`` needs a
+    transaction: its temporary table is ``ON COMMIT DROP``.
     """
 
     _tables = itertools.count(1)
 
-    def __init__(self, model: type[models.Model], written: Sequence[str], using: str) -> None:
+    def __init__(
+        self, model: type[models.Model], written: Sequence[str], using: str, *, keys: bool = True
+    ) -> None:
         self.model = model._meta.concrete_model
         self.meta = self.model._meta
         self.connection = connections[using]
         reason = copy_unsupported(self.model, written)
         if reason is not None:
             raise ValueError(f"CopyWriter cannot write {self.meta.label}: {reason}")
-        if not self.connection.in_atomic_block:
-            raise RuntimeError("CopyWriter must be used inside transaction.atomic().")
         self.fields = {f.attname: f for f in self.meta.local_concrete_fields}
         self.pk = self.meta.pk
+        self.keys = keys
         self.written = list(dict.fromkeys(written))
-        self.insert_written = list(dict.fromkeys([*self.written, self.pk.attname]))
+        self.insert_written = (
+            list(dict.fromkeys([*self.written, self.pk.attname])) if keys else self.written
+        )
         self.auto_now = [f for f in self.fields.values() if is_auto_now(f)]
         self.table = self.quote(self.meta.db_table)
         self.db_default_written = frozenset(
@@ -304,7 +310,7 @@ class CopyWriter:
         )
         self._codecs: dict[str, ColumnCodec] | None = None
         self._update_table: str | None = None
-        self.sequence = self._prepare_table()
+        self.sequence = self._prepare_table() if keys else None
 
     def quote(self, name: str) -> str:
         """Return a quoted identifier."""
@@ -320,7 +326,7 @@ class CopyWriter:
                 [self.table, self.pk.column, self.table],
             )
             sequence, constraints = cursor.fetchone()
-            if constraints:
+            if constraints and self.connection.in_atomic_block:
                 names = ", ".join(self.quote(name) for name in constraints)
                 cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
         auto = isinstance(self.pk, models.AutoField)
@@ -366,8 +372,9 @@ class CopyWriter:
 
     def insert(self, rows: Sequence[Row]) -> list[Any]:
         """Insert new rows (one ``COPY`` per group of rows carrying the same ``db_default``
-        columns: usually one); return their primary keys, in order. Each row gets its key."""
-        pks = self._keys(rows)
+        columns: usually one); return their primary keys, in order (each row gets its key), or
+        nothing without ``keys``."""
+        pks = self._keys(rows) if self.keys else []
         clock = Clock.read()
         for given, indexes in self._db_default_groups(rows):
             columns = insert_columns(self.meta, self.insert_written, given)
@@ -488,6 +495,8 @@ class CopyWriter:
         right plan at any table size (with them it may walk the whole index in a merge join).
         """
         if self._update_table is None:
+            if not self.connection.in_atomic_block:
+                raise RuntimeError("CopyWriter.update must run inside transaction.atomic().")
             name = self.quote(f"dxt_update_{next(self._tables)}")
             columns = [self.pk.column, *(self.fields[n].column for n in names)]
             select = ", ".join(self.quote(c) for c in columns)

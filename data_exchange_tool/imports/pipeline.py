@@ -25,7 +25,7 @@ from data_exchange_tool.exceptions import (
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.readers import get_reader
 from data_exchange_tool.imports.validation import BatchValidator, overrides
-from data_exchange_tool.imports.writes import BatchWriter
+from data_exchange_tool.imports.writes import BatchWriter, RecordWriter
 from data_exchange_tool.models.results import (
     WRITTEN_PKS_KEPT,
     ImportJobPreviewRow,
@@ -74,6 +74,7 @@ class Run:
         self.channel = channel
         self.result = RunResult()
         self.pending_errors: list[ImportJobRowError] = []
+        self.errors = RecordWriter(ImportJobRowError)
 
     def execute(self) -> RunResult:
         """Read, validate and handle every batch; return the counts."""
@@ -112,13 +113,18 @@ class Run:
             self.shape = validator.shape
             frozen = _freeze_old_objects()
             try:
-                for batch in batched(reader.iter_rows(), self.job.get_batch_size()):
+                batches = batched(reader.iter_rows(), self.job.get_batch_size())
+                batch = next(batches, None)
+                while batch is not None:
                     outcomes = validator.validate(batch)
                     self.result.count(outcomes)
-                    # Progress and the cancel check first: while the import writes this batch
-                    # on its background thread, the next one is validated, and a query here
-                    # would wait for the write.
+                    # Progress, the cancel check and the next batch's related objects before
+                    # this batch is handled: the import may write it on a background thread
+                    # while the next one is validated, and a query would wait for the write.
                     self.between_batches(reader)
+                    batch = next(batches, None)
+                    if batch is not None:
+                        validator.prefetch(batch)
                     self.handle(outcomes)
             finally:
                 validator.close()
@@ -136,7 +142,7 @@ class Run:
 
     def flush_errors(self) -> None:
         """Insert the queued error rows."""
-        ImportJobRowError.objects.bulk_create(self.pending_errors)
+        self.errors.insert(self.pending_errors)
         self.pending_errors = []
 
     def open_file(self) -> Any:
@@ -209,6 +215,7 @@ class PreviewRun(Run):
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         super().__init__(job, channel)
         self.keep_left = self.rows_to_keep()
+        self.preview_rows = RecordWriter(ImportJobPreviewRow)
 
     def rows_to_keep(self) -> dict[str, int]:
         """Return how many rows of each action the table keeps."""
@@ -239,8 +246,7 @@ class PreviewRun(Run):
             if keep_left.get(outcome.action, 0) > 0:
                 keep_left[outcome.action] -= 1
                 kept.append(self.sample_row(outcome))
-        if kept:
-            ImportJobPreviewRow.objects.bulk_create(kept)
+        self.preview_rows.insert(kept)
 
     def sample_row(self, outcome: RowOutcome) -> ImportJobPreviewRow:
         """Return an unsaved preview row for an outcome."""

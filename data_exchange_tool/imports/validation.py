@@ -94,7 +94,12 @@ class BatchValidator:
         ]
         self.plan = ValidationPlan(self.serializer)
         self.shape = RowShape(self.model, self.sources.values())
-        self.checks = ValueChecks(self.shape.fields, connections[router.db_for_write(self.model)])
+        attname_of = self.shape.attname_of
+        self.checks = ValueChecks(
+            self.shape.fields,
+            connections[router.db_for_write(self.model)],
+            {attname_of[f.source]: f for f in fields.values() if f.source in attname_of},
+        )
         self.for_display = for_display
         key_columns = set(self.key.attnames) if self.key is not None else set()
         compared = [f for f in self.shape.fields if f.attname not in key_columns]
@@ -117,6 +122,19 @@ class BatchValidator:
         """Return the file's header for a field (or the field's name)."""
         field_name = next((n for n, s in self.sources.items() if s == name), name)
         return self.columns.header_of.get(field_name, field_name)
+
+    def prefetch(self, rows: Sequence[tuple[int, list[str]]]) -> None:
+        """Load the related objects a batch's cells name, before the batch is validated.
+
+        The import calls it for the next batch while no write is in flight, so that batch's
+        validation needs no query before its rows have been through the serializer. A hint:
+        ``validate`` still loads whatever the rows' data names and this did not load.
+        """
+        index_of = self.columns.index_of
+        for related in self.related:
+            index = index_of.get(related.name)
+            if index is not None:
+                related.prefetch({cells[index] for _, cells in rows if index < len(cells)} - {""})
 
     def validate(self, rows: Sequence[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Return the outcome of each row of a batch."""

@@ -19,6 +19,9 @@ only for such job types.
 
 On PostgreSQL the write of batch N may run on a background thread while batch N+1 is validated
 (``DATA_EXCHANGE_OVERLAP_WRITES``; never with an ``after_import_row`` hook): see ``Background``.
+
+``RecordWriter`` inserts the library's own rows (the preview's rows, row errors) the same way:
+``COPY`` on PostgreSQL, ``bulk_create`` elsewhere.
 """
 
 from __future__ import annotations
@@ -109,6 +112,30 @@ def writer_for(
         if writer.sequence is not None or not isinstance(writer.pk, models.AutoField):
             return writer
     return BulkWriter(model, written, using)
+
+
+class RecordWriter:
+    """The library's own rows (the preview's rows, row errors), inserted in bulk: by ``COPY``
+    on PostgreSQL (about half the time of ``bulk_create`` for rows with JSON columns), else by
+    ``bulk_create``. Their keys are left to the table's default: nothing reads them back."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self.using = router.db_for_write(model)
+        self.names = [f.attname for f in model._meta.concrete_fields if not f.primary_key]
+        self._copy: CopyWriter | None = None
+
+    def insert(self, objs: Sequence[models.Model]) -> None:
+        """Insert unsaved instances (their pks stay unset on PostgreSQL)."""
+        if not objs:
+            return
+        if connections[self.using].vendor != "postgresql":
+            self.model._base_manager.using(self.using).bulk_create(objs)
+            return
+        if self._copy is None:
+            self._copy = CopyWriter(self.model, self.names, self.using, keys=False)
+        names = self.names
+        self._copy.insert([{name: getattr(obj, name) for name in names} for obj in objs])
 
 
 class Background:

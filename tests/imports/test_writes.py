@@ -52,11 +52,17 @@ ROWS: list[dict[str, str]] = [
     {"name": "newlines", "notes": "line 1\nline 2\r\nline 3", "category": "red"},
     {"name": "backslash", "notes": "C:\\path\\to \\. \\N \\\\", "category": "blue"},
     {"name": "ünïcödé ✓ 漢字 🙂", "notes": "Ελληνικά, русский, עברית 👍🏽", "label": "ÿ"},
-    {"name": "edges", "count": "999999", "big": "-9223372036854775808", "small": "32767"},
+    {"name": "edges", "count": "999999", "big": "-9223372036854775808", "shelf": "blue"},
     {"name": "decimals", "amount": "99999.999", "ratio": "1.5e-7"},
     {"name": "nulls", "amount": "", "maybe": "", "day": "", "moment": "", "data": ""},
     {"name": "booleans", "flag": "false", "maybe": "true"},
-    {"name": "dates", "day": "2024-02-29", "moment": "2024-03-31T01:59:59.999999+01:00"},
+    {
+        "name": "dates",
+        "day": "2024-02-29",
+        "moment": "2024-03-31T01:59:59.999999+01:00",
+        "shelf": "red",
+        "small": "32767",
+    },
     {"name": "zones", "moment": "2024-10-27T02:30:00-04:00", "clock": "23:59:59.5"},
     {"name": "span", "span": "3 04:05:06.000007", "ref": "12345678-1234-5678-1234-567812345678"},
     {"name": "json nested", "data": json.dumps({"a": [1, 2.5, None, True], "b": {"c": "d\te"}})},
@@ -181,9 +187,10 @@ def test_updated_rows_are_what_serializer_save_writes(categories):
             "moment": "2024-01-01T00:00+05:45",
         },
         {"name": "newlines", "category": "blue", "maybe": "false"},
-        {"name": "backslash", "amount": "", "label": "relabelled"},
+        {"name": "backslash", "amount": "", "label": "relabelled", "shelf": "red"},
     ]
-    unchanged = [{"name": "edges", "count": "999999"}, {"name": "dates", "day": "2024-02-29"}]
+    # Unchanged, their foreign key by ``to_field`` included.
+    unchanged = [{"name": "edges", "count": "999999"}, {"name": "dates", "shelf": "red"}]
     rows = [{**original, **change} for original in ROWS for change in changed + unchanged
             if original["name"] == change["name"]]  # fmt: skip
     expected = saved_by_serializer(rows)

@@ -70,7 +70,8 @@ class Category(models.Model):
 
 class Everything(models.Model):
     """One column of each kind the import must write as ``serializer.save()`` does: text,
-    numbers at their limits, decimal, dates, times, JSON, UUID, a foreign key, a plain and a
+    numbers at their limits, decimal, dates, times, JSON, UUID, foreign keys (one by
+    ``to_field``), a plain and a
     callable default, a ``db_default``, ``auto_now`` and ``auto_now_add``. ``count`` has a check
     constraint the serializer does not know: the database refuses what validation let through."""
 
@@ -94,6 +95,14 @@ class Everything(models.Model):
     ref = models.UUIDField(null=True, blank=True)
     token = models.UUIDField(default=uuid.uuid4)
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT)
+    shelf = models.ForeignKey(
+        Category,
+        to_field="code",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     label = models.CharField(max_length=10, default="plain")
     code = models.CharField(max_length=10, db_default="db-code")
     stamp = models.DateTimeField(db_default=Now())

@@ -21,6 +21,9 @@ class EverythingSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(
         slug_field="code", queryset=Category.objects.all(), allow_null=True, required=False
     )
+    shelf = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.all(), allow_null=True, required=False
+    )
     data = serializers.JSONField(binary=True, allow_null=True, required=False)
     label = serializers.CharField(required=False)
     small = serializers.IntegerField(required=False)
@@ -30,7 +33,7 @@ class EverythingSerializer(serializers.ModelSerializer):
         fields = (
             "name", "notes", "slug", "amount", "small", "count", "big", "positive", "ratio",
             "flag", "maybe", "day", "moment", "clock", "span", "data", "ref", "category",
-            "label", "code",
+            "shelf", "label", "code",
         )  # fmt: skip
         extra_kwargs = {"code": {"required": False}}
 
