@@ -222,7 +222,7 @@ def _unescape(text: str) -> str:
     return text.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r")
 
 
-def row_of_key(detail: str, columns: Sequence[str], data: str) -> int | None:
+def row_of_key(detail: str, columns: list[str], data: str) -> int | None:
     """Return the line of ``data`` holding the key a refusal's detail names, or None.
 
     A unique or foreign key violation says ``Key (a, b)=(1, x) ...``; the first line of the
@@ -234,19 +234,25 @@ def row_of_key(detail: str, columns: Sequence[str], data: str) -> int | None:
     if not found:
         return None
     named = [name.strip().strip('"') for name in found.group("columns").split(", ")]
-    values = found.group("values").split(", ")
-    if len(values) != len(named):  # a value holds ", ": compare the key as one text
-        values = [found.group("values")] if len(named) == 1 else []
-    wanted = [
-        (list(columns).index(name), value)
-        for name, value in zip(named, values, strict=False)
-        if name in columns
-    ]
-    if not wanted:
+    text = found.group("values")
+    present = [name for name in named if name in columns]
+    if not present:
         return None
+    if len(present) == len(named):  # the whole key: compared as the server wrote it
+        wanted = [([columns.index(name) for name in named], text)]
+    else:  # an update's changed columns only: compared value by value
+        values = text.split(", ")
+        if len(values) != len(named):
+            return None
+        wanted = [
+            ([columns.index(n)], v) for n, v in zip(named, values, strict=True) if n in present
+        ]
     for number, line in enumerate(data.split("\n")):
         cells = line.split("\t")
-        if len(cells) == len(columns) and all(_unescape(cells[p]) == v for p, v in wanted):
+        if len(cells) == len(columns) and all(
+            ", ".join(_unescape(cells[p]) for p in positions) == value
+            for positions, value in wanted
+        ):
             return number
     return None
 
@@ -262,7 +268,7 @@ def refusal_of(
     detail = getattr(diag, "message_detail", None) or ""
     message = getattr(diag, "message_primary", None) or str(exc)
     found = _LINE.search(context) if context.startswith("COPY") else None
-    line = int(found.group(1)) - 1 if found else row_of_key(detail, columns, data)
+    line = int(found.group(1)) - 1 if found else row_of_key(detail, list(columns), data)
     if detail:
         message = f"{message} ({detail})"
     column = getattr(diag, "column_name", None) or ""
