@@ -121,27 +121,32 @@ def is_auto_stamp(field: models.Field) -> bool:
 class RowShape:
     """The columns a serializer writes, and its validated data as a row of them.
 
-    ``names`` are the serializer's writable sources; those that are concrete, non-many-to-many
-    fields of ``model`` are the columns (``fields``, by attname, in the serializer's order).
+    ``names`` are the serializer's writable sources (the keys of its validated data); those that
+    name a concrete, non-many-to-many field of ``model`` (by name or attname) are the columns:
+    ``columns`` pairs each source with its field, in the serializer's order.
     """
 
     def __init__(self, model: type[models.Model], names: Iterable[str]) -> None:
         self.model = model
         meta = model._meta
-        self.fields: list[models.Field] = []
+        self.columns: list[tuple[str, models.Field]] = []
+        taken: set[str] = set()
         for name in dict.fromkeys(names):
             try:
                 field = meta.get_field(name)
             except FieldDoesNotExist:
                 continue
-            if getattr(field, "concrete", False) and not field.many_to_many:
-                self.fields.append(field)
+            column = getattr(field, "concrete", False) and not field.many_to_many
+            if column and field.attname not in taken:
+                taken.add(field.attname)
+                self.columns.append((name, field))
+        self.fields = [field for _, field in self.columns]
         self.attnames = [f.attname for f in self.fields]
-        self.attname_of = {f.name: f.attname for f in self.fields}
-        self.name_of = {f.attname: f.name for f in self.fields}
+        self.attname_of = {name: f.attname for name, f in self.columns}
+        self.name_of = {f.attname: name for name, f in self.columns}
         self._plan = [
-            (f.name, f.attname, f.target_field.attname if f.is_relation else None)
-            for f in self.fields
+            (name, f.attname, f.target_field.attname if f.is_relation else None)
+            for name, f in self.columns
         ]
 
     def row(self, validated: dict[str, Any]) -> Row:

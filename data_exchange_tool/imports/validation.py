@@ -102,17 +102,17 @@ class BatchValidator:
         )
         self.for_display = for_display
         key_columns = set(self.key.attnames) if self.key is not None else set()
-        compared = [f for f in self.shape.fields if f.attname not in key_columns]
-        self.compared = [(f.name, f.attname, normalizer(f)) for f in compared]
+        compared = [(n, f) for n, f in self.shape.columns if f.attname not in key_columns]
+        self.compared = [(name, f.attname, normalizer(f)) for name, f in compared]
         #: Related fields whose old value the preview shows as the object: ``{name: field}``.
-        self.shown = {f.name: f for f in compared if f.is_relation} if for_display else {}
+        self.shown = {n: f for n, f in compared if f.is_relation} if for_display else {}
         self.existing = (
             ExistingRows(
                 self.key,
                 job.get_queryset(),
                 self.seen,
                 self.column_of,
-                [f.attname for f in compared],
+                [f.attname for _, f in compared],
             )
             if self.key is not None
             else None

@@ -52,6 +52,10 @@ def test_a_row_holds_the_columns_a_serializer_writes():
     row = shape.row({"name": "x", "category": red, "shelf": red, "not_a_column": 1})
     assert row == {"name": "x", "category_id": red.pk, "shelf_id": "red"}  # shelf: to_field
     assert shape.row({"name": "y"}) == {"name": "y"}  # what the row does not carry stays out
+    by_attname = RowShape(Everything, ["category_id", "category"])  # a source may be an attname
+    assert by_attname.columns == [("category_id", field("category"))]  # one column, once
+    assert by_attname.row({"category_id": red}) == {"category_id": red.pk}
+    assert by_attname.row({"category_id": 7}) == {"category_id": 7}
 
 
 def test_checks_refuse_what_the_column_would():
