@@ -2,8 +2,9 @@
 One measurement of the benchmark, in a process of its own so its peak RSS is its own.
 
 ``python -m bench.measure KIND FILE [--job PK] [--profile OUT]`` prints one JSON line: rows,
-seconds, rows per second, peak and starting RSS, and the queries run on the default connection
-(counted with ``connection.execute_wrapper``, which sees the library's ``COPY`` statements too).
+seconds, rows per second, CPU seconds of this process (every thread) and of its PostgreSQL
+backend, peak and starting RSS, and the queries run on the default connection (counted with
+``connection.execute_wrapper``, which sees the library's ``COPY`` statements too).
 Kinds, insert mode (the table starts empty):
 
 - ``library-preview``: the preview task of a new job, called in-process (no worker);
@@ -27,8 +28,8 @@ other one with another price (``load_update_mode``), so every row exists and abo
 - ``copy-upsert``: ``COPY`` of the file's rows into a temporary table, then one ``INSERT ...
   SELECT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM`` into the table.
 
-``DXT_BENCH_OVERLAP_WRITES=0`` (read by ``bench.settings``) runs the library's imports with
-``DATA_EXCHANGE_OVERLAP_WRITES = False``.
+``DXT_BENCH_OVERLAP_WRITES=1`` (read by ``bench.settings``) runs the library's imports with
+``DATA_EXCHANGE_OVERLAP_WRITES = True``.
 """
 
 from __future__ import annotations
@@ -484,6 +485,19 @@ KINDS = {
 }
 
 
+def server_cpu_seconds() -> float | None:
+    """Return the CPU seconds used so far by this connection's PostgreSQL backend process (read
+    from ``/proc``: the server runs on this host), or None where it cannot be read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(kind: str, path: Path, job_pk: int | None, profile: str | None) -> dict[str, Any]:
     """Prepare, time and check one measurement; return its figures."""
     facts, run = KINDS[kind](path, job_pk)
@@ -491,11 +505,15 @@ def measure(kind: str, path: Path, job_pk: int | None, profile: str | None) -> d
     counter = Counter()
     profiler = cProfile.Profile() if profile else None
     base_rss = rss_mb()
+    server = server_cpu_seconds()
     with connection.execute_wrapper(counter):
         started, cpu = time.perf_counter(), time.process_time()
         with profiler or contextlib.nullcontext():
             run()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = server_cpu_seconds()
+    if server is not None and server_after is not None:
+        facts["server_cpu_seconds"] = round(server_after - server, 3)
     if profiler is not None:
         profiler.dump_stats(profile)
     if check is not None:

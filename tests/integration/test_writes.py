@@ -191,7 +191,16 @@ def test_an_update_refusal_names_its_row(catalogue):
 @pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "in-line"])
 def test_overlapped_and_in_line_imports_write_the_same(categories, settings, overlap):
     settings.DATA_EXCHANGE_OVERLAP_WRITES = overlap
-    test_updated_rows_are_what_serializer_save_writes(categories)
+    test_updated_rows_are_what_serializer_save_writes(categories)  # inserts, then updates
+    assert connection.allow_thread_sharing is False
+    assert not connection.execute_wrappers
+
+
+def test_an_overlapped_refusal_names_the_row_and_rolls_back(categories, monkeypatch, settings):
+    """The refused batch was written on the background thread: its error surfaces in the
+    import's thread, the transaction rolls back and the job names the row."""
+    settings.DATA_EXCHANGE_OVERLAP_WRITES = True
+    test_a_refusal_mid_import_leaves_the_table_unchanged_and_names_the_row(categories, monkeypatch)
     assert connection.allow_thread_sharing is False
     assert not connection.execute_wrappers
 
