@@ -60,8 +60,8 @@ DEFAULTS: dict[str, Any] = {
     # outside the import transaction (SQLite).
     "CACHE": "default",
     # Write batch N on a background thread while batch N+1 is validated (PostgreSQL's COPY path;
-    # a job type overriding after_import_row writes in line). Worth it where PostgreSQL has
-    # cores of its own; on a machine whose cores are all busy it measured a little slower.
+    # a job type overriding after_import_row writes in line). It can only pay where PostgreSQL
+    # has cores of its own; on a machine whose cores were all busy it measured ~10% slower.
     "OVERLAP_WRITES": False,
 }
 

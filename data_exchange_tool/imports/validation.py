@@ -101,6 +101,9 @@ class BatchValidator:
             {attname_of[f.source]: f for f in fields.values() if f.source in attname_of},
         )
         self.for_display = for_display
+        #: Every valid row needs the row it writes when it is written (the import) or checked;
+        #: otherwise (a preview with nothing to check) only a row that updates one is compared.
+        self.rows_needed = not for_display or bool(self.checks.checks)
         key_columns = set(self.key.attnames) if self.key is not None else set()
         compared = [(n, f) for n, f in self.shape.columns if f.attname not in key_columns]
         self.compared = [(name, f.attname, normalizer(f)) for name, f in compared]
@@ -157,7 +160,7 @@ class BatchValidator:
         """Validate each row through the serializer; give it the row it writes, its values
         checked against what the database would refuse."""
         run_validation = self.plan.run_validation
-        row_of = self.shape.row
+        row_of = self.shape.row if self.rows_needed else None
         refusals = self.checks.refusals
         for outcome in outcomes:
             if outcome.errors:
@@ -167,9 +170,10 @@ class BatchValidator:
             except serializers.ValidationError as exc:
                 self._record_errors(outcome, exc.detail)
                 continue
-            outcome.row = row_of(outcome.validated)
-            for attname, message in refusals(outcome.row):
-                outcome.fail(self.column_of(self.shape.name_of[attname]), message)
+            if row_of is not None:
+                outcome.row = row_of(outcome.validated)
+                for attname, message in refusals(outcome.row):
+                    outcome.fail(self.column_of(self.shape.name_of[attname]), message)
 
     def _prepare(self, row_number: int, cells: list[str]) -> RowOutcome:
         data, nul = self.columns.row_data(cells)
@@ -208,8 +212,10 @@ class BatchValidator:
             outcome.action = RowAction.NEW
             return
         outcome.pk = stored[0]
-        row = outcome.row or {}
         validated = outcome.validated or {}
+        row = outcome.row
+        if row is None:
+            row = outcome.row = self.shape.row(validated)
         changes = outcome.changes
         for (name, attname, normalize), old in zip(self.compared, stored[1:], strict=True):
             if attname in row and normalize(row[attname]) != old:
