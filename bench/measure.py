@@ -2,14 +2,17 @@
 One measurement of the benchmark, in a process of its own so its peak RSS is its own.
 
 ``python -m bench.measure KIND FILE [--job PK] [--profile OUT]`` prints one JSON line: rows,
-seconds, rows per second, peak and starting RSS, and the queries run on the default connection
-(counted with ``connection.execute_wrapper``), and the CPU time and peak RSS of the child
-processes (a large XLSX sheet is read by one). Kinds:
+seconds, rows per second, CPU seconds of this process (every thread) and of its PostgreSQL
+backend, peak and starting RSS, the queries run on the default connection (counted with
+``connection.execute_wrapper``, which sees the library's ``COPY`` statements too), and the CPU
+time and peak RSS of the child processes (a large XLSX sheet is read by one).
+Kinds, insert mode (the table starts empty):
 
 - ``library-preview``: the preview task of a new job, called in-process (no worker);
 - ``library-import``: the import task of that job (``--job``), forced so invalid rows are skipped;
 - ``floor-validate``: the hand-written floor, validation only: one ``ImportStockRecordSerializer``
-  reused for every row (``run_validation``), foreign keys from a dict, no query per row;
+  (a ``ModelSerializer`` with two ``SlugRelatedField``s) reused for every row
+  (``run_validation``), foreign keys from a dict, no query per row;
 - ``floor-import``: the same, plus ``bulk_create`` in batches of 1,000;
 - ``copy``: PostgreSQL ``COPY`` of the same rows (foreign keys from a dict, invalid rows skipped);
 - ``library-export``: an export job of every stock record (after ``library-import``), in the
@@ -17,6 +20,20 @@ processes (a large XLSX sheet is read by one). Kinds:
 - ``tags-preview``, ``tags-import``, ``tags-export``: the same three on the many-to-many file
   (``stock_tags_<rows>.csv``: two tags a row) through ``TaggedStockRecordImportJob`` /
   ``TaggedStockRecordExportJob``; the import writes the tags' through rows.
+- ``library-preview-updates``: a preview in which every row is an update (after
+  ``library-import``: every stored price is changed first).
+
+Update mode: before the timed part, the table is loaded with every valid row of the file, every
+other one with another price (``load_update_mode``), so every row exists and about half change:
+
+- ``library-update-preview`` and ``library-update-import`` (``--job``: that preview's job);
+- ``floor-upsert``: the floor's validation + ``bulk_create(update_conflicts=True)`` by 1,000
+  (``INSERT ... ON CONFLICT DO UPDATE``);
+- ``copy-upsert``: ``COPY`` of the file's rows into a temporary table, then one ``INSERT ...
+  SELECT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM`` into the table.
+
+``DXT_BENCH_OVERLAP_WRITES=1`` (read by ``bench.settings``) runs the library's imports with
+``DATA_EXCHANGE_OVERLAP_WRITES = True``.
 """
 
 from __future__ import annotations
@@ -145,10 +162,15 @@ def truncate_target() -> None:
 
 
 def library_preview(
-    path: Path, job_pk: int | None, job_type: type = StockRecordImportJob
+    path: Path,
+    job_pk: int | None,
+    job_type: type = StockRecordImportJob,
+    *,
+    truncate: bool = True,
 ) -> tuple[dict[str, Any], Callable[[], None]]:
     """Return facts and the timed call: the preview task of a new forced job."""
-    truncate_target()
+    if truncate:
+        truncate_target()
     job = job_type.objects.create(
         file=path.name, file_name=path.name, file_size=path.stat().st_size, force_import=True
     )
@@ -200,9 +222,12 @@ def library_preview_updates(
     return facts, run
 
 
-def library_import(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+def library_import(
+    path: Path, job_pk: int | None, *, truncate: bool = True
+) -> tuple[dict[str, Any], Callable[[], None]]:
     """Return facts and the timed call: the import task of the previewed job ``job_pk``."""
-    truncate_target()
+    if truncate:
+        truncate_target()
     job = ImportJob.objects.get(pk=job_pk)
     actions.confirm_import(job)
     facts: dict[str, Any] = {"job": job.pk}
@@ -294,9 +319,24 @@ def floor_serializer() -> serializers.Serializer:
     return serializer
 
 
-def floor(path: Path, write: bool) -> tuple[dict[str, Any], Callable[[], None]]:
+def floor_write(objs: list[StockRecord], upsert: bool) -> None:
+    """Write a batch as the floor does: ``bulk_create``, or its upsert."""
+    if upsert:
+        StockRecord.objects.bulk_create(
+            objs,
+            update_conflicts=True,
+            unique_fields=["partner", "partner_sku"],
+            update_fields=["product", "price", "num_in_stock", "num_allocated"],
+        )
+    else:
+        StockRecord.objects.bulk_create(objs)
+
+
+def floor(
+    path: Path, write: bool, upsert: bool = False
+) -> tuple[dict[str, Any], Callable[[], None]]:
     """Return facts and the timed call of the hand-written floor."""
-    if write:
+    if write and not upsert:
         truncate_target()
     facts: dict[str, Any] = {"rows": 0, "invalid": 0, "written": 0}
 
@@ -317,11 +357,11 @@ def floor(path: Path, write: bool) -> tuple[dict[str, Any], Callable[[], None]]:
                 if write:
                     pending.append(StockRecord(**validated))
                     if len(pending) == FLOOR_BATCH:
-                        StockRecord.objects.bulk_create(pending)
+                        floor_write(pending, upsert)
                         facts["written"] += len(pending)
                         pending = []
             if pending:
-                StockRecord.objects.bulk_create(pending)
+                floor_write(pending, upsert)
                 facts["written"] += len(pending)
 
     return facts, run
@@ -350,15 +390,22 @@ def copy_row(cells: list[Any], partners: dict, products: dict) -> tuple | None:
     return (partner, product, cells[2], price, in_stock, allocated)
 
 
+COPY_COLUMNS = [
+    "partner_id",
+    "product_id",
+    "partner_sku",
+    "price",
+    "num_in_stock",
+    "num_allocated",
+]
+COPY_SQL = f"COPY {StockRecord._meta.db_table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+
+
 def copy(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
     """Return facts and the timed call: COPY of the valid rows, foreign keys from dicts."""
     truncate_target()
     facts: dict[str, Any] = {"rows": 0, "invalid": 0, "written": 0}
-    table = StockRecord._meta.db_table
-    sql = (
-        f"COPY {table} (partner_id, product_id, partner_sku, price, num_in_stock, num_allocated)"
-        " FROM STDIN"
-    )
+    sql = COPY_SQL
 
     def run() -> None:
         partners = dict(Partner.objects.values_list("name", "pk"))
@@ -394,6 +441,109 @@ def tags_export(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callabl
     return library_export(path, job_pk, TaggedStockRecordExportJob)
 
 
+# --- update mode: every row exists, about half change -----------------------------------------
+
+UPDATE_COLUMNS = ["product_id", "price", "num_in_stock", "num_allocated"]
+
+
+def load_update_mode(path: Path) -> None:
+    """Fill the table with every valid row of the file, every other one with a higher price
+    (not timed): an import of the file then updates about half of the rows."""
+    truncate_target()
+    partners = dict(Partner.objects.values_list("name", "pk"))
+    products = dict(Product.objects.values_list("sku", "pk"))
+    rows = read_rows(path)
+    next(rows)
+    with transaction.atomic(), connection.cursor() as cursor:
+        with cursor.cursor.copy(COPY_SQL) as out:
+            for number, cells in enumerate(rows):
+                row = copy_row(cells, partners, products)
+                if row is not None:
+                    if number % 2:
+                        row = (*row[:3], row[3] + 1, *row[4:])
+                    out.write_row(row)
+        cursor.execute(f"ANALYZE {StockRecord._meta.db_table}")
+
+
+def library_update_preview(
+    path: Path, job_pk: int | None
+) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call: the preview of a file whose rows all exist."""
+    load_update_mode(path)
+    facts, run = library_preview(path, job_pk, truncate=False)
+    check = facts["_check"]
+
+    def check_updates() -> None:
+        check()
+        job = ImportJob.objects.get(pk=facts["job"])
+        facts.update(updated=job.updated_rows, unchanged=job.unchanged_rows)
+
+    facts["_check"] = check_updates
+    return facts, run
+
+
+def library_update_import(
+    path: Path, job_pk: int | None
+) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call: the import of ``library-update-preview``'s job."""
+    load_update_mode(path)
+    facts, run = library_import(path, job_pk, truncate=False)
+    check = facts["_check"]
+
+    def check_updates() -> None:
+        check()
+        job = ImportJob.objects.get(pk=facts["job"])
+        facts.update(written=job.updated_rows, updated=job.updated_rows)
+
+    facts["_check"] = check_updates
+    return facts, run
+
+
+def floor_upsert(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """The floor, validation and ``bulk_create(update_conflicts=True)``."""
+    load_update_mode(path)
+    return floor(path, write=True, upsert=True)
+
+
+def copy_upsert(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Return facts and the timed call: COPY into a temporary table, one upsert from it."""
+    load_update_mode(path)
+    facts: dict[str, Any] = {"rows": 0, "invalid": 0, "written": 0}
+    table = StockRecord._meta.db_table
+    columns = ", ".join(COPY_COLUMNS)
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATE_COLUMNS)
+    old = ", ".join(f"t.{c}" for c in UPDATE_COLUMNS)
+    new = ", ".join(f"EXCLUDED.{c}" for c in UPDATE_COLUMNS)
+    upsert = (
+        f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM dxt_upsert "
+        f"ON CONFLICT (partner_id, partner_sku) DO UPDATE SET {sets} "
+        f"WHERE ({old}) IS DISTINCT FROM ({new})"
+    )
+
+    def run() -> None:
+        partners = dict(Partner.objects.values_list("name", "pk"))
+        products = dict(Product.objects.values_list("sku", "pk"))
+        rows = read_rows(path)
+        next(rows)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE dxt_upsert ON COMMIT DROP AS "
+                f"SELECT {columns} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY dxt_upsert ({columns}) FROM STDIN") as out:
+                for cells in rows:
+                    facts["rows"] += 1
+                    row = copy_row(cells, partners, products)
+                    if row is None:
+                        facts["invalid"] += 1
+                        continue
+                    out.write_row(row)
+            cursor.execute(upsert)
+            facts["written"] = cursor.rowcount
+
+    return facts, run
+
+
 KINDS = {
     "library-preview": library_preview,
     "library-import": library_import,
@@ -405,7 +555,24 @@ KINDS = {
     "tags-preview": tags_preview,
     "tags-import": library_import,  # the previewed job's own type
     "tags-export": tags_export,
+    "library-update-preview": library_update_preview,
+    "library-update-import": library_update_import,
+    "floor-upsert": floor_upsert,
+    "copy-upsert": copy_upsert,
 }
+
+
+def server_cpu_seconds() -> float | None:
+    """Return the CPU seconds used so far by this connection's PostgreSQL backend process (read
+    from ``/proc``: the server runs on this host), or None where it cannot be read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(kind: str, path: Path, job_pk: int | None, profile: str | None) -> dict[str, Any]:
@@ -415,11 +582,15 @@ def measure(kind: str, path: Path, job_pk: int | None, profile: str | None) -> d
     counter = Counter()
     profiler = cProfile.Profile() if profile else None
     base_rss = rss_mb()
+    server = server_cpu_seconds()
     with connection.execute_wrapper(counter), ChildPeak() as child_peak:
         started, cpu = time.perf_counter(), time.process_time()
         with profiler or contextlib.nullcontext():
             run()
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = server_cpu_seconds()
+    if server is not None and server_after is not None:
+        facts["server_cpu_seconds"] = round(server_after - server, 3)
     if profiler is not None:
         profiler.dump_stats(profile)
     if check is not None:

@@ -1,22 +1,26 @@
 """
 ``make bench``: time the library's preview, import and export on PostgreSQL, against a floor
-and COPY.
+and COPY, in insert mode (the table starts empty) and update mode (every row of the file exists,
+about half of them change).
 
 For each file (100,000 rows as CSV and XLSX, 1,000,000 rows as CSV) the same file is read by
-seven measurements, each in its own process (see ``bench.measure``): the library's preview, the
-floor's validation, the library's forced import, an export of the rows it wrote, a preview in
-which every row is an update (the table keeps ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` of them), the
-floor's validation + ``bulk_create``, and COPY; then the preview of an XLSX sheet of 1,048,576
-rows (the format's limit). The results go to stdout and to ``bench/results/<date>.md`` as
-markdown, with the targets checked: preview and import at least 0.8x the floor, the 1M-row peak
-RSS within 1.3x the 100k-row peak (previews, import, export), a small constant number of queries
-per 1,000 rows, and for XLSX (#11): the preview at least 0.75x the CSV preview of the same rows,
-its peak RSS at 1,048,576 rows within 1.5x the 100k figure, the export at least 2x its rows/s
-before.
+every measurement of ``bench.measure``, each in its own process: in insert mode the library's
+preview, the floor's validation, the library's forced import, an export of the rows it wrote, a
+preview in which every row is an update (the table keeps ``DATA_EXCHANGE_PREVIEW_KEEP_ROWS`` of
+them), the floor's validation + ``bulk_create``, and COPY; in update mode the library's preview
+and import, the floor's upsert (``bulk_create(update_conflicts=True)``) and COPY's upsert (a
+temporary table and ``INSERT ... ON CONFLICT DO UPDATE``). ``--compare-overlap`` adds the
+library's imports with ``DATA_EXCHANGE_OVERLAP_WRITES = True``. The results go to stdout and to
+``bench/results/<date>.md`` as markdown, with the targets checked (see ``TARGETS``), the 1M-row
+peak RSS within 1.3x the 100k-row peak, and a small constant number of queries per 1,000 rows.
 
-Each CSV size also has a many-to-many case: the same rows with a ``tags`` column naming two tags
-a row, previewed, imported (the tags' through rows written in bulk) and exported, reported with
-its rows/s beside the plain case's (``--skip-tags`` leaves it out).
+XLSX (#11): the preview of the XLSX file at least 0.75x the CSV preview of the same rows, its peak
+RSS at 1,048,576 rows (the format's limit, a sheet of its own) within 1.5x the 100k figure, the
+export at least 2x its rows/s before.
+
+Many-to-many (#16): each CSV size also has the same rows with a ``tags`` column naming two tags a
+row, previewed, imported (the tags' through rows written in bulk) and exported, reported with its
+rows/s beside the plain case's (``--skip-tags`` leaves it out).
 """
 
 from __future__ import annotations
@@ -57,6 +61,26 @@ XLSX_EXPORT_TARGET = 2.0
 XLSX_EXPORT_BEFORE = 10_970
 #: Data rows of the largest XLSX sheet: with its header, Excel's 1,048,576 rows.
 XLSX_LIMIT_ROWS = 1_048_575
+#: ``(name, numerator, denominator, target)``: rows/s of one measurement over another's, at
+#: least ``target``. ``+`` adds the measurements' seconds (a preview and its import together).
+TARGETS = [
+    ("insert: import / COPY", "library-import", "copy", 0.7),
+    ("insert: import / floor", "library-import", "floor-import", RATIO_TARGET),
+    ("insert: preview / floor", "library-preview", "floor-validate", RATIO_TARGET),
+    ("insert: preview + import / COPY", "library-preview+library-import", "copy", 0.4),
+    ("update: import / COPY upsert", "library-update-import", "copy-upsert", 0.6),
+    ("update: import / floor upsert", "library-update-import", "floor-upsert", 2.0),
+    ("update: preview / insert preview", "library-update-preview", "library-preview", 0.8),
+]
+#: Library measurements whose memory and queries must not grow with the file.
+FLAT = [
+    "library-preview",
+    "library-preview-updates",
+    "library-import",
+    "library-export",
+    "library-update-preview",
+    "library-update-import",
+]
 
 
 def prepare_database() -> None:
@@ -72,29 +96,38 @@ def prepare_database() -> None:
         Tag.objects.bulk_create(Tag(name=name) for name in tag_names())
 
 
-def run_measurement(kind: str, path: Path, job: int | None = None) -> dict[str, Any]:
+def run_measurement(
+    kind: str, path: Path, job: int | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run one measurement in a fresh process and return its figures."""
     command = [sys.executable, "-m", "bench.measure", kind, path.name]
     if job is not None:
         command += ["--job", str(job)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
         raise SystemExit(f"bench: {kind} on {path.name} failed")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     sys.stderr.write(
-        f"  {kind:<16} {figures['rows']:>9,} rows  {figures['seconds']:>8.1f} s  "
+        f"  {kind:<24} {figures['rows']:>9,} rows  {figures['seconds']:>8.1f} s  "
         f"{figures['rows_per_second']:>9,.0f} rows/s  {figures['peak_rss_mb']:>6.0f} MB\n"
     )
     return figures
 
 
-def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
-    """Run the seven measurements on one file; return them by kind."""
+def measure_file(rows: int, fmt: str, compare_overlap: bool) -> dict[str, dict[str, Any]]:
+    """Run every measurement on one file; return them by kind."""
     path = data_file(rows, fmt)
     sys.stderr.write(f"bench: {path.name} ({path.stat().st_size / 1e6:.1f} MB)\n")
     preview = run_measurement("library-preview", path)
-    return {
+    results = {
         "library-preview": preview,
         "floor-validate": run_measurement("floor-validate", path),
         "library-import": run_measurement("library-import", path, preview["job"]),
@@ -103,6 +136,20 @@ def measure_file(rows: int, fmt: str) -> dict[str, dict[str, Any]]:
         "floor-import": run_measurement("floor-import", path),
         "copy": run_measurement("copy", path),
     }
+    update = run_measurement("library-update-preview", path)
+    results["library-update-preview"] = update
+    results["library-update-import"] = run_measurement("library-update-import", path, update["job"])
+    results["floor-upsert"] = run_measurement("floor-upsert", path)
+    results["copy-upsert"] = run_measurement("copy-upsert", path)
+    if compare_overlap:
+        overlapped = {"DXT_BENCH_OVERLAP_WRITES": "1"}
+        for preview_kind, kind in (
+            ("library-preview", "library-import"),
+            ("library-update-preview", "library-update-import"),
+        ):
+            job = run_measurement(preview_kind, path)["job"]
+            results[f"{kind}-overlapped"] = run_measurement(kind, path, job, overlapped)
+    return results
 
 
 def measure_tags(rows: int) -> dict[str, dict[str, Any]]:
@@ -151,17 +198,24 @@ def label(rows: int, fmt: str) -> str:
     return f"{fmt.upper()} {size}"
 
 
+def rate(figures: dict[str, dict], kinds: str) -> float:
+    """Return rows/s of a measurement, or of several run one after the other (``a+b``)."""
+    parts = [figures[kind] for kind in kinds.split("+")]
+    return parts[0]["rows"] / sum(part["seconds"] for part in parts)
+
+
 def summary_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[str]]:
     """Return the lines of the main table: one per file and phase."""
     lines = []
     for (rows, fmt), figures in results.items():
-        copy = figures["copy"]["rows_per_second"]
-        for phase, library, floor in (
-            ("preview", "library-preview", "floor-validate"),
-            ("preview, every row an update", "library-preview-updates", "floor-validate"),
-            ("import", "library-import", "floor-import"),
+        for phase, library, floor, copy in (
+            ("preview", "library-preview", "floor-validate", "copy"),
+            ("preview, every row an update", "library-preview-updates", "floor-validate", "copy"),
+            ("import", "library-import", "floor-import", "copy"),
+            ("update mode: preview", "library-update-preview", "floor-validate", "copy-upsert"),
+            ("update mode: import", "library-update-import", "floor-upsert", "copy-upsert"),
         ):
-            lib, ref = figures[library], figures[floor]
+            lib, ref, top = figures[library], figures[floor], figures[copy]
             lines.append(
                 [
                     f"{label(rows, fmt)} {phase}",
@@ -169,12 +223,35 @@ def summary_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[s
                     f"{lib['rows_per_second']:,.0f}",
                     f"{lib['peak_rss_mb']:.0f}",
                     f"{lib['queries_per_1000_rows']:.2f}",
-                    f"{ref['rows_per_second']:,.0f}",
+                    f"{floor} {ref['rows_per_second']:,.0f}",
                     f"{lib['rows_per_second'] / ref['rows_per_second']:.2f}",
-                    f"{copy:,.0f}",
-                    f"{lib['rows_per_second'] / copy:.3f}",
+                    f"{copy} {top['rows_per_second']:,.0f}",
+                    f"{lib['rows_per_second'] / top['rows_per_second']:.3f}",
                 ]
             )
+    return lines
+
+
+def ratio_rows(results: dict[tuple[int, str], dict[str, dict]]) -> list[list[str]]:
+    """Return the targets' ratios of each file, with the overlap's when it was compared."""
+    lines = []
+    for (rows, fmt), figures in results.items():
+        for name, numerator, denominator, target in TARGETS:
+            ratio = rate(figures, numerator) / rate(figures, denominator)
+            lines.append(
+                [
+                    f"{label(rows, fmt)} {name}",
+                    f"{ratio:.2f}",
+                    f">= {target}",
+                    _verdict(ratio >= target),
+                ]
+            )
+        for kind in ("library-import", "library-update-import"):
+            if f"{kind}-overlapped" in figures:
+                ratio = rate(figures, f"{kind}-overlapped") / rate(figures, kind)
+                lines.append(
+                    [f"{label(rows, fmt)} {kind}: overlapped / in line", f"{ratio:.2f}", "", ""]
+                )
     return lines
 
 
@@ -210,6 +287,7 @@ def detail_line(name: str, kind: str, f: dict[str, Any]) -> list[str]:
         f"{f['written']:,}",
         f"{f['seconds']:.1f}",
         f"{f['cpu_seconds']:.1f}",
+        f"{f.get('server_cpu_seconds', 0):.1f}",
         f"{f['rows_per_second']:,.0f}",
         str(f["queries"]),
         f"{f['base_rss_mb']:.0f}",
@@ -233,24 +311,12 @@ def _verdict(ok: bool) -> str:
 
 
 def checks(results: dict[tuple[int, str], dict[str, dict]], small: int, large: int) -> list[str]:
-    """Return one line per target, with PASS or FAIL."""
+    """Return one line per memory and queries target, with PASS or FAIL (the ratios' targets
+    are in their own table)."""
     lines = []
-    pairs = (("library-preview", "floor-validate"), ("library-import", "floor-import"))
-    for (rows, fmt), figures in results.items():
-        for library, floor in pairs:
-            ratio = figures[library]["rows_per_second"] / figures[floor]["rows_per_second"]
-            lines.append(
-                f"- {_verdict(ratio >= RATIO_TARGET)} {label(rows, fmt)} {library} / {floor}: "
-                f"{ratio:.2f} (target >= {RATIO_TARGET})"
-            )
     big, base = results.get((large, "csv")), results.get((small, "csv"))
     if big and base:
-        for kind in (
-            "library-preview",
-            "library-preview-updates",
-            "library-import",
-            "library-export",
-        ):
+        for kind in FLAT:
             growth = big[kind]["peak_rss_mb"] / base[kind]["peak_rss_mb"]
             queries = (
                 base[kind]["queries_per_1000_rows"],
@@ -258,7 +324,8 @@ def checks(results: dict[tuple[int, str], dict[str, dict]], small: int, large: i
             )
             lines.append(
                 f"- {_verdict(growth <= MEMORY_TARGET)} {kind} peak RSS {label(large, 'csv')} / "
-                f"{label(small, 'csv')}: {growth:.2f} (target <= {MEMORY_TARGET})"
+                f"{label(small, 'csv')}: {growth:.2f} (target <= {MEMORY_TARGET}; "
+                f"{base[kind]['peak_rss_mb']:.0f} MB, {big[kind]['peak_rss_mb']:.0f} MB)"
             )
             lines.append(
                 f"- {_verdict(abs(queries[1] - queries[0]) <= max(1.0, 0.2 * queries[0]))} "
@@ -333,6 +400,7 @@ def report(
         "COPY rows/s",
         "library / COPY",
     ]
+    ratio_headers = ["ratio (rows/s over rows/s)", "figure", "target", ""]
     detail_headers = [
         "file",
         "measurement",
@@ -341,6 +409,7 @@ def report(
         "written",
         "wall s",
         "CPU s",
+        "server CPU s",
         "rows/s",
         "queries",
         "RSS at start MB",
@@ -359,9 +428,14 @@ def report(
             f"# Benchmark {now:%Y-%m-%d %H:%M} UTC",
             machine(),
             "Preview is compared with the floor's validation only, import with the floor's "
-            "validation + bulk_create; COPY writes the same valid rows. Rows/s count every row "
-            "of the file (about 1% invalid). Each measurement ran in its own process.",
+            "validation + bulk_create (update mode: + bulk_create(update_conflicts=True), "
+            "INSERT ... ON CONFLICT DO UPDATE); COPY writes the same valid rows (update mode: "
+            "COPY into a temporary table, then INSERT ... ON CONFLICT DO UPDATE ... WHERE IS "
+            "DISTINCT FROM). In update mode every row of the file exists and about half of them "
+            "change. Rows/s count every row of the file (about 1% invalid). Queries count the "
+            "library's COPY statements. Each measurement ran in its own process.",
             table(summary_headers, summary_rows(results)),
+            "## Ratios\n\n" + table(ratio_headers, ratio_rows(results)),
             "## Exports\n\nEvery stock record the import wrote, exported by an export job in "
             "the file's format (run in-process, streamed to storage).\n\n"
             + table(
@@ -369,7 +443,7 @@ def report(
                 export_rows(results),
             ),
             *([tags_section(results, tags)] if tags else []),
-            "## Targets\n\n" + "\n".join(checks(results, small, large)),
+            "## Memory and queries\n\n" + "\n".join(checks(results, small, large)),
             "## XLSX (#11)\n\nThe XLSX preview against the CSV preview of the same rows, its "
             "peak RSS at the sheet's limit (a child process reads sheets of "
             "DATA_EXCHANGE_XLSX_PROCESS_THRESHOLD bytes or more: its peak is added), and the "
@@ -425,6 +499,11 @@ def main(argv: list[str] | None = None) -> None:
         "--skip-xlsx-limit", action="store_true", help="leave the largest XLSX preview out"
     )
     parser.add_argument("--skip-tags", action="store_true", help="leave the many-to-many case out")
+    parser.add_argument(
+        "--compare-overlap",
+        action="store_true",
+        help="also run the imports with DATA_EXCHANGE_OVERLAP_WRITES = True",
+    )
     args = parser.parse_args(argv)
     prepare_database()
     files = [(args.small, "csv")]
@@ -432,7 +511,7 @@ def main(argv: list[str] | None = None) -> None:
         files.append((args.small, "xlsx"))
     if not args.skip_large:
         files.append((args.large, "csv"))
-    results = {(rows, fmt): measure_file(rows, fmt) for rows, fmt in files}
+    results = {(rows, fmt): measure_file(rows, fmt, args.compare_overlap) for rows, fmt in files}
     xlsx_limit = None
     if not (args.skip_xlsx or args.skip_xlsx_limit):
         path = data_file(args.xlsx_limit, "xlsx")

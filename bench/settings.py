@@ -44,3 +44,6 @@ for _name in ("DATA_EXCHANGE_BATCH_SIZE", "DATA_EXCHANGE_PROGRESS_INTERVAL"):
 # A bench run may change how many invalid and updated rows a preview keeps for its table.
 if os.environ.get("DXT_BENCH_PREVIEW_KEEP_ROWS"):
     DATA_EXCHANGE_PREVIEW_KEEP_ROWS = int(os.environ["DXT_BENCH_PREVIEW_KEEP_ROWS"])
+# A bench run may overlap validation and writing, or not (a comparison).
+if os.environ.get("DXT_BENCH_OVERLAP_WRITES"):
+    DATA_EXCHANGE_OVERLAP_WRITES = os.environ["DXT_BENCH_OVERLAP_WRITES"] not in ("0", "false")

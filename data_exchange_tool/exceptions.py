@@ -81,6 +81,27 @@ class ImportAbortedError(DataExchangeError):
     """The import found invalid rows and is not forced: nothing is written."""
 
 
+class WriteRefusedError(DataExchangeError):
+    """The database refused a batch the import wrote (or would have: a value is checked again
+    before it is sent); the import rolls back.
+
+    ``row_index`` is the row's index in the rows given to the writer (None when the database
+    named no row), ``column`` the column it named (or ""). The import's writer sets ``outcome``,
+    the row of the file it was, and ``batch``, the rows written with it.
+    """
+
+    def __init__(self, message: str, row_index: int | None = None, column: str = "") -> None:
+        super().__init__(message, row_index, column)
+        self.message = message
+        self.row_index = row_index
+        self.column = column
+        self.outcome: Any = None
+        self.batch: list[Any] = []
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class ExportFilterError(DataExchangeError):
     """The filters given to an export are not valid for its FilterSet; ``errors`` says why."""
 

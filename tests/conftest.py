@@ -29,6 +29,14 @@ def catalogue(db):
 
 
 @pytest.fixture
+def categories(db):
+    """Categories red and blue (``tests.testapp``: the target of ``Everything.category``)."""
+    from tests.testapp.models import Category
+
+    return {code: Category.objects.create(code=code) for code in ("red", "blue")}
+
+
+@pytest.fixture
 def run_on_commit(django_capture_on_commit_callbacks):
     """Run on_commit callbacks (the tasks) as the block ends, like a committed request."""
 

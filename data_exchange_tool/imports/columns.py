@@ -91,6 +91,7 @@ class ColumnMap:
             if is_many(fields[name])
         }
         self.names = [name for _, name, _ in self.columns]
+        self.index_of = {name: index for index, name, _ in self.columns}
         self.width = 1 + max((index for index, _, _ in self.columns), default=-1)
         indexes = [index for index, _, _ in self.columns]
         self.pick: Callable[[list[str]], tuple[str, ...]] = (

@@ -136,14 +136,31 @@ class FileColumns:
         url = validated.get(column.source)
         if url is None:
             return
-        stored = getattr(outcome.instance, column.source) if existing else None
+        stored = self._stored(outcome, column) if existing else None
         if existing and same_file(url, stored):
-            validated[column.source] = stored.name if stored else ""
+            name = stored.name if stored else ""
+            validated[column.source] = name
+            if outcome.row is not None:
+                outcome.row[column.model_field.attname] = name
             outcome.changes.pop(column.source, None)
         elif url and not is_absolute(url):
             outcome.fail(self.header_of.get(column.name, column.name), RELATIVE_URL)
         elif existing:
             outcome.changes[column.source] = (url_of(stored), url)
+
+    @staticmethod
+    def _stored(outcome: RowOutcome, column: FileColumn) -> Any:
+        """Return the stored row's file (a ``FieldFile``), from the value validation compared.
+
+        The stored name is the old side of the column's change; a row whose URL equals the
+        stored name letter for letter shows no change, and keeps its file either way.
+        """
+        change = outcome.changes.get(column.source)
+        name = change[0] if change is not None else (outcome.validated or {}).get(column.source)
+        if not name:
+            return None
+        field = column.model_field
+        return field.attr_class(None, field, name)
 
 
 @dataclass
@@ -217,7 +234,8 @@ class BatchDownloads:
                     continue
                 if outcome.action == RowAction.UPDATE and column.source not in outcome.changes:
                     continue
-                name = column.model_field.generate_filename(outcome.instance, stored_name(url))
+                instance = column.model_field.model(**(outcome.row or {}))  # for upload_to
+                name = column.model_field.generate_filename(instance, stored_name(url))
                 fetches.append(Fetch(outcome, column, url, name))
         return fetches
 
@@ -229,8 +247,10 @@ class BatchDownloads:
                 self._delete(fetch.column.model_field.storage, fetch.stored)
                 continue
             (outcome.validated or {})[source] = fetch.stored
-            if outcome.action == RowAction.NEW:
-                setattr(outcome.instance, fetch.column.model_field.attname, fetch.stored)
+            if outcome.row is not None:
+                outcome.row[fetch.column.model_field.attname] = fetch.stored
+            if source in outcome.changes:
+                outcome.changes[source] = (outcome.changes[source][0], fetch.stored)
 
     def _delete(self, storage: Storage, name: str) -> None:
         storage.delete(name)

@@ -2,11 +2,12 @@
 Natural keys: the fields whose values together name one row of the target.
 
 A job type's ``natural_key`` (by default the target's first unique set the serializer writes) is how
-a row of the file finds the instance it updates; a unique set of the serializer is checked the
+a row of the file finds the stored row it updates; a unique set of the serializer is checked the
 same way. ``Key`` reads such a set of values from a row's validated data (a related instance counts
-as its pk) or from a stored instance, and finds the stored rows holding any of a batch's keys with
-one query. ``ExistingRows`` uses it to match a batch's rows to the instances they update, and marks
-a key the file repeats as a duplicate of the row that first held it.
+as the key it is referenced by: its pk, or its ``to_field``) and finds the stored rows holding any
+of a batch's keys with one query. ``ExistingRows`` uses it to match a batch's rows to the stored
+rows they update, read as values (``values_list``: no model instance per row), and marks a key the
+file repeats as a duplicate of the row that first held it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ class Key:
         self.model = model
         self.names = tuple(names)
         attnames = {f.name: f.attname for f in model._meta.concrete_fields}
-        relations = {f.name for f in model._meta.concrete_fields if f.is_relation}
+        targets = {
+            f.name: f.target_field.attname for f in model._meta.concrete_fields if f.is_relation
+        }
         self.attnames = [attnames.get(name, name) for name in self.names]
         self._get = operator.itemgetter(*self.names)
-        self._related = [i for i, name in enumerate(self.names) if name in relations]
+        self._related = [(i, targets[name]) for i, name in enumerate(self.names) if name in targets]
 
     def of(self, validated: dict[str, Any] | None) -> KeyValues | None:
         """Return the key of a row's validated data, or None when a value is missing."""
@@ -47,14 +50,10 @@ class Key:
         except KeyError:
             return None
         values = [found] if len(self.names) == 1 else list(found)
-        for i in self._related:
+        for i, target in self._related:
             if isinstance(values[i], models.Model):
-                values[i] = values[i].pk
+                values[i] = getattr(values[i], target)
         return None if None in values else tuple(values)
-
-    def of_instance(self, instance: models.Model) -> KeyValues:
-        """Return the key of a stored instance."""
-        return tuple(getattr(instance, attname) for attname in self.attnames)
 
     def filter(self, queryset: models.QuerySet, keys: set[KeyValues]) -> models.QuerySet:
         """Return the rows of ``queryset`` holding one of ``keys`` (one query)."""
@@ -66,11 +65,16 @@ class Key:
         return {tuple(values): pk for pk, *values in rows}
 
 
-class ExistingRows:
-    """Match each row of a batch to the instance it updates, by the job type's natural key.
+#: A stored row as ``ExistingRows`` reads it: ``(pk, *values of the compared columns)``.
+Stored = tuple[Any, ...]
 
-    ``match`` gives every valid row of a batch its instance (or None: a new row) with one query,
-    after marking the rows whose key an earlier row of the file already held (``SeenKeys``).
+
+class ExistingRows:
+    """Match each row of a batch to the stored row it updates, by the job type's natural key.
+
+    ``match`` gives every valid row of a batch the stored row's values (or None: a new row) with
+    one query, after marking the rows whose key an earlier row of the file already held
+    (``SeenKeys``). A stored row is ``(pk, *values of compared)``, ``compared`` being attnames.
     """
 
     def __init__(
@@ -79,16 +83,18 @@ class ExistingRows:
         queryset: models.QuerySet,
         seen: SeenKeys,
         column_of: Callable[[str], str],
-        select_related: Sequence[str] = (),
+        compared: Sequence[str] = (),
     ) -> None:
         self.key = key
-        self.queryset = queryset.select_related(*select_related) if select_related else queryset
+        self.queryset = queryset
+        self.read = ["pk", *key.attnames, *compared]
+        self.width = len(key.attnames)
         self.seen = seen
         self.column = column_of(key.names[-1])
         self.names = ", ".join(column_of(name) for name in key.names)
 
-    def match(self, outcomes: list[RowOutcome]) -> list[tuple[RowOutcome, models.Model | None]]:
-        """Return ``(outcome, instance or None)`` for every row still valid after the check."""
+    def match(self, outcomes: list[RowOutcome]) -> list[tuple[RowOutcome, Stored | None]]:
+        """Return ``(outcome, stored row or None)`` for every row still valid after the check."""
         keyed = [(outcome, self.key.of(outcome.validated)) for outcome in outcomes]
         with_key = [(o, k) for o, k in keyed if k is not None]
         if with_key:
@@ -112,7 +118,9 @@ class ExistingRows:
                     f"Duplicate of row {first}: the same {self.names} appears earlier in the file.",
                 )
 
-    def _load(self, keys: set[KeyValues]) -> dict[KeyValues, models.Model]:
+    def _load(self, keys: set[KeyValues]) -> dict[KeyValues, Stored]:
         if not keys:
             return {}
-        return {self.key.of_instance(obj): obj for obj in self.key.filter(self.queryset, keys)}
+        rows = self.key.filter(self.queryset, keys).values_list(*self.read)
+        end = 1 + self.width
+        return {row[1:end]: (row[0], *row[end:]) for row in rows}

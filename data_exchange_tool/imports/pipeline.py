@@ -21,12 +21,14 @@ from data_exchange_tool.exceptions import (
     FileFormatError,
     ImportAbortedError,
     ImportCancelledError,
+    WriteRefusedError,
 )
 from data_exchange_tool.imports.files import BatchDownloads
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.readers import get_reader
-from data_exchange_tool.imports.validation import BatchValidator
-from data_exchange_tool.imports.writes import BatchWriter
+from data_exchange_tool.imports.relations import ManyRelations
+from data_exchange_tool.imports.validation import BatchValidator, overrides
+from data_exchange_tool.imports.writes import BatchWriter, RecordWriter
 from data_exchange_tool.models.results import (
     WRITTEN_PKS_KEPT,
     ImportJobPreviewRow,
@@ -39,6 +41,7 @@ from data_exchange_tool.storage import open_stream
 from data_exchange_tool.utils import batched
 
 if TYPE_CHECKING:
+    from data_exchange_tool.imports.codecs import RowShape
     from data_exchange_tool.models import ImportJob
     from data_exchange_tool.progress import ProgressChannel
 
@@ -66,12 +69,15 @@ class Run:
     """One pass over the job's file; subclasses decide what to do with each batch."""
 
     phase = Phase.PREVIEW
+    #: The columns the serializer writes (set when the file's headers are read).
+    shape: RowShape
 
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         self.job = job
         self.channel = channel
         self.result = RunResult()
         self.pending_errors: list[ImportJobRowError] = []
+        self.errors = RecordWriter(ImportJobRowError)
 
     def execute(self) -> RunResult:
         """Read, validate and handle every batch; return the counts."""
@@ -115,14 +121,23 @@ class Run:
                 self.job, reader.headers, for_display=self.phase == "preview"
             )
             self.columns = validator.columns
+            self.shape = validator.shape
             frozen = _freeze_old_objects()
             try:
-                for batch in batched(reader.iter_rows(), self.job.get_batch_size()):
+                batches = batched(reader.iter_rows(), self.job.get_batch_size())
+                batch = next(batches, None)
+                while batch is not None:
                     outcomes = validator.validate(batch)
                     self.prepare(outcomes)
                     self.result.count(outcomes)
-                    self.handle(outcomes)
+                    # Progress, the cancel check and the next batch's related objects before
+                    # this batch is handled: the import may write it on a background thread
+                    # while the next one is validated, and a query would wait for the write.
                     self.between_batches(reader)
+                    batch = next(batches, None)
+                    if batch is not None:
+                        validator.prefetch(batch)
+                    self.handle(outcomes)
             finally:
                 validator.close()
                 if frozen:
@@ -139,7 +154,7 @@ class Run:
 
     def flush_errors(self) -> None:
         """Insert the queued error rows."""
-        ImportJobRowError.objects.bulk_create(self.pending_errors)
+        self.errors.insert(self.pending_errors)
         self.pending_errors = []
 
     def open_file(self) -> Any:
@@ -217,6 +232,7 @@ class PreviewRun(Run):
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         super().__init__(job, channel)
         self.keep_left = self.rows_to_keep()
+        self.preview_rows = RecordWriter(ImportJobPreviewRow)
 
     def rows_to_keep(self) -> dict[str, int]:
         """Return how many rows of each action the table keeps."""
@@ -247,8 +263,7 @@ class PreviewRun(Run):
             if keep_left.get(outcome.action, 0) > 0:
                 keep_left[outcome.action] -= 1
                 kept.append(self.sample_row(outcome))
-        if kept:
-            ImportJobPreviewRow.objects.bulk_create(kept)
+        self.preview_rows.insert(kept)
 
     def sample_row(self, outcome: RowOutcome) -> ImportJobPreviewRow:
         """Return an unsaved preview row for an outcome."""
@@ -269,19 +284,33 @@ class PreviewRun(Run):
 
 
 class ImportRun(Run):
-    """Validate again and write in batches; invalid rows abort the run unless it is forced."""
+    """Validate again and write in batches; invalid rows abort the run unless it is forced.
+
+    The writer (``writes.BatchWriter``) may write a batch on a background thread while the next
+    one is validated (``DATA_EXCHANGE_OVERLAP_WRITES``); ``execute`` waits for it and releases it
+    before returning or raising, inside the caller's transaction. A batch the database refuses
+    aborts the run naming the file's row.
+    """
 
     phase = Phase.IMPORT
 
     def __init__(self, job: ImportJob, channel: ProgressChannel) -> None:
         super().__init__(job, channel)
-        self.writer = BatchWriter(job)
+        self.writer: BatchWriter | None = None
         self.downloads = BatchDownloads(job)
         self.abort_errors: list[ImportJobRowError] = []
         self.written_pks: list[Any] | None = []
 
     def execute(self) -> RunResult:
-        result = super().execute()
+        try:
+            result = super().execute()
+            if self.writer is not None:
+                self.writer.finish()
+        except WriteRefusedError as exc:
+            raise self.refused(exc) from exc
+        finally:
+            if self.writer is not None:
+                self.writer.close()
         result.written_pks = self.written_pks
         return result
 
@@ -294,17 +323,34 @@ class ImportRun(Run):
         if not committed:
             self.downloads.discard()
 
+    def refused(self, exc: WriteRefusedError) -> ImportAbortedError:
+        """Return the abort of a batch the database refused, naming the row it refused."""
+        outcome = exc.outcome
+        if outcome is None:
+            rows = [o.row_number for o in exc.batch]
+            where = f"a batch (rows {min(rows)}-{max(rows)})" if rows else "a batch"
+            return ImportAbortedError(
+                f"The database refused {where}: {exc.message}. Nothing was written."
+            )
+        column = self.shape.name_of.get(exc.column, exc.column) if exc.column else ""
+        header = self.columns.header_of.get(column, column)
+        outcome.fail(header, exc.message)
+        self.abort_errors = self.error_rows([outcome])
+        where = f"row {outcome.row_number}" + (f", column {header}" if header else "")
+        return ImportAbortedError(
+            f"The database refused {where}: {exc.message}. Nothing was written."
+        )
+
     def remember_written(self, outcomes: list[RowOutcome]) -> None:
         """Keep the pks of the written rows while they are few and known (for the admin's link)."""
         if self.written_pks is None:
             return
         for outcome in outcomes:
-            if outcome.action in (RowAction.NEW, RowAction.UPDATE):
-                pk = getattr(outcome.instance, "pk", None)
-                if pk is None or len(self.written_pks) >= WRITTEN_PKS_KEPT:
-                    self.written_pks = None
-                    return
-                self.written_pks.append(pk if isinstance(pk, int) else str(pk))
+            pk = outcome.pk
+            if pk is None or len(self.written_pks) >= WRITTEN_PKS_KEPT:
+                self.written_pks = None
+                return
+            self.written_pks.append(pk if isinstance(pk, int) else str(pk))
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         invalid = [o for o in outcomes if o.errors]
@@ -318,5 +364,23 @@ class ImportRun(Run):
                 "Nothing was written; fix the file or force the import."
             )
         self.save_errors(self.error_rows(invalid))
-        self.writer.write(outcomes)
-        self.remember_written(outcomes)
+        self.get_writer().write(outcomes)
+
+    def get_writer(self) -> BatchWriter:
+        """Return the run's writer, made on the first batch (it needs the validator's shape)."""
+        if self.writer is None:
+            job = self.job
+            hook = job.after_import_row if overrides(job, "after_import_row") else None
+            model = job.get_target_model()
+            fields = job.get_serializer().fields.items()
+            in_file = self.columns.header_of  # a file without a relation's column leaves it be
+            writable = {n: f for n, f in fields if not f.read_only and n in in_file}
+            self.writer = BatchWriter(
+                model,
+                self.shape,
+                on_written=self.remember_written,
+                after_row=hook,
+                overlap=bool(app_settings.OVERLAP_WRITES),
+                relations=ManyRelations(model, writable),
+            )
+        return self.writer

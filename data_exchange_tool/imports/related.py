@@ -62,6 +62,8 @@ class BatchRelated:
         self.name = name
         #: The texts a cell's value names: itself, the items of a list, a through cell's keys.
         self.texts_of: Callable[[Any], Iterable[Any]] = _one_text
+        #: True when a cell lists several objects (its items are split from the cell's text).
+        self.many = isinstance(serializer_field, ManyRelatedField | ThroughManyField)
         if isinstance(serializer_field, ManyRelatedField):
             self.texts_of = _list_texts
             serializer_field.to_internal_value = partial(  # type: ignore[method-assign]

@@ -249,11 +249,11 @@ class ManyRelations:
             rows = [o for o in existing if table.source in (o.validated or {})]
             if not rows:
                 continue
-            owners = {o.instance.pk for o in rows}  # type: ignore[union-attr]
+            owners = {o.pk for o in rows}
             current = table.read(owners, keys=self.labels)
             for outcome in rows:
                 value = outcome.validated[table.source]  # type: ignore[index]
-                have = current.get(outcome.instance.pk, {})  # type: ignore[union-attr]
+                have = current.get(outcome.pk, {})
                 if {target: row.extras for target, row in have.items()} == table.wanted(value):
                     continue
                 before = (
@@ -285,7 +285,7 @@ class ManyRelations:
             return
         self.write(
             [
-                (o.instance.pk, o.validated or {}, o.action == RowAction.NEW)  # type: ignore[union-attr]
+                (o.pk, o.validated or {}, o.action == RowAction.NEW)
                 for o in outcomes
                 if o.action == RowAction.NEW
                 or (o.action == RowAction.UPDATE and o.relation_changes)

@@ -12,12 +12,16 @@ parts that do the per-batch work, each in its own module:
   (``ValidationPlan``);
 - ``uniques``: unique validators checked with one query per unique set and batch, and against
   the file's earlier rows (``UniqueCheck``, ``SeenKeys``: on disk, not in memory);
-- ``natural_keys``: the instance each row updates, one query per batch (``ExistingRows``);
+- ``codecs``: the validated data as the row it writes (``RowShape``), and the values the
+  database would refuse, each an error naming its column (``ValueChecks``);
+- ``natural_keys``: the stored row each row updates, read as values with one query per batch
+  (``ExistingRows``);
 - ``relations``: the many-to-many relations of the rows that update a stored one, compared with
   its through rows, one query per field and batch (``ManyRelations``);
 - ``files``: file URLs compared with the stored files (``FileColumns``).
 
-Each row then gets an action: new, update (with its changes), unchanged or invalid.
+Each row then gets an action: new, update (with its changes, the row's values compared with the
+stored ones as the database holds them), unchanged or invalid.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connections, router
 from rest_framework import serializers
 
+from data_exchange_tool.imports.codecs import RowShape, ValueChecks, normalizer
 from data_exchange_tool.imports.columns import ColumnMap
 from data_exchange_tool.imports.files import FileColumns
-from data_exchange_tool.imports.natural_keys import ExistingRows, Key
+from data_exchange_tool.imports.natural_keys import ExistingRows, Key, Stored
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.plan import ValidationPlan
 from data_exchange_tool.imports.related import BatchRelated
@@ -58,16 +63,11 @@ def overrides(job: ImportJob, hook: str) -> bool:
     return getattr(type(job), hook) is not getattr(ImportJob, hook)
 
 
-def db_value(value: Any) -> Any:
-    """Return the value a stored row holds for ``value``: a related instance becomes its pk."""
-    return value.pk if isinstance(value, models.Model) else value
-
-
 class BatchValidator:
     """Validate batches of rows of one file for one job; see the module docstring.
 
-    ``for_display`` is set by the preview, which writes nothing: new rows get no model instance,
-    and the old values of changed related fields are the objects (shown), not their pks.
+    ``for_display`` is set by the preview, which writes nothing: the old values of changed
+    related fields are the objects (shown by their text), not their keys.
     """
 
     def __init__(self, job: ImportJob, headers: Sequence[str], *, for_display: bool = False):
@@ -99,24 +99,56 @@ class BatchValidator:
             if set(unique.fields) != set(natural_key)
         ]
         self.plan = ValidationPlan(self.serializer)
-        self.attnames = {f.name: f.attname for f in self.model._meta.concrete_fields}
+        self.shape = RowShape(self.model, self.sources.values())
+        attname_of = self.shape.attname_of
+        self.checks = ValueChecks(
+            self.shape.fields,
+            connections[router.db_for_write(self.model)],
+            {attname_of[f.source]: f for f in fields.values() if f.source in attname_of},
+        )
         self.for_display = for_display
-        self.existing = self._existing_rows() if self.key is not None else None
+        #: Every valid row needs the row it writes when it is written (the import) or checked;
+        #: otherwise (a preview with nothing to check) only a row that updates one is compared.
+        self.rows_needed = not for_display or bool(self.checks.checks)
+        key_columns = set(self.key.attnames) if self.key is not None else set()
+        compared = [(n, f) for n, f in self.shape.columns if f.attname not in key_columns]
+        self.compared = [(name, f.attname, normalizer(f)) for name, f in compared]
+        #: Related fields whose old value the preview shows as the object: ``{name: field}``.
+        self.shown = {n: f for n, f in compared if f.is_relation} if for_display else {}
+        self.existing = (
+            ExistingRows(
+                self.key,
+                job.get_queryset(),
+                self.seen,
+                self.column_of,
+                [f.attname for _, f in compared],
+            )
+            if self.key is not None
+            else None
+        )
         written = {name: f for name, f in fields.items() if name in self.columns.header_of}
         self.relations = ManyRelations(self.model, written, labels=for_display)
         self.files = FileColumns(self.model, written, self.columns.header_of)
-
-    def _existing_rows(self) -> ExistingRows:
-        relations = {f.name for f in self.model._meta.concrete_fields if f.is_relation}
-        shown = relations & set(self.sources.values()) if self.for_display else ()
-        return ExistingRows(
-            self.key, self.job.get_queryset(), self.seen, self.column_of, sorted(shown)
-        )
 
     def column_of(self, name: str) -> str:
         """Return the file's header for a field (or the field's name)."""
         field_name = next((n for n, s in self.sources.items() if s == name), name)
         return self.columns.header_of.get(field_name, field_name)
+
+    def prefetch(self, rows: Sequence[tuple[int, list[str]]]) -> None:
+        """Load the related objects a batch's cells name, before the batch is validated.
+
+        The import calls it for the next batch while no write is in flight, so that batch's
+        validation needs no query before its rows have been through the serializer. A hint:
+        ``validate`` still loads whatever the rows' data names and this did not load.
+        """
+        index_of = self.columns.index_of
+        for related in self.related:
+            index = index_of.get(related.name)
+            if index is None or related.many:  # a list's items are split from the cell later
+                continue
+            texts = {cells[index] for _, cells in rows if index < len(cells)}
+            related.prefetch({t for t in texts if t and "\x00" not in t})
 
     def validate(self, rows: Sequence[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Return the outcome of each row of a batch."""
@@ -124,14 +156,7 @@ class BatchValidator:
         checked = [o for o in outcomes if not o.errors]  # a NUL never reaches the database
         for related in self.related:
             related.prefetch_rows(o.data for o in checked)
-        run_validation = self.plan.run_validation
-        for outcome in outcomes:
-            if outcome.errors:
-                continue
-            try:
-                outcome.validated = run_validation(outcome.data)
-            except serializers.ValidationError as exc:
-                self._record_errors(outcome, exc.detail)
+        self._run_validation(outcomes)
         valid = [o for o in outcomes if o.validated is not None]
         for unique in self.uniques:
             unique.check(valid)
@@ -141,7 +166,28 @@ class BatchValidator:
             self.files.compare(decided)
         if self.relations:
             self.relations.compare(decided)
+        if self.shown:
+            self._show_related([o for o in decided if o.changes])
         return outcomes
+
+    def _run_validation(self, outcomes: list[RowOutcome]) -> None:
+        """Validate each row through the serializer; give it the row it writes, its values
+        checked against what the database would refuse."""
+        run_validation = self.plan.run_validation
+        row_of = self.shape.row if self.rows_needed else None
+        refusals = self.checks.refusals
+        for outcome in outcomes:
+            if outcome.errors:
+                continue
+            try:
+                outcome.validated = run_validation(outcome.data)
+            except serializers.ValidationError as exc:
+                self._record_errors(outcome, exc.detail)
+                continue
+            if row_of is not None:
+                outcome.row = row_of(outcome.validated)
+                for attname, message in refusals(outcome.row):
+                    outcome.fail(self.column_of(self.shape.name_of[attname]), message)
 
     def _prepare(self, row_number: int, cells: list[str]) -> RowOutcome:
         data, nul = self.columns.row_data(cells)
@@ -163,33 +209,46 @@ class BatchValidator:
 
     def _decide_actions(self, outcomes: list[RowOutcome]) -> None:
         if self.existing is None:  # nothing to match rows by: every row is new
-            matched: list[tuple[RowOutcome, models.Model | None]] = [(o, None) for o in outcomes]
+            matched: list[tuple[RowOutcome, Stored | None]] = [(o, None) for o in outcomes]
         else:
             matched = self.existing.match(outcomes)
-        decide: Callable[[RowOutcome, models.Model | None], None] = self._decide
-        for outcome, instance in matched:
-            decide(outcome, instance)
+        decide: Callable[[RowOutcome, Stored | None], None] = self._decide
+        for outcome, stored in matched:
+            decide(outcome, stored)
 
-    def _decide(self, outcome: RowOutcome, instance: models.Model | None) -> None:
-        """Give a valid row its action: new, or an update with its changes, or unchanged."""
-        validated = outcome.validated or {}
-        if instance is None:
+    def _decide(self, outcome: RowOutcome, stored: Stored | None) -> None:
+        """Give a valid row its action: new, or an update with its changes, or unchanged.
+
+        A value changes when, as the database would hold it (``codecs.normalizer``), it differs
+        from the stored one; a column the row does not carry is not compared.
+        """
+        if stored is None:
             outcome.action = RowAction.NEW
-            if not self.for_display:  # the preview writes nothing: no instance to build
-                outcome.instance = self.model(
-                    **{k: v for k, v in validated.items() if k in self.attnames}
-                )
             return
-        outcome.instance = instance
-        for name, new in validated.items():
-            attname = self.attnames.get(name)
-            if attname is None:
+        outcome.pk = stored[0]
+        validated = outcome.validated or {}
+        row = outcome.row
+        if row is None:
+            row = outcome.row = self.shape.row(validated)
+        changes = outcome.changes
+        for (name, attname, normalize), old in zip(self.compared, stored[1:], strict=True):
+            if attname in row and normalize(row[attname]) != old:
+                changes[name] = (old, validated[name])
+        outcome.action = RowAction.UPDATE if changes else RowAction.UNCHANGED
+
+    def _show_related(self, outcomes: list[RowOutcome]) -> None:
+        """Replace the old keys of changed related fields by their objects (one query per field
+        and batch, only for the rows that change it), for the preview to show."""
+        for name, field in self.shown.items():
+            keys = {o.changes[name][0] for o in outcomes if name in o.changes} - {None}
+            if not keys:
                 continue
-            old = getattr(instance, attname)
-            if old != db_value(new):
-                display_old = getattr(instance, name) if self.for_display else old
-                outcome.changes[name] = (display_old, new)
-        outcome.action = RowAction.UPDATE if outcome.changes else RowAction.UNCHANGED
+            target = field.target_field
+            found = target.model._base_manager.in_bulk(keys, field_name=target.attname)
+            for outcome in outcomes:
+                if name in outcome.changes:
+                    old, new = outcome.changes[name]
+                    outcome.changes[name] = (found.get(old, old), new)
 
     def close(self) -> None:
         """Release the on-disk key store."""

@@ -91,7 +91,10 @@ def test_empty_cells(catalogue):
     first, second, third = validate(StockRecordImportJob(), STOCK_HEADERS, rows)
     assert first.validated["price"] is None
     assert "num_allocated" not in first.validated
-    assert first.instance.num_allocated == 0
+    # The row carries no value: the writer gives the model's default (0), as Model() would;
+    # test_pipeline's test_empty_cells_through_a_job reads it back from the table.
+    assert "num_allocated" not in first.row
+    assert first.instance is None  # no model instance is built per row
     assert errors(second) == [("partner_sku", "This field is required.")]
     assert third.action == RowAction.NEW
     assert "num_in_stock" not in third.validated
@@ -173,7 +176,8 @@ def test_lookup_matches_existing_rows_and_plans_changes(catalogue):
     assert set(updated.changes) == {"product", "price"}
     assert updated.changes["price"] == (Decimal("1.00"), Decimal("2.50"))
     assert new.action == RowAction.NEW
-    assert new.instance.pk is None
+    assert new.pk is None  # not written yet
+    assert new.instance is None
 
 
 def test_a_key_repeated_in_the_file_fails_the_later_rows(catalogue):

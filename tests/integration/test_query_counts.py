@@ -1,16 +1,25 @@
 """Queries per batch on PostgreSQL: the same count for 1,000 and 10,000 rows in one batch.
 
-PostgreSQL inserts a whole batch in one statement, so here the counts are exactly equal; the fast
-layer (SQLite, 999 parameters per statement) checks the same with Django's own INSERT split set
-aside. The tasks run in this process (``.apply``); nothing is sent to the worker.
+PostgreSQL inserts a whole batch in one statement (``COPY``), so here the counts are exactly equal;
+the fast layer (SQLite, 999 parameters per statement) checks the same with Django's own INSERT
+split set aside. The import's ``COPY`` statements pass by Django's cursor: the writer runs them
+through the connection's execute wrappers and query log (``copying.observed``), so
+``CaptureQueriesContext`` counts them with the rest, and the tests check it does. The tasks run in
+this process (``.apply``); nothing is sent to the worker.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from data_exchange_tool import tasks
+from data_exchange_tool import actions, tasks
+from data_exchange_tool.states import JobState
+from example_project.demo.models import Partner, Product, StockRecord, StockRecordImportJob
+from tests.helpers import create_job, csv_bytes, stock_rows
 from tests.imports.test_pipeline import task_queries
 from tests.imports.test_relations import (
     ARTIST_HEADERS,
@@ -40,6 +49,7 @@ def test_one_batch_costs_the_same_queries_for_1000_and_10000_rows(catalogue, mon
     assert len(preview_10k) == len(preview_1k), preview_10k
     assert len(import_10k) == len(import_1k), import_10k
     assert len(import_10k) < 25
+    assert len(copies(import_1k)) == len(copies(import_10k)) == 1  # the COPY is counted
 
 
 def test_queries_grow_by_a_constant_per_batch(catalogue, monkeypatch, not_sent):
@@ -73,3 +83,61 @@ def test_relations_cost_exactly_the_same_queries_for_1000_and_10000_rows(
     for few, many in zip(small, large, strict=True):
         assert len(many) == len(few), many
         assert len(many) < 30
+
+
+def copies(queries: list[str]) -> list[str]:
+    return [sql for sql in queries if sql.startswith("COPY ")]
+
+
+def update_queries(count: int, batch_size: int, monkeypatch) -> tuple[list[str], list[str]]:
+    """Store ``count`` stock records, then preview and import a file of the same rows where
+    every other one has a new price; return the SQL of each task."""
+    StockRecord.objects.all().delete()
+    partner = Partner.objects.get(name="Globex")
+    products = {p.sku: p for p in Product.objects.all()}
+    rows = stock_rows(count, partner="Globex")
+    StockRecord.objects.bulk_create(
+        StockRecord(
+            partner=partner,
+            product=products[row[1]],
+            partner_sku=row[2],
+            price=Decimal(row[3]),
+            num_in_stock=row[4],
+            num_allocated=row[5],
+        )
+        for row in rows
+    )
+    for row in rows[::2]:
+        row[3] = "0.25"
+    monkeypatch.setattr(StockRecordImportJob, "batch_size", batch_size)
+    job = create_job(csv_bytes(rows))
+    with CaptureQueriesContext(connection) as preview:
+        tasks.preview_job.apply((job.pk,))
+    job.refresh_from_db()
+    assert (job.updated_rows, job.unchanged_rows) == (count // 2, count // 2), job.message
+    actions.confirm_import(job)
+    with CaptureQueriesContext(connection) as run:
+        tasks.import_job.apply((job.pk,))
+    job.refresh_from_db()
+    assert (job.state, job.updated_rows) == (JobState.IMPORT_SUCCEEDED, count // 2), job.message
+    assert StockRecord.objects.filter(price=Decimal("0.25")).count() == count // 2
+    return [q["sql"] for q in preview], [q["sql"] for q in run]
+
+
+def test_updates_cost_the_same_queries_for_1000_and_10000_rows(catalogue, monkeypatch, not_sent):
+    preview_1k, import_1k = update_queries(1_000, 20_000, monkeypatch)
+    preview_10k, import_10k = update_queries(10_000, 20_000, monkeypatch)
+    assert len(preview_10k) == len(preview_1k), preview_10k
+    assert len(import_10k) == len(import_1k), import_10k
+    assert len(copies(import_1k)) == len(copies(import_10k)) == 1  # into the temporary table
+    assert [sql.split()[0] for sql in import_10k if sql.startswith(("TRUNCATE", 'UPDATE "demo'))]
+    assert len(import_10k) < 25
+
+
+def test_updates_grow_by_a_constant_per_batch(catalogue, monkeypatch, not_sent):
+    imports = {}
+    for count in (1_000, 2_000, 6_000):
+        imports[count] = len(update_queries(count, 1_000, monkeypatch)[1])
+    per_batch = imports[2_000] - imports[1_000]
+    assert imports[6_000] - imports[1_000] == 5 * per_batch, imports
+    assert per_batch <= 6  # the existing rows, TRUNCATE, COPY, UPDATE, the cancel check

@@ -5,7 +5,18 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from data_exchange_tool.fields import FileFromURLField, ThroughManyField
-from tests.testapp.models import Artist, CatalogueItem, Membership, Note, Sample, Tag
+from tests.testapp.models import (
+    Artist,
+    CatalogueItem,
+    Category,
+    Coded,
+    Everything,
+    Keyed,
+    Membership,
+    Note,
+    Sample,
+    Tag,
+)
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -60,3 +71,40 @@ class ArtistSerializer(serializers.ModelSerializer):
     class Meta:
         model = Artist
         fields = ("name", "bands")
+
+
+class EverythingSerializer(serializers.ModelSerializer):
+    """Every written column of ``Everything``. ``data`` parses the cell's text as JSON; ``code``
+    (a ``db_default``) is optional; ``label`` and ``small`` are declared without the model's
+    limits, so the import's own checks are what refuses a value too long or too large."""
+
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    shelf = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    data = serializers.JSONField(binary=True, allow_null=True, required=False)
+    label = serializers.CharField(required=False)
+    small = serializers.IntegerField(required=False)
+
+    class Meta:
+        model = Everything
+        fields = (
+            "name", "notes", "slug", "amount", "small", "count", "big", "positive", "ratio",
+            "flag", "maybe", "day", "moment", "clock", "span", "data", "ref", "category",
+            "shelf", "label", "code",
+        )  # fmt: skip
+        extra_kwargs = {"code": {"required": False}}
+
+
+class KeyedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Keyed
+        fields = ("name",)
+
+
+class CodedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Coded
+        fields = ("code", "title")
