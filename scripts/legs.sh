@@ -40,8 +40,12 @@ prepare() { # leg: create .venv-<leg> and install into it what changed
   local leg=$1 venv=.venv-$1 python
   python=$(interpreter "$leg")
   local var="DXT_PYTHON_${leg^^}"
+  if [[ -n ${!var:-} && ! -x ${!var} ]]; then
+    echo "legs: the $leg leg needs Python ${WANT[$leg]}: $var=${!var} is not an executable." >&2
+    return 1
+  fi
   if [[ -z $python || ! -x $python ]]; then
-    echo "legs: the $leg leg needs Python ${WANT[$leg]} and found none (${!var:-no $var}, no" \
+    echo "legs: the $leg leg needs Python ${WANT[$leg]} and found none (no $var, no" \
       "${PYENV_ROOT:-$HOME/.pyenv}/versions/${WANT[$leg]}.*, no python${WANT[$leg]} on PATH)." \
       "Install it (pyenv install ${WANT[$leg]}) or set $var to its path." >&2
     return 1
