@@ -18,8 +18,8 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e ".[dev,s3]"
+$(VENV)/.installed: setup.cfg pyproject.toml requirements/test.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -e ".[s3,redis]" -r requirements/test.txt
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv and install the package with its test tools
@@ -38,13 +38,20 @@ format: install ## Format the code with ruff
 migrations-check: install ## Fail when a model change has no migration
 	$(PY) -m django makemigrations --check --dry-run --settings=tests.settings
 
-test-fast: install ## Fast layer: SQLite, in-memory files, eager Celery
+test-fast: install ## Fast layer on .venv: SQLite, in-memory files, eager Celery
 	$(BIN)/pytest tests --ignore=tests/integration
+
+test-legs: ## Fast layer on the lowest (Python 3.11) and newest (Python 3.13) supported versions
+	bash scripts/legs.sh
+
+typecheck: install ## mypy on the package (django-stubs, djangorestframework-stubs, celery-types)
+	$(BIN)/mypy
 
 test-integration: install services ## Real layer: PostgreSQL, Redis, RabbitMQ, Celery workers, moto S3, Chromium
 	bash scripts/integration.sh
 
-test: lint migrations-check test-fast test-integration ## Everything CI runs (.ci/run calls this)
+# The fast layer runs in the two legs (lowest and newest versions); the real layer on .venv.
+test: lint typecheck migrations-check test-legs test-integration ## Everything CI runs (.ci/run calls this)
 
 demo: install ## Start the example project: SQLite, in-process worker, demo user and sample files
 	$(PY) manage.py setup_demo
@@ -68,4 +75,4 @@ clean: ## Remove build products and caches
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install services lint format migrations-check test-fast test-integration test demo worker bench messages build clean
+.PHONY: help install services lint format migrations-check test-fast test-legs typecheck test-integration test demo worker bench messages build clean

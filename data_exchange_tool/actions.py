@@ -77,7 +77,8 @@ class Sender:
         """Send ``task`` for ``job`` to ``queue`` once committed; record its id in ``id_field``."""
         task_id = str(uuid.uuid4())
         setattr(job, id_field, task_id)
-        job._meta.concrete_model._base_manager.filter(pk=job.pk).update(**{id_field: task_id})
+        model = job._meta.concrete_model or type(job)  # None only on an abstract model
+        model._base_manager.filter(pk=job.pk).update(**{id_field: task_id})
         if self.in_process:
             self.pending.append((task, job.pk))
         else:

@@ -19,7 +19,7 @@ System checks: a misdeclared job type fails at start-up with a message naming th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
@@ -30,6 +30,9 @@ from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField, S
 from data_exchange_tool.exceptions import ConfigurationError
 from data_exchange_tool.fields import ThroughManyField
 from data_exchange_tool.registry import job_types
+
+if TYPE_CHECKING:
+    from data_exchange_tool.models import ImportJob
 
 
 @checks.register(checks.Tags.models)
@@ -53,8 +56,8 @@ def check_job_types(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
     return messages
 
 
-def _import_job_subclasses(base: type) -> list[type]:
-    found = []
+def _import_job_subclasses(base: type[ImportJob]) -> list[type[ImportJob]]:
+    found: list[type[ImportJob]] = []
     for sub in base.__subclasses__():
         found.append(sub)
         found.extend(_import_job_subclasses(sub))
@@ -99,7 +102,7 @@ def _check_job_type(model: Any) -> list[checks.CheckMessage]:
 
 
 def _check_serializer_fields(model: Any, serializer: Any) -> list[checks.CheckMessage]:
-    messages = []
+    messages: list[checks.CheckMessage] = []
     written = {f.source for f in serializer.fields.values() if not f.read_only}
     missing = [name for name in model.get_natural_key() if name not in written]
     if missing:
@@ -222,8 +225,9 @@ def _check_filterset(model: Any) -> list[checks.CheckMessage]:
     target = model.get_target_model()
     if not (isinstance(filterset_class, type) and issubclass(filterset_class, FilterSet)):
         problem = f"{filterset_class!r} is not a django-filter FilterSet"
-    elif filterset_class._meta.model not in (None, target):
-        problem = f"{filterset_class.__name__} filters {filterset_class._meta.model._meta.label}"
+    # FilterSetMetaclass sets ``_meta`` (FilterSetOptions); the stubs do not declare it.
+    elif (filtered := filterset_class._meta.model) not in (None, target):  # type: ignore[attr-defined]
+        problem = f"{filterset_class.__name__} filters {filtered._meta.label}"
     else:
         return []
     return [

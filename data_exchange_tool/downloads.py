@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from data_exchange_tool.imports.reports import (
@@ -29,8 +30,6 @@ from data_exchange_tool.storage import download_url, open_stream
 from data_exchange_tool.writers import get_writer_class, stream_table
 
 if TYPE_CHECKING:
-    from django.http import HttpResponse
-
     from data_exchange_tool.models import ExportJob, ImportJob
 
 #: Seconds a download URL of S3 stays valid.
@@ -49,13 +48,14 @@ def table_response(rows: Iterable[list[Any]], filename: str, fmt: str) -> Stream
 
 def uploaded_file_response(job: ImportJob) -> FileResponse:
     """Stream the job's uploaded file from storage under its original name."""
-    name = job.file_name or os.path.basename(job.file.name)
-    return FileResponse(open_stream(job.file.name), as_attachment=True, filename=name)
+    stored = job.file.name or ""
+    name = job.file_name or os.path.basename(stored)
+    return FileResponse(open_stream(stored), as_attachment=True, filename=name)
 
 
 def error_report_response(job: ImportJob, fmt: str | None = None, phase: str | None = None) -> Any:
     """Return the job's invalid rows with an error column, in ``fmt`` (default: the upload's)."""
-    fmt = fmt or file_format(job.file_name or job.file.name)
+    fmt = fmt or file_format(job.file_name or job.file.name or "")
     return table_response(error_report_rows(job, phase), report_file_name(job, fmt), fmt)
 
 
@@ -66,9 +66,10 @@ def template_response(job_type: type[ImportJob], fmt: str = "csv") -> Any:
     return table_response([template_columns(job_type)], filename, fmt)
 
 
-def export_file_response(job: ExportJob) -> HttpResponse:
+def export_file_response(job: ExportJob) -> HttpResponseBase:
     """Return an export's file: a redirect to a short-lived S3 URL, or the file itself."""
-    url = download_url(job.file.name, job.file_name, expire=DOWNLOAD_URL_EXPIRY)
+    stored = job.file.name or ""
+    url = download_url(stored, job.file_name, expire=DOWNLOAD_URL_EXPIRY)
     if url:
         return HttpResponseRedirect(url)
-    return FileResponse(open_stream(job.file.name), as_attachment=True, filename=job.file_name)
+    return FileResponse(open_stream(stored), as_attachment=True, filename=job.file_name)

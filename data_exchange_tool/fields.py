@@ -131,7 +131,7 @@ class ThroughManyField(serializers.Field):
         """Return a field of the through model, or raise ``ConfigurationError`` naming it."""
         model = self.through_model
         try:
-            return model._meta.get_field(name)
+            return model._meta.get_field(name)  # type: ignore[return-value]  # a column's field
         except FieldDoesNotExist as exc:
             raise ConfigurationError(
                 f"ThroughManyField: {model._meta.label} has no field {name!r}."
@@ -156,6 +156,7 @@ class ThroughManyField(serializers.Field):
             for f in self.through_model._meta.concrete_fields
             if (f.many_to_one or f.one_to_one)
             and f.name != self.related
+            and f.related_model is not None
             and issubclass(model, f.related_model)
         ]
         if len(found) != 1:
@@ -202,7 +203,7 @@ class ThroughManyField(serializers.Field):
                         f"{self.slug_field!r} (slug_field)."
                     ) from exc
                 child = SlugRelatedField(slug_field=self.slug_field, queryset=queryset)
-            child.bind(field_name="", parent=self)
+            child.bind(field_name="", parent=self)  # type: ignore[arg-type]  # any Field will do
             self._child = child
         return self._child
 
@@ -210,7 +211,7 @@ class ThroughManyField(serializers.Field):
     def extra(self) -> dict[str, serializers.Field]:
         """Return ``{extra field: the DRF field ModelSerializer builds for it}``."""
         if self._extra is None:
-            builder = serializers.ModelSerializer()
+            builder: serializers.ModelSerializer[Any] = serializers.ModelSerializer()
             extra: dict[str, serializers.Field] = {}
             for name in self.extra_fields:
                 model_field = self.through_field(name)
@@ -222,7 +223,7 @@ class ThroughManyField(serializers.Field):
                 field_class, kwargs = builder.build_standard_field(name, model_field)
                 kwargs.pop("read_only", None)
                 field = field_class(**kwargs)
-                field.bind(field_name=name, parent=self)
+                field.bind(field_name=name, parent=self)  # type: ignore[arg-type]  # any Field will do
                 extra[name] = field
             self._extra = extra
         return self._extra

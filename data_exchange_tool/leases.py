@@ -71,7 +71,7 @@ def enabled() -> bool:
 
 def key(job: Job) -> tuple[int, int]:
     """Return the lease's two keys: the job model's namespace and the id as a signed int4."""
-    namespace = NAMESPACES[job._meta.concrete_model._meta.label_lower]
+    namespace = NAMESPACES[(job._meta.concrete_model or type(job))._meta.label_lower]
     return namespace, (int(job.pk) + 2**31) % 2**32 - 2**31
 
 

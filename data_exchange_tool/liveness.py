@@ -93,7 +93,11 @@ def last_sign_of_life(job: Job) -> Any:
 
 def waiting_for_task(job: Job) -> bool:
     """Return True for an import confirmed but not started by a task yet (it holds no lease)."""
-    return job.state == JobState.IMPORT_IN_PROGRESS and job.import_started_at is None
+    return (
+        isinstance(job, ImportJob)
+        and job.state == JobState.IMPORT_IN_PROGRESS
+        and job.import_started_at is None
+    )
 
 
 def death(job: Job) -> str | None:
@@ -105,7 +109,11 @@ def death(job: Job) -> str | None:
         return None if held else SESSION_ENDED
     if last_sign_of_life(job) >= heartbeat_cutoff():
         return None
-    if job.state == JobState.IMPORT_IN_PROGRESS and import_reports_in_cache(job):
+    if (
+        isinstance(job, ImportJob)
+        and job.state == JobState.IMPORT_IN_PROGRESS
+        and import_reports_in_cache(job)
+    ):
         return None
     return f"no heartbeat for {float(app_settings.HEARTBEAT_TIMEOUT):g} s"
 
@@ -172,15 +180,16 @@ def _reap(job: Job) -> int:
     state = job.state
     message = DEAD_TASK_MESSAGES[state].format(cause=death(job) or SESSION_ENDED)
     with transaction.atomic():
-        manager = job._meta.concrete_model._base_manager
+        manager = (job._meta.concrete_model or type(job))._base_manager
         if not manager.select_for_update(skip_locked=True).filter(pk=job.pk).exists():
             return 0
-        if state == JobState.PREVIEW_IN_PROGRESS:
-            reaped = recording.end_preview(job, message=message, only_if=_is_dead)
-        elif state == JobState.IMPORT_IN_PROGRESS:
-            reaped = recording.fail_import(job, message, only_if=_is_dead)
-        else:
+        reaped: ImportJob | ExportJob | None = None
+        if isinstance(job, ExportJob):
             reaped = recording.end_export(job, message=message, only_if=_is_dead)
+        elif isinstance(job, ImportJob) and state == JobState.PREVIEW_IN_PROGRESS:
+            reaped = recording.end_preview(job, message=message, only_if=_is_dead)
+        elif isinstance(job, ImportJob):
+            reaped = recording.fail_import(job, message, only_if=_is_dead)
     if reaped is None:
         return 0
     logger.warning(

@@ -152,7 +152,7 @@ def cancel_pending(job: Job) -> bool:
     """
     if job.state != JobState.IMPORT_IN_PROGRESS:
         return False
-    if job.cancel_requested_at:
+    if getattr(job, "cancel_requested_at", None):  # an import's field
         return True
     return bool(caches[app_settings.CACHE].get(_cache_key(job.pk, "cancel")))
 
@@ -169,7 +169,8 @@ class ProgressChannel:
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        self.manager = job._meta.concrete_model._base_manager
+        # concrete_model is None only on an abstract model.
+        self.manager = (job._meta.concrete_model or type(job))._base_manager
         # The run stops when the job leaves the state its task runs in, or a cancel is asked.
         self._running: dict[str, Any] = {"pk": job.pk, "state": job.state}
         if any(f.name == "cancel_requested_at" for f in job._meta.concrete_fields):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import transaction
 
@@ -38,8 +38,8 @@ Condition = Callable[[Any], bool] | None
 
 def locked(job: Job) -> Job | None:
     """Return the job read again under a row lock (inside the caller's transaction), or None."""
-    manager = job._meta.concrete_model._base_manager
-    return manager.select_for_update().filter(pk=job.pk).first()
+    manager = (job._meta.concrete_model or type(job))._base_manager
+    return cast("Job | None", manager.select_for_update().filter(pk=job.pk).first())
 
 
 def _current(job: Job, state: str, only_if: Condition) -> Job | None:

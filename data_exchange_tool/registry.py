@@ -8,12 +8,14 @@ and the tasks can find a job's type from the label stored on the job row.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from django.db.models.signals import class_prepared
 
 if TYPE_CHECKING:
     from django.db import models
+
+    _M = TypeVar("_M", bound=models.Model)
 
 _job_types: dict[str, type[models.Model]] = {}
 
@@ -28,7 +30,11 @@ def get_job_type(label: str) -> type[models.Model] | None:
     return _job_types.get(label)
 
 
-def job_types(base: type[models.Model] | None = None) -> list[type[models.Model]]:
+@overload
+def job_types(base: None = None) -> list[type[models.Model]]: ...
+@overload
+def job_types(base: type[_M]) -> list[type[_M]]: ...
+def job_types(base: type[models.Model] | None = None) -> list[Any]:
     """Return every registered job type, or those that subclass ``base``."""
     return [model for model in _job_types.values() if base is None or issubclass(model, base)]
 

@@ -65,7 +65,7 @@ def get_storage() -> Any:
 
 def reset_storage() -> None:
     """Forget the resolved storage, so the next use reads the settings again."""
-    job_storage._wrapped = empty
+    job_storage._wrapped = empty  # type: ignore[assignment]  # LazyObject's unset marker
 
 
 @receiver(setting_changed)

@@ -98,12 +98,12 @@ def _resume(job: Job, queue_field: str, queue: str) -> bool:
         setattr(job, queue_field, queue)
         return True
     message = liveness.GAVE_UP_MESSAGES[job.state].format(attempts=job.attempts)
-    if job.state == JobState.PREVIEW_IN_PROGRESS:
-        recording.end_preview(job, message=message)
-    elif job.state == JobState.IMPORT_IN_PROGRESS:
-        recording.fail_import(job, message)
-    else:
+    if isinstance(job, ExportJob):
         recording.end_export(job, message=message)
+    elif isinstance(job, ImportJob) and job.state == JobState.PREVIEW_IN_PROGRESS:
+        recording.end_preview(job, message=message)
+    elif isinstance(job, ImportJob):
+        recording.fail_import(job, message)
     leases.release(job)  # given back with the end already; this is for certainty
     logger.error("data_exchange_tool: %s #%s failed: %s", job._meta.label, job.pk, message)
     return False

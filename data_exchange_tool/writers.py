@@ -328,6 +328,12 @@ class CSVWriter(BaseWriter):
         self.text.flush()
         self.text.detach().flush()
 
+    def abort(self) -> None:
+        # Close the buffers now, while the sink is open: left to the garbage collector, they
+        # would flush into the sink after it was aborted (a write to a closed file).
+        with contextlib.suppress(Exception):  # releasing what a failed export holds
+            self.text.close()
+
 
 #: Characters an XLSX file cannot hold (C0 controls but tab, line feed and carriage return).
 ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -15,9 +15,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def not_eager(monkeypatch):
+def not_eager(monkeypatch, settings):
     """Celery as a project without eager mode has it: a sent task would go to a broker."""
     monkeypatch.setitem(app.conf, "task_always_eager", False)
+    # Celery before 5.6 reads the namespaced Django setting before the key set above.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     sent = []
     for task in (tasks.preview_job, tasks.import_job, tasks.export_job):
         monkeypatch.setattr(task, "apply_async", lambda *a, **kw: sent.append(kw))

@@ -65,7 +65,8 @@ def test_a_file_name_is_taken_from_the_path():
 def test_a_file_is_downloaded(file_server):
     file_server.files["a.png"] = b"\x89PNG image"
     fetched = download(file_server.url("/files/a.png"))
-    assert fetched.file.read() == b"\x89PNG image"
+    with fetched.file:
+        assert fetched.file.read() == b"\x89PNG image"
     assert fetched.size == 10
     assert fetched.content_type == "application/octet-stream"
 
@@ -103,7 +104,8 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
     monkeypatch.setattr(fetching, "resolve", resolve_once)
     settings.DATA_EXCHANGE_URL_ALLOWED_HOSTS = ["files.example.test"]
     fetched = download(file_server.url("/files/a.png", host="files.example.test"))
-    assert fetched.file.read() == b"pinned"
+    with fetched.file:
+        assert fetched.file.read() == b"pinned"
     assert calls == ["files.example.test"]
     assert file_server.hosts == [f"files.example.test:{file_server.port}"]
 
@@ -134,7 +136,8 @@ def test_a_download_that_takes_too_long_in_all_is_given_up(file_server, settings
 def test_redirects_are_followed_and_each_checked(file_server, settings):
     file_server.files["a.png"] = b"moved"
     target = file_server.url("/files/a.png")
-    assert download(file_server.url(f"/redirect?to={target}")).file.read() == b"moved"
+    with download(file_server.url(f"/redirect?to={target}")).file as moved:
+        assert moved.read() == b"moved"
     # localhost is not an allowed host: its loopback address is refused after the redirect.
     elsewhere = file_server.url("/files/a.png", host="localhost")
     with pytest.raises(URLFetchError, match=r"localhost resolves to .*, a loopback address"):

@@ -166,7 +166,8 @@ def test_s3_sink_small_file_is_one_put_and_abort_leaves_nothing(s3_storage):
     sink = open_sink(s3_storage, "small.csv", "text/csv")
     sink.write(b"a\r\n1\r\n")
     sink.commit()
-    assert s3_storage.open("small.csv").read() == b"a\r\n1\r\n"
+    with s3_storage.open("small.csv") as stored:
+        assert stored.read() == b"a\r\n1\r\n"
 
     aborted = open_sink(s3_storage, "aborted.csv", "text/csv")
     aborted.write(b"x" * (writers.PART_SIZE + 1))

@@ -28,6 +28,8 @@ from data_exchange_tool import progress
 from data_exchange_tool.states import RUNNING_STATES, JobState
 
 if TYPE_CHECKING:
+    from django.utils.functional import Promise
+
     from data_exchange_tool.models import ImportJob
 
 #: States a page keeps polling in: the task is queued or running.
@@ -149,6 +151,7 @@ def task_steps(job: Any) -> list[dict[str, Any]]:
         ]
     current = names.index(phase) if phase in names else len(names) - 1
     steps = []
+    label: str | Promise
     for index, name in enumerate(names):
         if phase == "done" or index < current:
             status, label = "done", STEP_LABELS[name]

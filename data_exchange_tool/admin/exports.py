@@ -34,6 +34,7 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -386,7 +387,7 @@ class ExportJobAdmin(JobPageMixin, admin.ModelAdmin):
         job = self.get_job(request, object_id)
         return JsonResponse(progress_payload(job, EXPORT_POLLING_STATES))
 
-    def download_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def download_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """Send the file: a redirect to a short-lived S3 URL, or the file itself."""
         job = self.get_job(request, object_id)
         if job.state != ExportState.EXPORT_SUCCEEDED or not job.file.name:
@@ -449,7 +450,11 @@ def describe_lookup(model: type[Model], name: str, values: list[str]) -> tuple[s
     relation = next((f for f in fields if f.is_relation), None)
     label = " / ".join(capfirst(str(getattr(f, "verbose_name", f.name))) for f in fields)
     shown = [v for value in values for v in value.split(",")]
-    if relation is not None and (fields[-1] is relation or fields[-1].primary_key):
+    if (
+        relation is not None
+        and relation.related_model is not None
+        and (fields[-1] is relation or fields[-1].primary_key)
+    ):
         related = relation.related_model._default_manager.filter(pk__in=shown)
         try:
             names = {str(obj.pk): str(obj) for obj in related[:50]}
@@ -490,10 +495,16 @@ class ExportActionMixin:
         """Return True when the user may start exports of this model."""
         return permissions.can_start(request.user, self.get_export_job_type())
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        """Add the export actions for users who may export."""
-        actions = super().get_actions(request)  # type: ignore[misc]
-        if self.has_export_permission(request):
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        """Add the export actions to the changelist's for users who may export.
+
+        Django 6.1 asks for the actions of a location (the changelist or the change form) and
+        warns about an override without ``action_location``; 5.2 asks for the changelist's only.
+        """
+        extra = {} if action_location is None else {"action_location": action_location}
+        actions = super().get_actions(request, **extra)  # type: ignore[misc]
+        on_changelist = action_location is None or action_location.name == "CHANGE_LIST"
+        if on_changelist and self.has_export_permission(request):
             for file_format in self.export_formats:
                 name = f"export_as_{file_format}"
                 actions[name] = self.get_action(name)  # type: ignore[attr-defined]

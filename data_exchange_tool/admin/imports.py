@@ -31,6 +31,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -237,7 +238,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
         if change:
             super().save_model(request, obj, form, change)
             return
-        obj.created_by = request.user
+        obj.created_by = request.user  # type: ignore[assignment]  # the admin's users signed in
         obj.file_name = (form.cleaned_data["file"].name or "")[:255]
         obj.options = actions.with_reading_options(
             obj.options or {}, form.cleaned_data.get("encoding"), form.cleaned_data.get("delimiter")
@@ -449,7 +450,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
     def get_urls(self) -> list[URLPattern]:
         """Add the job's action, progress and download views before the admin's own URLs."""
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        views: list[tuple[str, Callable[..., HttpResponse], Callable[..., Any], str]] = [
+        views: list[tuple[str, Callable[..., HttpResponseBase], Callable[..., Any], str]] = [
             ("template/", self.template_view, require_safe, "template"),
             # before "<id>/cancel/": a path converter would take "<id>/ask" as the id
             ("<path:object_id>/ask/cancel/", self.ask_cancel_view, require_safe, "ask_cancel"),
@@ -605,7 +606,7 @@ class GenericImporterModelAdmin(JobPageMixin, JobPermissionsMixin, admin.ModelAd
             delimiter=data.get("delimiter", ""),
         )
 
-    def file_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def file_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """Stream the uploaded file."""
         return downloads.uploaded_file_response(self.get_job(request, object_id))
 
@@ -686,4 +687,4 @@ def cancel_message(importing: bool) -> str:
 
 def job_type_label(job_type: type[ImportJob]) -> str:
     """Return a job type's name for a person."""
-    return capfirst(job_type._meta.verbose_name)
+    return str(capfirst(job_type._meta.verbose_name))

@@ -43,7 +43,7 @@ class JobTypeFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
-            (job_type._meta.label_lower, capfirst(job_type._meta.verbose_name))
+            (job_type._meta.label_lower, str(capfirst(job_type._meta.verbose_name)))
             for job_type in job_types(ImportJob)
         ]
 

@@ -34,6 +34,7 @@ from data_exchange_tool.states import JobState, RowAction
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+    from django_stubs_ext import StrOrPromise
 
     from data_exchange_tool.models import ImportJob
 
@@ -46,7 +47,7 @@ TABS = (
     ("invalid", gettext_lazy("Invalid"), "invalid", RowAction.INVALID),
 )
 #: The word of each action on a row's badge (one row: languages may inflect it).
-ACTION_LABELS = {
+ACTION_LABELS: dict[str, StrOrPromise] = {
     RowAction.NEW: pgettext_lazy("one row's action", "new"),
     RowAction.UPDATE: pgettext_lazy("one row's action", "update"),
     RowAction.UNCHANGED: pgettext_lazy("one row's action", "unchanged"),
@@ -70,7 +71,7 @@ def header_map(job: ImportJob) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, header in columns.header_of.items():
         found[name] = header
-        found.setdefault(fields[name].source, header)
+        found.setdefault(fields[name].source, header)  # type: ignore[arg-type]  # set by bind()
     return found
 
 
@@ -189,7 +190,8 @@ class PreviewTable:
             action = self.action()
             if action is not None:
                 rows = rows.filter(action=action)
-            page = Paginator(rows, self.per_page).get_page(self.request.GET.get("page"))
+            # A Page, with what the template reads added: rows, previous_url, next_url.
+            page: Any = Paginator(rows, self.per_page).get_page(self.request.GET.get("page"))
             page.rows = [self.row(preview_row) for preview_row in page.object_list]
             page.previous_url = self.url(page=page.number - 1) if page.has_previous() else ""
             page.next_url = self.url(page=page.number + 1) if page.has_next() else ""
@@ -239,7 +241,8 @@ class PreviewTable:
                 "Showing %(kept)s of %(total)s rows: every invalid and updated row up to "
                 "%(keep)s of each, and a sample of the new and unchanged rows."
             ) % {"kept": n(kept), "total": n(total), "keep": n(app_settings.PREVIEW_KEEP_ROWS)}
-        count = self.counts.get({a: c for _n, _l, c, a in TABS}[action], 0)
+        count_of: dict[str | None, str] = {a: c for _n, _l, c, a in TABS}
+        count = self.counts.get(count_of[action], 0)
         kept = self.kept.get(action, 0)
         if kept >= count:
             return ""
@@ -248,7 +251,7 @@ class PreviewTable:
     @staticmethod
     def cut_note(action: str, kept: int, count: int) -> str:
         values = {"kept": n(kept), "count": n(count)}
-        notes = {
+        notes: dict[str, str] = {
             RowAction.INVALID: ngettext(
                 "Showing the first %(kept)s of %(count)s invalid row; the error report has "
                 "them all.",

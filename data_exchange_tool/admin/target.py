@@ -71,7 +71,7 @@ class ImportMixin:
                 )
             except NoReverseMatch:
                 continue
-            choices.append({"label": capfirst(opts.verbose_name), "url": url})
+            choices.append({"label": str(capfirst(opts.verbose_name)), "url": url})
         return choices
 
     def get_import_url(self, request: HttpRequest) -> str | None:

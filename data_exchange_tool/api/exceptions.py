@@ -30,7 +30,7 @@ class DataExchangeAPIError(APIException):
 
     def __init__(self, detail: Any = None, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail, code)
-        message = self.detail
+        message: Any = self.detail  # an ErrorDetail: APIException makes one of a text
         self.detail = {"detail": message, "code": message.code, **extra}
 
 

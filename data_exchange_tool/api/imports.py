@@ -67,9 +67,10 @@ from data_exchange_tool.locking import lock_holders
 from data_exchange_tool.models import ImportJob, Phase
 
 
-def tag_operations(viewset: type[ImportJobViewSet]) -> type[ImportJobViewSet]:
+def tag_operations(viewset: type[JobViewSet]) -> type[JobViewSet]:
     """Group a job type's operations under its own OpenAPI tag: its plural verbose name."""
-    tag = extend_schema(tags=[str(viewset.job_type._meta.verbose_name_plural)])
+    job_type: Any = viewset.job_type  # set: for_job_type() documents the viewset it built
+    tag = extend_schema(tags=[str(job_type._meta.verbose_name_plural)])
     return extend_schema_view(**dict.fromkeys(docs.ACTIONS, tag))(viewset)
 
 
@@ -89,7 +90,7 @@ class ImportJobViewSet(JobViewSet):
     """Start, follow, confirm and cancel the import jobs of one job type."""
 
     #: The job type (a proxy of ``ImportJob``) this viewset serves.
-    job_type: ClassVar[type[ImportJob] | None] = None  # type: ignore[assignment]
+    job_type: ClassVar[type[ImportJob] | None] = None
     declared: ClassVar[dict[str, type[JobViewSet]]] = {}
     related = ("created_by", "confirmed_by")
     serializer_class = ImportJobSerializer

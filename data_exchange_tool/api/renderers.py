@@ -7,6 +7,7 @@ renderers only make content negotiation accept the request, and errors are rende
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.renderers import BaseRenderer
@@ -17,13 +18,13 @@ class CSVRenderer(BaseRenderer):
 
     media_type = "text/csv"
     format = "csv"
-    charset = "utf-8"
+    charset: str | None = "utf-8"
 
     def render(
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         """Return bytes unchanged (views stream their CSV; errors are rendered as JSON)."""
         return data if isinstance(data, bytes) else str(data).encode()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db.models import Model
 from rest_framework.routers import BaseRouter
 
 from data_exchange_tool.exceptions import ConfigurationError
@@ -30,7 +31,7 @@ def job_type_slug(job_type: type, kind: str = "Import") -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
-def register_job_viewsets(router: BaseRouter, base: type, viewset: Any, kind: str) -> None:
+def register_job_viewsets(router: BaseRouter, base: type[Model], viewset: Any, kind: str) -> None:
     """Route ``<kind>s/<slug>/`` for every job type of ``base``, or raise on a slug clash.
 
     :param viewset: a viewset class with ``for_job_type(job_type)``.

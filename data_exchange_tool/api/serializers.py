@@ -9,7 +9,7 @@ live in their own apps (``Meta.serializer_class``).
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -33,8 +33,11 @@ from data_exchange_tool.uploads import (
     clean_encoding,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _string_map(help_text: str) -> serializers.DictField:
+
+def _string_map(help_text: StrOrPromise) -> serializers.DictField:
     return serializers.DictField(child=serializers.CharField(), read_only=True, help_text=help_text)
 
 
@@ -140,7 +143,7 @@ class ImportJobRerunSerializer(ImportJobStartSerializer):
         max_length=9,
         help_text=_("The CSV delimiter: , ; tab or | (kept when left out; blank: detect)."),
     )
-    skip_preview_confirmation = None
+    skip_preview_confirmation = None  # type: ignore[assignment]  # DRF: None removes a field
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -332,7 +335,7 @@ class PreviewRowSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text=_("For updates: {field: [old value, new value]}."),
     )
-    errors = serializers.ListField(
+    errors = serializers.ListField(  # type: ignore[assignment]  # a field, not Serializer.errors
         child=serializers.ListField(child=serializers.CharField(allow_blank=True)),
         read_only=True,
         help_text=_("For invalid rows: [column, message] of each problem (column blank: the row)."),

@@ -79,7 +79,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def get_queryset(self) -> QuerySet:
         """Return the jobs of the type the user may see: their own, or all with view_all."""
         job_type = self.get_job_type()
-        queryset = job_type.objects.select_related(*self.related)
+        queryset = job_type.objects.select_related(*self.related)  # type: ignore[attr-defined]
         user = self.request.user
         if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
             return queryset.none()

@@ -90,5 +90,5 @@ class ExportRun:
                 if self.channel.cancel_requested():
                     raise ExportCancelledError(self.job.pk)
         finally:
-            rows.close()
+            rows.close()  # type: ignore[attr-defined]  # iterator() gives a generator
         return done

@@ -143,7 +143,7 @@ class RowRenderer:
         self.serializer = serializer
         self.model = model
         fields = [f for f in serializer.fields.values() if not f.write_only]
-        self.headers = [f.field_name for f in fields]
+        self.headers: list[str] = [f.field_name for f in fields]  # type: ignore[misc]  # bound
         #: What each column holds (``writers.Kind``), for typed XLSX cells.
         self.kinds = [column_kind(f) for f in fields]
         default_separator = separator or app_settings.MANY_SEPARATOR
@@ -152,7 +152,7 @@ class RowRenderer:
         self.many = [
             (
                 index,
-                ThroughTable(field.field_name, field, model),
+                ThroughTable(field.field_name, field, model),  # type: ignore[arg-type]  # bound
                 getattr(field, "separator", None) or default_separator,
             )
             for index, field in enumerate(fields)
@@ -187,13 +187,14 @@ class RowRenderer:
         single = model_field.many_to_one or model_field.one_to_one
         if isinstance(field, SlugRelatedField) and "__" not in field.slug_field and single:
             return f"{field.source}__{field.slug_field}", None
+        source: str = field.source  # type: ignore[assignment]  # set by bind()
         if isinstance(field, PrimaryKeyRelatedField) and field.pk_field is None and single:
-            return field.source, None
+            return source, None
         if isinstance(field, RelatedField | ManyRelatedField | serializers.BaseSerializer):
             return None
         if model_field.is_relation:
             return None
-        return field.source, converter(field)
+        return source, converter(field)
 
     def getter(self, field: serializers.Field) -> Getter:
         """Return the function that reads one column of an instance."""
@@ -202,18 +203,19 @@ class RowRenderer:
         model_field = self._model_field(field)
         if model_field is None:
             return _field_value(field)
+        source: str = field.source  # type: ignore[assignment]  # set by bind()
         if (
             isinstance(field, SlugRelatedField)
             and "__" not in field.slug_field
             and (model_field.many_to_one or model_field.one_to_one)
         ):
-            self.select_related.append(field.source)
-            return _related_value(field.source, field.slug_field)
+            self.select_related.append(source)
+            return _related_value(source, field.slug_field)
         if isinstance(field, RelatedField | ManyRelatedField | serializers.BaseSerializer):
             return _field_value(field)
         if model_field.is_relation:
             return _field_value(field)
-        return _plain_value(field.source, converter(field))
+        return _plain_value(source, converter(field))
 
     def prepare(self, queryset: models.QuerySet) -> models.QuerySet:
         """Return ``queryset`` reading what the columns need (values, or related objects)."""

@@ -30,13 +30,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models.fields.related import RelatedField
 from django.utils import timezone
 from rest_framework import fields as drf
 from rest_framework import relations
@@ -49,6 +50,7 @@ Refusal = tuple[str, str]
 Check = Callable[[Any], "str | None"]
 
 NULL = "\\N"
+_F = TypeVar("_F", bound=models.Field)
 _SPECIAL = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 #: ``\u0000`` in JSON text that is an escape, not an escaped backslash followed by ``u0000``.
@@ -136,8 +138,9 @@ class RowShape:
                 field = meta.get_field(name)
             except FieldDoesNotExist:
                 continue
-            column = getattr(field, "concrete", False) and not field.many_to_many
-            if column and field.attname not in taken:
+            if not isinstance(field, models.Field) or not field.concrete or field.many_to_many:
+                continue  # not a column of the table
+            if field.attname not in taken:
                 taken.add(field.attname)
                 self.columns.append((name, field))
         self.fields = [field for _, field in self.columns]
@@ -145,7 +148,7 @@ class RowShape:
         self.attname_of = {name: f.attname for name, f in self.columns}
         self.name_of = {f.attname: name for name, f in self.columns}
         self._plan = [
-            (name, f.attname, f.target_field.attname if f.is_relation else None)
+            (name, f.attname, f.target_field.attname if isinstance(f, RelatedField) else None)
             for name, f in self.columns
         ]
 
@@ -246,7 +249,7 @@ def value_check(field: models.Field, connection: Any) -> Check | None:
     decimals and JSON are checked alike on every database, so a preview on SQLite reports what
     PostgreSQL would refuse.
     """
-    target = field.target_field if field.is_relation else field
+    target = field.target_field if isinstance(field, RelatedField) else field
     internal = target.get_internal_type()
     if internal in _TEXT_TYPES or isinstance(target, models.CharField | models.TextField):
         return _text_check(getattr(target, "max_length", None))
@@ -280,11 +283,10 @@ def covered(serializer_field: Any, field: models.Field, connection: Any) -> bool
         return least is not None and most is not None and low <= least and most <= high
     if isinstance(serializer_field, drf.DecimalField) and isinstance(field, models.DecimalField):
         digits, places = serializer_field.max_digits, serializer_field.decimal_places
-        if None in (digits, places, field.max_digits, field.decimal_places):
+        most, most_places = field.max_digits, field.decimal_places
+        if digits is None or places is None or most is None or most_places is None:
             return False
-        return places <= field.decimal_places and (
-            digits - places <= field.max_digits - field.decimal_places
-        )
+        return places <= most_places and digits - places <= most - most_places
     return False
 
 
@@ -355,7 +357,7 @@ def normalizer(field: models.Field) -> Callable[[Any], Any]:
 # --- preparing and encoding one column (PostgreSQL's text COPY) -------------------------------
 
 
-def _stock(field: models.Field, base: type[models.Field]) -> bool:
+def _stock(field: models.Field, base: type[_F]) -> TypeGuard[_F]:
     """Return True when ``field`` prepares values exactly as ``base`` does."""
     kind = type(field)
     return isinstance(field, base) and all(

@@ -78,7 +78,7 @@ class ColumnMap:
         self.header_of: dict[str, str] = {}
         self.restore_formulas = bool(app_settings.NEUTRALIZE_FORMULAS)
         for index, header in enumerate(self.headers):
-            name = wanted.get(normalize_header(header))
+            name = wanted.get(normalize_header(header), "")  # "" names no field
             if name in fields and name not in self.header_of:
                 self.columns.append((index, name, empty_value(fields[name])))
                 self.header_of[name] = header
@@ -94,11 +94,12 @@ class ColumnMap:
         self.index_of = {name: index for index, name, _ in self.columns}
         self.width = 1 + max((index for index, _, _ in self.columns), default=-1)
         indexes = [index for index, _, _ in self.columns]
-        self.pick: Callable[[list[str]], tuple[str, ...]] = (
-            operator.itemgetter(*indexes)
-            if len(indexes) > 1
-            else lambda cells, index=self.width - 1: (cells[index],)
-        )
+        self.pick: Callable[[list[str]], tuple[str, ...]]
+        if len(indexes) > 1:
+            self.pick = operator.itemgetter(*indexes)
+        else:
+            last = self.width - 1
+            self.pick = lambda cells: (cells[last],)
 
     def _check_required(
         self, fields: dict[str, serializers.Field], required: Sequence[str]

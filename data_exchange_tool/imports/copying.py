@@ -70,7 +70,7 @@ _STOCK_PRE_SAVE = {
 
 def copy_unsupported(model: type[models.Model], written: Sequence[str]) -> str | None:
     """Return why ``CopyWriter`` cannot write ``model``, or None when it can."""
-    meta = model._meta.concrete_model._meta
+    meta = (model._meta.concrete_model or model)._meta  # None only on an abstract model
     if meta.parents:
         return "multi-table inheritance: the parent rows need their keys first"
     for field in meta.local_concrete_fields:
@@ -296,7 +296,7 @@ class CopyWriter:
     def __init__(
         self, model: type[models.Model], written: Sequence[str], using: str, *, keys: bool = True
     ) -> None:
-        self.model = model._meta.concrete_model
+        self.model = model._meta.concrete_model or model  # None only on an abstract model
         self.meta = self.model._meta
         self.connection = connections[using]
         reason = copy_unsupported(self.model, written)
@@ -318,9 +318,9 @@ class CopyWriter:
         self._update_table: str | None = None
         self.sequence = self._prepare_table() if keys else None
 
-    def quote(self, name: str) -> str:
-        """Return a quoted identifier."""
-        return self.connection.ops.quote_name(name)
+    def quote(self, name: str | None) -> str:
+        """Return a quoted identifier (of a concrete field's column: never None)."""
+        return self.connection.ops.quote_name(name)  # type: ignore[arg-type]
 
     def _prepare_table(self) -> str | None:
         """Return the sequence of the integer auto key (or None), and make the target's
@@ -386,7 +386,7 @@ class CopyWriter:
             columns = insert_columns(self.meta, self.insert_written, given)
             encoder = RowEncoder(columns, self.codecs, clock)
             group = [rows[i] for i in indexes]
-            names = [f.column for f in columns.fields]
+            names: list[str] = [f.column for f in columns.fields]  # type: ignore[misc]  # concrete
             self.copy(self.table, names, encoder.lines(group, indexes), indexes)
         return pks
 

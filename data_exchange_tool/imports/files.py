@@ -100,7 +100,7 @@ def file_columns(
             continue
         model_field = next((f for f in model._meta.concrete_fields if f.name == field.source), None)
         if isinstance(model_field, models.FileField):
-            columns.append(FileColumn(name, field.source, model_field))
+            columns.append(FileColumn(name, model_field.name, model_field))  # its source
     return columns
 
 
@@ -160,7 +160,7 @@ class FileColumns:
         if not name:
             return None
         field = column.model_field
-        return field.attr_class(None, field, name)
+        return field.attr_class(None, field, name)  # type: ignore[arg-type]  # no instance needed
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.db.models.fields.related import RelatedField
 
 from data_exchange_tool.imports.queries import filter_keys
 
@@ -37,7 +38,9 @@ class Key:
         self.names = tuple(names)
         attnames = {f.name: f.attname for f in model._meta.concrete_fields}
         targets = {
-            f.name: f.target_field.attname for f in model._meta.concrete_fields if f.is_relation
+            f.name: f.target_field.attname
+            for f in model._meta.concrete_fields
+            if isinstance(f, RelatedField)
         }
         self.attnames = [attnames.get(name, name) for name in self.names]
         self._get = operator.itemgetter(*self.names)

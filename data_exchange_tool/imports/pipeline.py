@@ -111,7 +111,7 @@ class Run:
     def read_file(self, encoding: str, delimiter: str = "") -> RunResult:
         """Read the file once with ``encoding`` and ``delimiter`` ("" to detect them); return
         the counts."""
-        name = self.job.file_name or self.job.file.name
+        name = self.job.file_name or self.job.file.name or ""
         reader = get_reader(name, self.open_file(), encoding, delimiter)
         with reader:
             self.job.file_encoding = reader.encoding
@@ -162,7 +162,7 @@ class Run:
         if not self.job.file:
             raise FileFormatError("The job has no file.")
         try:
-            return open_stream(self.job.file.name)
+            return open_stream(self.job.file.name or "")
         except Exception as exc:  # storages raise OSError, botocore ClientError, ...
             if "NoSuchKey" in repr(exc) or isinstance(exc, FileNotFoundError | OSError):
                 raise FileFormatError(

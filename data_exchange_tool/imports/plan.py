@@ -30,13 +30,13 @@ from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.relations import RelatedField
 
 #: ``run_validation`` implementations whose only addition to ``Field``'s concerns blank data.
-_PLAIN_RUN_VALIDATION = {
+_PLAIN_RUN_VALIDATION: set[Callable[..., Any]] = {
     drf_fields.Field.run_validation,
     drf_fields.CharField.run_validation,
     RelatedField.run_validation,
 }
 #: ``validate_empty_values`` implementations that leave a non-blank text to ``Field``'s.
-_PLAIN_EMPTY_VALUES = {
+_PLAIN_EMPTY_VALUES: set[Callable[..., Any]] = {
     drf_fields.Field.validate_empty_values,
     drf_fields.DecimalField.validate_empty_values,
 }
@@ -69,7 +69,7 @@ class FieldStep:
 
     def __init__(self, serializer: serializers.Serializer, field: drf_fields.Field) -> None:
         self.field = field
-        self.name = field.field_name
+        self.name: str = field.field_name  # type: ignore[assignment]  # set by bind()
         self.source_attrs = field.source_attrs
         self.source = field.source_attrs[0] if len(field.source_attrs) == 1 else None
         self.get_value = None if _same(field, "get_value", drf_fields.Field) else field.get_value
@@ -81,11 +81,11 @@ class FieldStep:
         )
         self.to_internal_value = field.to_internal_value
         self.run_validation = field.run_validation
-        self.validators = [
+        self.validators: list[tuple[Callable[..., Any], bool]] = [
             (validator, bool(getattr(validator, "requires_context", False)))
             for validator in field.validators
         ]
-        self.validate_method = getattr(serializer, "validate_" + field.field_name, None)
+        self.validate_method = getattr(serializer, "validate_" + field.field_name, None)  # type: ignore[operator]
 
     def validate(self, data: dict[str, Any]) -> Any:
         """Return the field's internal value for a row, as ``field.run_validation`` would."""

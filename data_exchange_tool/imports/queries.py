@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import BooleanField, Expression, F, Field, Lookup, QuerySet
+from django.db.models.fields.related import RelatedField
 
 #: Fields whose database value is the Python value itself when it has this exact type.
 PLAIN_TYPES: dict[str, type] = {
@@ -34,7 +35,7 @@ PLAIN_TYPES: dict[str, type] = {
 
 def prepared(field: Field, values: Collection[Any], connection: Any) -> list[Any]:
     """Return ``values`` as the database takes them for ``field``."""
-    target = field.target_field if field.is_relation else field
+    target = field.target_field if isinstance(field, RelatedField) else field
     plain = PLAIN_TYPES.get(target.get_internal_type())
     if plain is not None and all(type(v) is plain for v in values):
         return list(values)  # the field would return each value unchanged
@@ -68,16 +69,16 @@ class AnyOf(Lookup):
     lookup_name = "any_of"
     prepare_rhs = False
 
-    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list[Any]]:
+    def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         """Return the placeholder and the values as one array parameter."""
         placeholder, param = array_param(self.lhs.output_field, value, connection)
-        return placeholder, [param]
+        return placeholder, (param,)
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         """Return ``lhs = ANY(%s)`` and its parameters."""
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
 
 
 class KeysIn(Expression):
@@ -102,7 +103,7 @@ class KeysIn(Expression):
         clone.columns = [F(name).resolve_expression(query, *args, **kwargs) for name in self.names]
         return clone
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         """Return the SQL: the columns as a row, compared with the unnested arrays."""
         columns, params, arrays = [], [], []
         for position, column in enumerate(self.columns):
@@ -114,7 +115,7 @@ class KeysIn(Expression):
         unnest = ", ".join(placeholder for placeholder, _ in arrays)
         # Columns compiled by Django and placeholders: no value is written into the SQL.
         sql = f"({', '.join(columns)}) IN (SELECT * FROM unnest({unnest}))"  # noqa: S608
-        return sql, [*params, *(values for _, values in arrays)]
+        return sql, (*params, *(values for _, values in arrays))
 
 
 def filter_keys(

@@ -77,7 +77,7 @@ class BatchRelated:
         #: Keep texts that named nothing, so a file's misspelt partner is looked up once, not in
         #: every batch. Off when a ``before_import_row`` hook may create the objects on the way.
         self.remember_missing = remember_missing
-        queryset = self.field.get_queryset()
+        queryset: Any = self.field.get_queryset()
         self.attr = getattr(self.field, "slug_field", None) or "pk"
         model_field = (
             queryset.model._meta.pk
@@ -125,7 +125,7 @@ class BatchRelated:
                 continue
             by_value.setdefault(value, []).append(text)
         if by_value:
-            for obj in filter_in(self.field.get_queryset(), {self.attr: by_value.keys()}):
+            for obj in filter_in(self.field.get_queryset(), {self.attr: by_value.keys()}):  # type: ignore[arg-type]
                 for text in by_value.get(getattr(obj, self.attr), ()):
                     self.cache[text] = AMBIGUOUS if text in self.cache else obj
         if self.remember_missing:

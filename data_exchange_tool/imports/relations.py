@@ -64,7 +64,8 @@ def _m2m_ends(model: type[models.Model], source: str) -> tuple[type[models.Model
     relation = model._meta.get_field(source)
     if isinstance(relation, ManyToManyRel):  # the reverse side of another model's field
         m2m = relation.field
-        return m2m.remote_field.through, m2m.m2m_reverse_field_name(), m2m.m2m_field_name()
+        through: type[models.Model] = m2m.remote_field.through  # type: ignore[assignment]  # set up
+        return through, m2m.m2m_reverse_field_name(), m2m.m2m_field_name()
     through = relation.remote_field.through  # type: ignore[union-attr]
     return through, relation.m2m_field_name(), relation.m2m_reverse_field_name()  # type: ignore[union-attr]
 
@@ -86,17 +87,17 @@ class ThroughTable:
             self.extras = serializer_field.extra_fields
             self.field = serializer_field
         else:
-            through, owner_name, target_name = _m2m_ends(model, serializer_field.source)
-            owner = through._meta.get_field(owner_name)
-            target = through._meta.get_field(target_name)
+            through, owner_name, target_name = _m2m_ends(model, serializer_field.source)  # type: ignore[arg-type]
+            owner = through._meta.get_field(owner_name)  # type: ignore[assignment]  # a ForeignKey
+            target = through._meta.get_field(target_name)  # type: ignore[assignment]  # a ForeignKey
             child = serializer_field.child_relation  # type: ignore[attr-defined]
             slug = getattr(child, "slug_field", None) or "pk"
             self.extras = ()
         self.through: type[models.Model] = through
-        self.owner: str = owner.attname  # type: ignore[union-attr]
-        self.target: str = target.attname  # type: ignore[union-attr]
-        self.owner_column: str = owner.column  # type: ignore[union-attr]
-        self.target_column: str = target.column  # type: ignore[union-attr]
+        self.owner: str = owner.attname
+        self.target: str = target.attname
+        self.owner_column: str = owner.column
+        self.target_column: str = target.column
         self.slug = slug
         self.key_path = self.target if slug == "pk" else f"{target.name}__{slug}"
 

@@ -66,8 +66,8 @@ def read_headers(job: ImportJob) -> list[str]:
     if job.file_headers:
         return [header for header in job.file_headers if header]
     try:
-        name = job.file_name or job.file.name
-        stream = open_stream(job.file.name)
+        name = job.file_name or job.file.name or ""
+        stream = open_stream(job.file.name or "")
         with get_reader(name, stream, job.file_encoding, job.file_delimiter) as reader:
             return [header for header in reader.headers if header]
     except FileFormatError:  # empty, not a table: its preview said so already; nothing to log

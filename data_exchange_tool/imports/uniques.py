@@ -47,7 +47,7 @@ def take_unique_validators(serializer: serializers.Serializer) -> list[UniqueSet
             serializer_field.validators = [
                 v for v in serializer_field.validators if not isinstance(v, UniqueValidator)
             ]
-            sets.append(UniqueSet((serializer_field.source,), str(uniques[0].message)))
+            sets.append(UniqueSet((serializer_field.source,), str(uniques[0].message)))  # type: ignore[arg-type]  # set by bind()
     kept = []
     for validator in serializer.validators:
         if isinstance(validator, UniqueTogetherValidator):
@@ -84,7 +84,7 @@ class UniqueCheck:
 
     def check(self, outcomes: list[RowOutcome]) -> None:
         """Mark the rows whose values another stored row, or an earlier row, already holds."""
-        keyed = [(o, self.key.of(o.validated)) for o in outcomes]
+        keyed: list[tuple[RowOutcome, Any]] = [(o, self.key.of(o.validated)) for o in outcomes]
         keyed = [(o, k) for o, k in keyed if k is not None]
         if not keyed:
             return

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, router
+from django.db.models.fields.related import RelatedField
 from rest_framework import serializers
 
 from data_exchange_tool.imports.codecs import RowShape, ValueChecks, normalizer
@@ -75,7 +76,7 @@ class BatchValidator:
         self.model = job.get_target_model()
         self.serializer = job.get_serializer()
         fields = {n: f for n, f in self.serializer.fields.items() if not f.read_only}
-        self.sources = {name: f.source for name, f in fields.items()}
+        self.sources: dict[str, str] = {name: f.source for name, f in fields.items()}  # type: ignore[misc]
         natural_key = job.get_natural_key()
         field_of_source = {f.source: name for name, f in fields.items()}
         self.columns = ColumnMap(
@@ -114,7 +115,9 @@ class BatchValidator:
         compared = [(n, f) for n, f in self.shape.columns if f.attname not in key_columns]
         self.compared = [(name, f.attname, normalizer(f)) for name, f in compared]
         #: Related fields whose old value the preview shows as the object: ``{name: field}``.
-        self.shown = {n: f for n, f in compared if f.is_relation} if for_display else {}
+        self.shown: dict[str, RelatedField] = (
+            {n: f for n, f in compared if isinstance(f, RelatedField)} if for_display else {}
+        )
         self.existing = (
             ExistingRows(
                 self.key,

@@ -257,7 +257,7 @@ class BatchWriter:
     def _write_rows(self, new: list[RowOutcome], updated: list[RowOutcome]) -> None:
         if new:
             try:
-                pks = self.table.insert([o.row for o in new])
+                pks = self.table.insert([o.row for o in new])  # type: ignore[misc]  # built
             except WriteRefusedError as exc:
                 raise self._refusal(exc, new) from exc
             for outcome, pk in zip(new, pks, strict=True):
@@ -265,7 +265,7 @@ class BatchWriter:
         if updated:
             attname_of = self.shape.attname_of
             changes = [
-                (o.pk, {attname_of[name]: o.row[attname_of[name]] for name in o.changes})
+                (o.pk, {attname_of[name]: o.row[attname_of[name]] for name in o.changes})  # type: ignore[index]
                 for o in updated
             ]
             try:
@@ -286,7 +286,7 @@ class BatchWriter:
         found = self.model._base_manager.using(self.using).in_bulk([o.pk for o in written])
         for outcome in written:
             outcome.instance = found.get(outcome.pk)
-            hook(outcome.instance, outcome.row_number, outcome.action)
+            hook(outcome.instance, outcome.row_number, outcome.action)  # type: ignore[arg-type]
 
     def finish(self) -> None:
         """Wait for the batch in flight; raise its error."""

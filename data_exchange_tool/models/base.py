@@ -178,15 +178,21 @@ class BaseJob(fsm.ConcurrentTransitionMixin, models.Model, metaclass=JobModelBas
         abstract = True
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> BaseJob:
-        """Load a row as its job type, so ``ImportJob.objects.get()`` returns the proxy."""
+    def from_db(
+        cls, db: str | None, field_names: Any, values: Any, *, fetch_mode: Any = None
+    ) -> BaseJob:
+        """Load a row as its job type, so ``ImportJob.objects.get()`` returns the proxy.
+
+        Django 6.1 passes ``fetch_mode`` (and warns about an override without it); 5.2 has none,
+        so it is passed on only when given."""
         if not cls._meta.proxy and "job_type" in field_names:
             from data_exchange_tool.registry import get_job_type
 
             job_type = get_job_type(values[list(field_names).index("job_type")])
             if job_type is not None and issubclass(job_type, cls):
                 cls = job_type
-        return super().from_db(db, field_names, values)  # type: ignore[misc]
+        extra = {} if fetch_mode is None else {"fetch_mode": fetch_mode}
+        return super().from_db(db, field_names, values, **extra)
 
     @classmethod
     def get_target_model(cls) -> type[models.Model]:

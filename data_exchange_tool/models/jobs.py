@@ -234,7 +234,7 @@ class ImportJob(BaseJob):
         self.file_sha256 = digest.hexdigest()
         self.file_size = size
         if not self.file_name:
-            self.file_name = os.path.basename(self.file.name)[:255]
+            self.file_name = os.path.basename(self.file.name or "")[:255]
 
     # --- options and hooks ---------------------------------------------------------------
 
@@ -433,7 +433,7 @@ class ImportJob(BaseJob):
         field=state,
         source=JobState.PREVIEW_SUCCEEDED,
         target=JobState.IMPORT_IN_PROGRESS,
-        conditions=[can_start_import],
+        conditions=[can_start_import],  # type: ignore[list-item]  # called with this model
     )
     def start_import(self, user: Any = None) -> None:
         """Take the target's lock and mark the import as running (``actions.confirm_import``)."""

@@ -25,6 +25,7 @@ from example_project.demo.models import Partner, Product, StockRecord, StockReco
 from tests.helpers import csv_bytes, stock_rows
 from tests.imports.test_writes import (  # noqa: F401 - the same tests, on PostgreSQL
     run_job,
+    test_a_blank_cell_keeps_the_stored_value_of_a_field_with_a_model_default,
     test_a_hook_receives_saved_instances,
     test_a_refusal_mid_import_leaves_the_table_unchanged_and_names_the_row,
     test_new_rows_are_what_serializer_save_writes,

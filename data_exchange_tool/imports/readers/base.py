@@ -75,7 +75,11 @@ class BaseReader:
         self.stream.close()
 
     def __enter__(self) -> BaseReader:
-        self.open()
+        try:
+            self.open()
+        except BaseException:
+            self.close()  # what open() made so far: a spooled copy, a child process
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:

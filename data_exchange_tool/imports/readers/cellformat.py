@@ -72,7 +72,9 @@ def builtin_code(format_id: int) -> str:
 
 def split_sections(code: str) -> list[str]:
     """Split a format code on the ``;`` outside quotes and escapes."""
-    sections, current, quoted, escaped = [], [], False, False
+    sections: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for char in code:
         if escaped:
             escaped = False

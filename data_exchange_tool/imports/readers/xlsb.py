@@ -9,7 +9,7 @@ XLSX to keep the formats.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.imports.readers.archives import check_archive, spool
@@ -41,7 +41,7 @@ class XLSBReader(BaseReader):
             raise FileFormatError("The file is empty.")
         self.headers = self.check_headers(self.texts(first, 1) if self._start == 0 else [])
 
-    def texts(self, values: list[object], row_number: int) -> list[str]:
+    def texts(self, values: Sequence[object], row_number: int) -> list[str]:
         """Return a row's values as texts, checking their length."""
         cells = [value if value.__class__ is str else cell_text(value) for value in values]
         if cells and max(map(len, cells)) > self.max_cell_length:

@@ -30,7 +30,7 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from data_exchange_tool.conf import app_settings
@@ -319,7 +319,7 @@ class SheetReader:
         return cells
 
     @staticmethod
-    def _placed(found: list[tuple[str, ...]], texts: list[str]) -> list[str]:
+    def _placed(found: Sequence[tuple[str, ...]], texts: list[str]) -> list[str]:
         """Return a row's texts at their columns (a row with gaps, or out of order)."""
         cells: list[str] = []
         for (letters, *_rest), text in zip(found, texts, strict=True):
@@ -441,7 +441,7 @@ class ChildSheet:
         data = stream.read(size) if size >= 0 else b""
         if len(data) != size:
             raise EOFError
-        return marshal.loads(data)  # type: ignore[no-any-return]  # noqa: S302 - our child
+        return marshal.loads(data)  # noqa: S302 - our child
 
     def _local_rows(self) -> Iterator[Row]:
         self.local = LocalSheet(self.archive)

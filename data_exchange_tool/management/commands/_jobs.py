@@ -6,11 +6,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
+from django.db.models import Model
 
 from data_exchange_tool.registry import job_types
 
 
-def find_job_type(name: str, base: type) -> Any:
+def find_job_type(name: str, base: type[Model]) -> Any:
     """Return the job type of ``base`` named by its label (``app.model``) or class name."""
     wanted = name.lower()
     for job_type in job_types(base):

@@ -82,12 +82,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if job.state != ExportState.EXPORT_SUCCEEDED:
             raise CommandError(f"Export #{job.pk} failed: {job.message}")
-        with open_stream(job.file.name) as stored, open(path, "wb") as target:
+        with open_stream(job.file.name or "") as stored, open(path, "wb") as target:
             shutil.copyfileobj(stored, target, 1024 * 1024)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Export #{job.pk}: {job.total_rows} row(s), {job.file_size} bytes, "
-                f"in {job.duration.total_seconds():.1f}s, written to {path}."
+                f"in {job.duration.total_seconds() if job.duration else 0:.1f}s, written to {path}."
             )
         )
 

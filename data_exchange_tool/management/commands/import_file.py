@@ -97,7 +97,8 @@ class Command(BaseCommand):
                 user=user,
                 force_import=force,
                 in_process=True,
-                **reading,
+                encoding=reading["encoding"],
+                delimiter=reading["delimiter"],
             )
         job.refresh_from_db()
         return job
