@@ -1,0 +1,698 @@
+"""
+``bash scripts/bench.sh --workers``: the preview and the import of one CSV on real Celery worker
+processes, with one worker and with two (#15, "Past one worker").
+
+The same generated CSV as the rest of the bench (``bench.data``, 1,000,000 rows by default), on
+the bench's PostgreSQL database, is imported three times, each time by workers started for it
+(``celery -A example_project worker --pool prefork --concurrency 1`` on the run's preview and
+import queues, on Redis):
+
+1. one worker, the single path (``DATA_EXCHANGE_PART_ROWS = 0``: the file is one task);
+2. one worker, partitioned (``DATA_EXCHANGE_PART_ROWS = --part-rows``);
+3. two workers, partitioned.
+
+Each run empties the table first (insert mode), creates a forced job through the library's own
+actions (``actions.submit_import``, then ``actions.confirm_import``) and polls its state until
+the preview, then the import, is done, within a deadline: that wall time, from the action to the
+state that ends the phase, is what a person waits for. ``--update-mode`` adds, in each run, a
+preview and an import in which every row of the file exists and about half change
+(``measure.load_update_mode``).
+
+Memory: the high-water mark (``VmHWM``) of every process of each worker (its main process and its
+pool's child) is sampled from ``/proc`` during the run; it is reset at the start of each phase
+(``clear_refs``), so each phase has its own peak. CPU seconds are the worker processes' own.
+
+The partitioning is read by the workers from ``DATA_EXCHANGE_PART_ROWS``, which ``bench.settings``
+sets from ``DXT_BENCH_PART_ROWS``; the run that sends the tasks overrides the setting too. A
+library without the setting runs the single path in all three runs: the harness still measures.
+Broker, queues and log directory are the run's own (``DXT_BENCH_BROKER_URL``,
+``DXT_BENCH_QUEUE_PREFIX``, set here before Django starts), so parallel runs do not meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_ID = os.environ.setdefault("DXT_BENCH_RUN_ID", secrets.token_hex(4))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+os.environ.setdefault(
+    "DXT_BENCH_BROKER_URL", f"redis://127.0.0.1:6379/{int(RUN_ID[:4], 16) % 15 + 1}"
+)
+os.environ.setdefault("DXT_BENCH_QUEUE_PREFIX", f"dxt_bench_{RUN_ID}")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.test import override_settings  # noqa: E402
+
+from bench.data import data_file  # noqa: E402
+from bench.measure import load_update_mode, truncate_target  # noqa: E402
+from bench.run import RESULTS_DIR, machine, prepare_database, table  # noqa: E402
+from data_exchange_tool import actions  # noqa: E402
+from data_exchange_tool.models import ImportJob  # noqa: E402
+from data_exchange_tool.states import JobState  # noqa: E402
+from example_project.demo.models import StockRecord, StockRecordImportJob  # noqa: E402
+
+RESULTS_FILE = ROOT / "bench" / "RESULTS.md"
+SECTION = "## Workers"
+#: Two workers over one (the single path), rows/s: the targets of #15.
+PREVIEW_TARGET = 1.6
+IMPORT_TARGET = 1.4
+#: Parts of the default ``--part-rows``: a 1M-row file in 8 parts of 125,000 rows.
+DEFAULT_PARTS = 8
+POLL_SECONDS = 0.1
+
+
+# --- worker processes ----------------------------------------------------------------------
+
+
+def tree(pid: int) -> list[int]:
+    """Return ``pid`` and its descendants that are alive (read from ``/proc``)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for path in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo += [int(child) for child in path.read_text().split()]
+    return found
+
+
+def read_status(pid: int) -> tuple[int, int] | None:
+    """Return ``(VmHWM kB, CPU ticks)`` of a process, or None when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+)", status, re.MULTILINE)
+    return (int(match.group(1)) if match else 0), int(stat[11]) + int(stat[12])
+
+
+@dataclass
+class Worker:
+    """A worker process started for a run, its log, and what its processes used."""
+
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+    #: Per process id: the highest VmHWM seen since the phase began (kB), and the CPU ticks.
+    peak_kb: dict[int, int] = field(default_factory=dict)
+    ticks: dict[int, int] = field(default_factory=dict)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def ready(self) -> bool:
+        """Return True once the worker consumes; fail when it exited."""
+        if self.process.poll() is not None:
+            raise SystemExit(f"bench: worker {self.name} exited; its log: {self.log_path}")
+        return " ready." in self.log()
+
+    def sample(self) -> None:
+        """Read the VmHWM and CPU time of each process of the worker."""
+        for pid in tree(self.process.pid):
+            status = read_status(pid)
+            if status is not None:
+                self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), status[0])
+                self.ticks[pid] = status[1]
+
+    def reset_peaks(self) -> bool:
+        """Start each process's high-water mark afresh (a new phase); False where it cannot."""
+        self.peak_kb.clear()
+        done = True
+        for pid in tree(self.process.pid):
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:
+                done = False
+        return done
+
+    def cpu_seconds(self) -> float:
+        return sum(self.ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        """Stop the worker and its pool (its own process group): TERM, then KILL."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+
+def worker_command(name: str) -> list[str]:
+    """Return the command line of one worker process on the run's preview and import queues."""
+    queues = f"{settings.DATA_EXCHANGE_PREVIEW_QUEUE},{settings.DATA_EXCHANGE_IMPORT_QUEUE}"
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "example_project",
+        "worker",
+        "-Q",
+        queues,
+        "--pool",
+        "prefork",
+        "--concurrency",
+        "1",
+        "-l",
+        "info",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"{name}@%h",
+    ]
+
+
+class Pool:
+    """The worker processes of one run: started, sampled in a thread, always stopped."""
+
+    def __init__(self, count: int, part_rows: int, log_dir: Path, label: str) -> None:
+        self.count, self.part_rows, self.log_dir, self.label = count, part_rows, log_dir, label
+        self.workers: list[Worker] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self.peaks_reset = True
+
+    def __enter__(self) -> Pool:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DXT_BENCH_PART_ROWS": str(self.part_rows),
+        }
+        try:
+            for number in range(1, self.count + 1):
+                name = f"{os.environ['DXT_BENCH_QUEUE_PREFIX']}-{self.label}-w{number}"
+                log_path = self.log_dir / f"{self.label}-w{number}.log"
+                with open(log_path, "wb") as log:
+                    process = subprocess.Popen(
+                        worker_command(name),
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # its own group: stopped with its pool
+                    )
+                self.workers.append(Worker(name, process, log_path))
+                self._record_pids()
+            for worker in self.workers:
+                wait_for(worker.ready, 120, f"worker {worker.name} ready", self.log_paths())
+        except BaseException:
+            self.write_tails()
+            self.stop()
+            raise
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        for worker in self.workers:
+            worker.stop()
+        self._record_pids(stopped=True)
+
+    def _record_pids(self, stopped: bool = False) -> None:
+        """Keep the running workers' process groups in a file ``scripts/bench.sh`` kills on
+        exit, should this process die before it stops them."""
+        path = self.log_dir / "workers.pid"
+        pids = [] if stopped else [str(w.process.pid) for w in self.workers]
+        path.write_text("".join(f"{pid}\n" for pid in pids))
+
+    def _watch(self) -> None:
+        while not self._stop.wait(POLL_SECONDS):
+            self.sample()
+
+    def sample(self) -> None:
+        with self._lock:
+            for worker in self.workers:
+                worker.sample()
+
+    def begin_phase(self) -> float:
+        """Reset the peaks; return the CPU seconds used so far."""
+        with self._lock:
+            for worker in self.workers:
+                self.peaks_reset &= worker.reset_peaks()
+                worker.sample()
+            return self.cpu_seconds()
+
+    def cpu_seconds(self) -> float:
+        return sum(worker.cpu_seconds() for worker in self.workers)
+
+    def peaks_mb(self) -> list[list[float]]:
+        """Return, per worker, the peak RSS of each of its processes (main first) in MB."""
+        self.sample()
+        return [
+            [round(kb / 1024, 1) for _, kb in sorted(worker.peak_kb.items())]
+            for worker in self.workers
+        ]
+
+    def alive(self) -> None:
+        """Fail when a worker exited."""
+        for worker in self.workers:
+            if worker.process.poll() is not None:
+                raise SystemExit(
+                    f"bench: worker {worker.name} exited ({worker.process.returncode}); "
+                    f"its log: {worker.log_path}"
+                )
+
+    def log_paths(self) -> str:
+        return ", ".join(str(worker.log_path) for worker in self.workers)
+
+    def write_tails(self, lines: int = 15) -> None:
+        """Write the end of each worker's log to stderr (the bench is failing)."""
+        for worker in self.workers:
+            with contextlib.suppress(OSError):
+                tail = worker.log().splitlines()[-lines:]
+                sys.stderr.write(f"--- {worker.log_path} (end)\n" + "\n".join(tail) + "\n")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, logs: str) -> Any:
+    """Return ``predicate()``'s first truthy value; fail naming the logs after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"bench: timed out after {timeout:g} s waiting for {what}; worker logs: {logs}"
+            )
+        time.sleep(POLL_SECONDS)
+
+
+# --- one run: preview and import of a job --------------------------------------------------
+
+
+def phase_done(job: ImportJob, pool: Pool, done: JobState, failed: tuple[str, ...]) -> bool:
+    """Return True once the job reached ``done``; fail when it failed or a worker died."""
+    state, message = ImportJob.objects.filter(pk=job.pk).values_list("state", "message").get()
+    if state in failed:
+        raise SystemExit(f"bench: job {job.pk} {state}: {message}; worker logs: {pool.log_paths()}")
+    pool.alive()
+    return state == done
+
+
+def timed_phase(
+    pool: Pool, job: ImportJob, start: Callable[[], Any], done: JobState, deadline: float
+) -> dict[str, Any]:
+    """Start a phase, wait for the job to reach ``done``; return its wall and CPU time and the
+    peak RSS of each worker process during it."""
+    failed = (JobState.PREVIEW_FAILED, JobState.IMPORT_FAILED, JobState.CANCELLED)
+    cpu = pool.begin_phase()
+    started = time.perf_counter()
+    start()
+    wait_for(
+        lambda: phase_done(job, pool, done, failed),
+        deadline,
+        f"job {job.pk} to reach {done}",
+        pool.log_paths(),
+    )
+    seconds = time.perf_counter() - started
+    peaks = pool.peaks_mb()
+    return {
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(pool.cpu_seconds() - cpu, 2),
+        "peaks_mb": peaks,
+        "peak_mb": max((mb for worker in peaks for mb in worker), default=0.0),
+    }
+
+
+def preview_and_import(pool: Pool, path: Path, deadline: float) -> dict[str, Any]:
+    """Preview and import the file through the library's actions; return both phases' figures."""
+    job = StockRecordImportJob(
+        file=path.name, file_name=path.name, file_size=path.stat().st_size, force_import=True
+    )
+    preview = timed_phase(
+        pool, job, lambda: actions.submit_import(job), JobState.PREVIEW_SUCCEEDED, deadline
+    )
+    job.refresh_from_db()
+    preview.update(rows=job.total_rows, invalid=job.invalid_rows)
+    imported = timed_phase(
+        pool,
+        job,
+        lambda: actions.confirm_import(job, force=True),
+        JobState.IMPORT_SUCCEEDED,
+        deadline,
+    )
+    job.refresh_from_db()
+    imported.update(
+        rows=job.total_rows,
+        invalid=job.invalid_rows,
+        new=job.new_rows,
+        updated=job.updated_rows,
+        stored=StockRecord.objects.count(),
+    )
+    for figures in (preview, imported):
+        figures["rows_per_second"] = round(figures["rows"] / figures["seconds"], 1)
+    return {"job": job.pk, "preview": preview, "import": imported}
+
+
+@dataclass
+class Config:
+    label: str
+    title: str
+    workers: int
+    part_rows: int
+
+
+def configs(part_rows: int) -> list[Config]:
+    return [
+        Config("single", "1 worker, single path", 1, 0),
+        Config("parts1", "1 worker, partitioned", 1, part_rows),
+        Config("parts2", "2 workers, partitioned", 2, part_rows),
+    ]
+
+
+def run_config(
+    config: Config, path: Path, log_dir: Path, deadline: float, update_mode: bool
+) -> dict[str, Any]:
+    """Start the config's workers, import the file (insert mode, then update mode if asked)."""
+    sys.stderr.write(
+        f"bench: {config.title} (DATA_EXCHANGE_PART_ROWS={config.part_rows}), logs in {log_dir}\n"
+    )
+    with (
+        override_settings(DATA_EXCHANGE_PART_ROWS=config.part_rows),
+        Pool(config.workers, config.part_rows, log_dir, config.label) as pool,
+    ):
+        try:
+            return runs(pool, path, deadline, update_mode)
+        except SystemExit:
+            pool.write_tails()
+            raise
+
+
+def runs(pool: Pool, path: Path, deadline: float, update_mode: bool) -> dict[str, Any]:
+    """Import the file on the pool's workers: insert mode, then update mode if asked."""
+    truncate_target()
+    result: dict[str, Any] = {"insert": preview_and_import(pool, path, deadline)}
+    report_progress("insert", result["insert"])
+    if update_mode:
+        load_update_mode(path)
+        result["update"] = preview_and_import(pool, path, deadline)
+        report_progress("update", result["update"])
+    result["peaks_reset"] = pool.peaks_reset
+    return result
+
+
+def warm_up() -> None:
+    """Send one message (to a queue no worker reads) and read a job, so the first timed action
+    does not pay for this process's first connection to the broker or its lazy imports."""
+    from celery import current_app
+
+    current_app.send_task(
+        "data_exchange_tool.bench_warm_up",
+        queue=f"{os.environ['DXT_BENCH_QUEUE_PREFIX']}_warm_up",
+        ignore_result=True,
+    )
+    StockRecordImportJob.objects.exists()
+
+
+def report_progress(mode: str, result: dict[str, Any]) -> None:
+    for phase in ("preview", "import"):
+        figures = result[phase]
+        sys.stderr.write(
+            f"  {mode} {phase:<8} {figures['rows']:>9,} rows  {figures['seconds']:>8.1f} s  "
+            f"{figures['rows_per_second']:>9,.0f} rows/s  CPU {figures['cpu_seconds']:>7.1f} s  "
+            f"peak {figures['peak_mb']:>5.0f} MB/process\n"
+        )
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def processes(peaks: list[list[float]]) -> str:
+    """Return ``"w1 82 / 104, w2 81 / 103"``: each worker's main process and pool child, MB."""
+    return ", ".join(
+        f"w{n} " + " / ".join(f"{mb:.0f}" for mb in worker) for n, worker in enumerate(peaks, 1)
+    )
+
+
+def result_rows(results: dict[str, dict[str, Any]], mode: str) -> list[list[str]]:
+    lines = []
+    for config in results.values():
+        run = config["result"].get(mode)
+        if run is None:
+            continue
+        preview, imported = run["preview"], run["import"]
+        lines.append(
+            [
+                config["title"],
+                f"{config['part_rows']:,}" if config["part_rows"] else "0 (off)",
+                f"{preview['seconds']:.1f}",
+                f"{preview['rows_per_second']:,.0f}",
+                f"{preview['cpu_seconds']:.1f}",
+                f"{preview['peak_mb']:.0f}",
+                f"{imported['seconds']:.1f}",
+                f"{imported['rows_per_second']:,.0f}",
+                f"{imported['cpu_seconds']:.1f}",
+                f"{imported['peak_mb']:.0f}",
+                f"{imported['new']:,} / {imported['updated']:,}",
+                f"{imported['stored']:,}",
+            ]
+        )
+    return lines
+
+
+def process_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
+    return [
+        [
+            config["title"],
+            mode,
+            processes(run["preview"]["peaks_mb"]),
+            processes(run["import"]["peaks_mb"]),
+        ]
+        for config in results.values()
+        for mode in ("insert", "update")
+        if (run := config["result"].get(mode))
+    ]
+
+
+def ratio(
+    results: dict[str, dict[str, Any]], top: str, bottom: str, mode: str, phase: str
+) -> float:
+    return (
+        results[top]["result"][mode][phase]["rows_per_second"]
+        / results[bottom]["result"][mode][phase]["rows_per_second"]
+    )
+
+
+def target_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Return the targets of #15 with PASS or FAIL, then the other ratios for reading."""
+    preview = ratio(results, "parts2", "single", "insert", "preview")
+    imported = ratio(results, "parts2", "single", "insert", "import")
+    single, two = results["single"]["result"]["insert"], results["parts2"]["result"]["insert"]
+    single_peak = max(single["preview"]["peak_mb"], single["import"]["peak_mb"])
+    two_peak = max(two["preview"]["peak_mb"], two["import"]["peak_mb"])
+    ok = preview >= PREVIEW_TARGET and imported >= IMPORT_TARGET and two_peak <= single_peak
+    lines = [
+        f"- {_verdict(ok)} two workers / one: preview {preview:.2f} "
+        f"({_verdict(preview >= PREVIEW_TARGET)}, target >= {PREVIEW_TARGET}), import "
+        f"{imported:.2f} ({_verdict(imported >= IMPORT_TARGET)}, target >= {IMPORT_TARGET}), "
+        f"peak RSS per process {two_peak:.0f} MB vs {single_peak:.0f} MB "
+        f"({_verdict(two_peak <= single_peak)}, target <= single path)",
+        f"- two workers / one worker, both partitioned (scaling): preview "
+        f"{ratio(results, 'parts2', 'parts1', 'insert', 'preview'):.2f}, import "
+        f"{ratio(results, 'parts2', 'parts1', 'insert', 'import'):.2f}",
+        f"- one worker partitioned / single path (the parts' overhead): preview "
+        f"{ratio(results, 'parts1', 'single', 'insert', 'preview'):.2f}, import "
+        f"{ratio(results, 'parts1', 'single', 'insert', 'import'):.2f}",
+    ]
+    stored = {
+        run["import"]["stored"]
+        for config in results.values()
+        for run in (config["result"]["insert"], config["result"].get("update"))
+        if run
+    }
+    valid = single["import"]["rows"] - single["import"]["invalid"]
+    lines.append(
+        f"- {_verdict(stored == {valid})} every import left the file's {valid:,} valid rows in "
+        f"the table (found: {', '.join(f'{n:,}' for n in sorted(stored))})"
+    )
+    if "update" in single:
+        lines.append(
+            f"- update mode, two workers / one: preview "
+            f"{ratio(results, 'parts2', 'single', 'update', 'preview'):.2f}, import "
+            f"{ratio(results, 'parts2', 'single', 'update', 'import'):.2f}"
+        )
+    return lines
+
+
+def section(
+    results: dict[str, dict[str, Any]],
+    path: Path,
+    part_rows: int,
+    partitions: bool,
+    peaks_reset: bool,
+) -> str:
+    """Return the "Workers" section of the report."""
+    rows = results["single"]["result"]["insert"]["preview"]["rows"]
+    headers = [
+        "run",
+        "part rows",
+        "preview s",
+        "preview rows/s",
+        "preview CPU s",
+        "preview peak RSS MB/process",
+        "import s",
+        "import rows/s",
+        "import CPU s",
+        "import peak RSS MB/process",
+        "new / updated",
+        "rows in table",
+    ]
+    now = datetime.datetime.now(tz=datetime.UTC)
+    parts = -(-rows // part_rows) if part_rows else 0
+    notes = [
+        f"{now:%Y-%m-%d %H:%M} UTC. {machine()}.",
+        f"`{path.name}`: {rows:,} rows; part rows {part_rows:,} ({parts} parts). Each run "
+        "started its own workers (`celery -A example_project worker --pool prefork "
+        "--concurrency 1`, preview and import queues, Redis), emptied the table (insert mode), "
+        "created a forced job with `actions.submit_import` and confirmed it with "
+        "`actions.confirm_import`; wall seconds from the action to the state that ends the "
+        "phase, polled every 0.1 s. Rows/s count every row of the file. CPU seconds: the "
+        "worker processes' own (not PostgreSQL's). Peak RSS: the largest high-water mark "
+        "(VmHWM) of any one worker process in the phase"
+        + (", reset at its start." if peaks_reset else " (since the worker started)."),
+    ]
+    if not partitions:
+        notes.append(
+            "This library has no `DATA_EXCHANGE_PART_ROWS` yet: every run took the single "
+            "path, so two workers measure what one does."
+        )
+    blocks = [
+        SECTION,
+        " ".join(notes),
+        table(headers, result_rows(results, "insert")),
+    ]
+    if any("update" in config["result"] for config in results.values()):
+        blocks += [
+            "Update mode (every row of the file exists, about half change):",
+            table(headers, result_rows(results, "update")),
+        ]
+    blocks += [
+        "\n".join(target_lines(results)),
+        "Peak RSS per worker process, MB (main process / pool child):\n\n"
+        + table(["run", "mode", "preview", "import"], process_rows(results)),
+    ]
+    return "\n\n".join(blocks)
+
+
+def replace_section(text: str, new: str) -> str:
+    """Return ``text`` with its "## Workers" section replaced by ``new`` (appended if absent);
+    the other sections are kept."""
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if pattern.search(text):
+        return pattern.sub(lambda _: new.rstrip("\n") + "\n\n", text, count=1).rstrip("\n") + "\n"
+    return text.rstrip("\n") + "\n\n" + new.rstrip("\n") + "\n"
+
+
+def has_partitions() -> bool:
+    """Return True when the library knows ``DATA_EXCHANGE_PART_ROWS``."""
+    from data_exchange_tool.conf import DEFAULTS
+
+    return "PART_ROWS" in DEFAULTS
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the three runs, print the section and write it into ``bench/RESULTS.md``."""
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the CSV")
+    parser.add_argument(
+        "--part-rows",
+        type=int,
+        help=f"DATA_EXCHANGE_PART_ROWS of the partitioned runs (default: rows / {DEFAULT_PARTS})",
+    )
+    parser.add_argument("--update-mode", action="store_true", help="add an update-mode import")
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        help="seconds a phase may take before the bench fails (default: 120 + rows / 2,000)",
+    )
+    parser.add_argument(
+        "--no-results-file", action="store_true", help="leave bench/RESULTS.md alone"
+    )
+    args = parser.parse_args(argv)
+    part_rows = args.part_rows or -(-args.rows // DEFAULT_PARTS)
+    deadline = args.deadline or 120 + args.rows / 2000
+    log_dir = ROOT / ".artifacts" / f"bench-workers-{RUN_ID}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    sys.stderr.write(
+        f"bench: workers on {settings.CELERY_BROKER_URL}, queues "
+        f"{os.environ['DXT_BENCH_QUEUE_PREFIX']}_*, logs in {log_dir}\n"
+    )
+    prepare_database()
+    path = data_file(args.rows, "csv")
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        warm_up()
+        for config in configs(part_rows):
+            results[config.label] = {
+                "title": config.title,
+                "part_rows": config.part_rows,
+                "result": run_config(config, path, log_dir, deadline, args.update_mode),
+            }
+    finally:
+        forget_queues()
+    peaks_reset = all(config["result"]["peaks_reset"] for config in results.values())
+    text = section(results, path, part_rows, has_partitions(), peaks_reset)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    saved = RESULTS_DIR / f"{datetime.datetime.now(tz=datetime.UTC):%Y-%m-%d-%H%M}-workers.md"
+    saved.write_text(text + "\n", encoding="utf-8")
+    if not args.no_results_file:
+        RESULTS_FILE.write_text(
+            replace_section(RESULTS_FILE.read_text(encoding="utf-8"), text), encoding="utf-8"
+        )
+    sys.stdout.write(
+        text
+        + f"\n\nSaved to {saved.relative_to(ROOT)}"
+        + ("" if args.no_results_file else " and bench/RESULTS.md")
+        + "\n"
+    )
+
+
+def forget_queues() -> None:
+    """Delete the run's queues (and their bindings) from Redis."""
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    with contextlib.suppress(redis.RedisError):
+        for key in client.scan_iter(match=f"*{os.environ['DXT_BENCH_QUEUE_PREFIX']}*"):
+            client.delete(key)
+    client.close()
+
+
+if __name__ == "__main__":
+    main()
