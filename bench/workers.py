@@ -126,6 +126,10 @@ class Worker:
             raise SystemExit(f"bench: worker {self.name} exited; its log: {self.log_path}")
         return " ready." in self.log()
 
+    def received(self) -> int:
+        """Return how many tasks the worker has received (its log says so for each)."""
+        return self.log().count("] received")
+
     def sample(self) -> None:
         """Read the VmHWM and CPU time of each process of the worker."""
         for pid in tree(self.process.pid):
@@ -264,6 +268,10 @@ class Pool:
     def cpu_seconds(self) -> float:
         return sum(worker.cpu_seconds() for worker in self.workers)
 
+    def received(self) -> list[int]:
+        """Return how many tasks each worker has received."""
+        return [worker.received() for worker in self.workers]
+
     def peaks_mb(self) -> list[list[float]]:
         """Return, per worker, the peak RSS of each of its processes (main first) in MB."""
         self.sample()
@@ -324,7 +332,7 @@ def timed_phase(
     """Start a phase, wait for the job to reach ``done``; return its wall and CPU time and the
     peak RSS of each worker process during it."""
     failed = (JobState.PREVIEW_FAILED, JobState.IMPORT_FAILED, JobState.CANCELLED)
-    cpu = pool.begin_phase()
+    cpu, received = pool.begin_phase(), pool.received()
     started = time.perf_counter()
     start()
     wait_for(
@@ -340,6 +348,8 @@ def timed_phase(
         "cpu_seconds": round(pool.cpu_seconds() - cpu, 2),
         "peaks_mb": peaks,
         "peak_mb": max((mb for worker in peaks for mb in worker), default=0.0),
+        # Every task of the phase was received before its last one ended the phase.
+        "tasks": [now - before for now, before in zip(pool.received(), received, strict=True)],
     }
 
 
@@ -439,7 +449,7 @@ def report_progress(mode: str, result: dict[str, Any]) -> None:
         sys.stderr.write(
             f"  {mode} {phase:<8} {figures['rows']:>9,} rows  {figures['seconds']:>8.1f} s  "
             f"{figures['rows_per_second']:>9,.0f} rows/s  CPU {figures['cpu_seconds']:>7.1f} s  "
-            f"peak {figures['peak_mb']:>5.0f} MB/process\n"
+            f"peak {figures['peak_mb']:>5.0f} MB/process  tasks {tasks(figures['tasks'])}\n"
         )
 
 
@@ -448,6 +458,12 @@ def report_progress(mode: str, result: dict[str, Any]) -> None:
 
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
+
+
+def tasks(counts: list[int]) -> str:
+    """Return ``"9 (5 + 4)"``: the tasks a phase ran, and on each worker when several."""
+    total = str(sum(counts))
+    return total if len(counts) == 1 else f"{total} ({' + '.join(map(str, counts))})"
 
 
 def processes(peaks: list[list[float]]) -> str:
@@ -470,10 +486,12 @@ def result_rows(results: dict[str, dict[str, Any]], mode: str) -> list[list[str]
                 f"{config['part_rows']:,}" if config["part_rows"] else "0 (off)",
                 f"{preview['seconds']:.1f}",
                 f"{preview['rows_per_second']:,.0f}",
+                tasks(preview["tasks"]),
                 f"{preview['cpu_seconds']:.1f}",
                 f"{preview['peak_mb']:.0f}",
                 f"{imported['seconds']:.1f}",
                 f"{imported['rows_per_second']:,.0f}",
+                tasks(imported["tasks"]),
                 f"{imported['cpu_seconds']:.1f}",
                 f"{imported['peak_mb']:.0f}",
                 f"{imported['new']:,} / {imported['updated']:,}",
@@ -561,10 +579,12 @@ def section(
         "part rows",
         "preview s",
         "preview rows/s",
+        "preview tasks",
         "preview CPU s",
         "preview peak RSS MB/process",
         "import s",
         "import rows/s",
+        "import tasks",
         "import CPU s",
         "import peak RSS MB/process",
         "new / updated",
@@ -579,7 +599,8 @@ def section(
         "--concurrency 1`, preview and import queues, Redis), emptied the table (insert mode), "
         "created a forced job with `actions.submit_import` and confirmed it with "
         "`actions.confirm_import`; wall seconds from the action to the state that ends the "
-        "phase, polled every 0.1 s. Rows/s count every row of the file. CPU seconds: the "
+        "phase, polled every 0.1 s. Rows/s count every row of the file. Tasks: those the "
+        "workers received in the phase (per worker when two). CPU seconds: the "
         "worker processes' own (not PostgreSQL's). Peak RSS: the largest high-water mark "
         "(VmHWM) of any one worker process in the phase"
         + (", reset at its start." if peaks_reset else " (since the worker started)."),
