@@ -60,6 +60,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from bench.data import data_file  # noqa: E402
@@ -163,6 +164,35 @@ class Worker:
         self.process.wait(timeout=20)
 
 
+class ServerCPU:
+    """CPU time of the PostgreSQL backends serving the bench's database, sampled from ``/proc``
+    (the server runs on this host; elsewhere nothing is counted). A backend lives as long as a
+    task's connection: each one's last reading counts, keyed by its pid and start time."""
+
+    SQL = (
+        "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database() "
+        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self) -> None:
+        self.ticks: dict[tuple[int, Any], int] = {}
+
+    def sample(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(self.SQL)
+            backends = cursor.fetchall()
+        for pid, started in backends:
+            with contextlib.suppress(OSError):
+                if b"postgres" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    continue
+            status = read_status(pid)
+            if status is not None:
+                self.ticks[pid, started] = status[1]
+
+    def seconds(self) -> float:
+        return sum(self.ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_command(name: str) -> list[str]:
     """Return the command line of one worker process on the run's preview and import queues."""
     queues = f"{settings.DATA_EXCHANGE_PREVIEW_QUEUE},{settings.DATA_EXCHANGE_IMPORT_QUEUE}"
@@ -199,6 +229,7 @@ class Pool:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self.peaks_reset = True
+        self.server = ServerCPU()
 
     def __enter__(self) -> Pool:
         env = {
@@ -249,21 +280,26 @@ class Pool:
         path.write_text("".join(f"{pid}\n" for pid in pids))
 
     def _watch(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
-            self.sample()
+        try:
+            while not self._stop.wait(POLL_SECONDS):
+                self.sample()
+        finally:
+            connection.close()  # this thread's own
 
     def sample(self) -> None:
         with self._lock:
             for worker in self.workers:
                 worker.sample()
+            self.server.sample()
 
-    def begin_phase(self) -> float:
-        """Reset the peaks; return the CPU seconds used so far."""
+    def begin_phase(self) -> tuple[float, float]:
+        """Reset the peaks; return the CPU seconds used so far by the workers and the server."""
         with self._lock:
             for worker in self.workers:
                 self.peaks_reset &= worker.reset_peaks()
                 worker.sample()
-            return self.cpu_seconds()
+            self.server.sample()
+            return self.cpu_seconds(), self.server.seconds()
 
     def cpu_seconds(self) -> float:
         return sum(worker.cpu_seconds() for worker in self.workers)
@@ -332,7 +368,7 @@ def timed_phase(
     """Start a phase, wait for the job to reach ``done``; return its wall and CPU time and the
     peak RSS of each worker process during it."""
     failed = (JobState.PREVIEW_FAILED, JobState.IMPORT_FAILED, JobState.CANCELLED)
-    cpu, received = pool.begin_phase(), pool.received()
+    (cpu, server), received = pool.begin_phase(), pool.received()
     started = time.perf_counter()
     start()
     wait_for(
@@ -346,6 +382,8 @@ def timed_phase(
     return {
         "seconds": round(seconds, 3),
         "cpu_seconds": round(pool.cpu_seconds() - cpu, 2),
+        "server_cpu_seconds": round(pool.server.seconds() - server, 2),
+        "load": round(os.getloadavg()[0], 2),
         "peaks_mb": peaks,
         "peak_mb": max((mb for worker in peaks for mb in worker), default=0.0),
         # Every task of the phase was received before its last one ended the phase.
@@ -448,7 +486,8 @@ def report_progress(mode: str, result: dict[str, Any]) -> None:
         figures = result[phase]
         sys.stderr.write(
             f"  {mode} {phase:<8} {figures['rows']:>9,} rows  {figures['seconds']:>8.1f} s  "
-            f"{figures['rows_per_second']:>9,.0f} rows/s  CPU {figures['cpu_seconds']:>7.1f} s  "
+            f"{figures['rows_per_second']:>9,.0f} rows/s  CPU {figures['cpu_seconds']:>6.1f} s "
+            f"+ server {figures['server_cpu_seconds']:>6.1f} s  "
             f"peak {figures['peak_mb']:>5.0f} MB/process  tasks {tasks(figures['tasks'])}\n"
         )
 
@@ -488,11 +527,13 @@ def result_rows(results: dict[str, dict[str, Any]], mode: str) -> list[list[str]
                 f"{preview['rows_per_second']:,.0f}",
                 tasks(preview["tasks"]),
                 f"{preview['cpu_seconds']:.1f}",
+                f"{preview['server_cpu_seconds']:.1f}",
                 f"{preview['peak_mb']:.0f}",
                 f"{imported['seconds']:.1f}",
                 f"{imported['rows_per_second']:,.0f}",
                 tasks(imported["tasks"]),
                 f"{imported['cpu_seconds']:.1f}",
+                f"{imported['server_cpu_seconds']:.1f}",
                 f"{imported['peak_mb']:.0f}",
                 f"{imported['new']:,} / {imported['updated']:,}",
                 f"{imported['stored']:,}",
@@ -581,11 +622,13 @@ def section(
         "preview rows/s",
         "preview tasks",
         "preview CPU s",
+        "preview server CPU s",
         "preview peak RSS MB/process",
         "import s",
         "import rows/s",
         "import tasks",
         "import CPU s",
+        "import server CPU s",
         "import peak RSS MB/process",
         "new / updated",
         "rows in table",
@@ -601,10 +644,23 @@ def section(
         "`actions.confirm_import`; wall seconds from the action to the state that ends the "
         "phase, polled every 0.1 s. Rows/s count every row of the file. Tasks: those the "
         "workers received in the phase (per worker when two). CPU seconds: the "
-        "worker processes' own (not PostgreSQL's). Peak RSS: the largest high-water mark "
+        "worker processes' own; server CPU seconds: PostgreSQL's backends serving the bench's "
+        "database (both sampled every 0.1 s from `/proc`). Peak RSS: the largest high-water mark "
         "(VmHWM) of any one worker process in the phase"
         + (", reset at its start." if peaks_reset else " (since the worker started)."),
     ]
+    loads = [
+        run[phase]["load"]
+        for config in results.values()
+        for run in config["result"].values()
+        if isinstance(run, dict)
+        for phase in ("preview", "import")
+    ]
+    notes.append(
+        f"The machine's 1-minute load average at the end of the phases: {min(loads):.1f} to "
+        f"{max(loads):.1f} on {os.cpu_count()} CPUs (other work on the machine slows the runs "
+        "unevenly)."
+    )
     if not partitions:
         notes.append(
             "This library has no `DATA_EXCHANGE_PART_ROWS` yet: every run took the single "
