@@ -54,6 +54,10 @@ os.environ.setdefault(
     "DXT_BENCH_BROKER_URL", f"redis://127.0.0.1:6379/{int(RUN_ID[:4], 16) % 15 + 1}"
 )
 os.environ.setdefault("DXT_BENCH_QUEUE_PREFIX", f"dxt_bench_{RUN_ID}")
+#: This process's connections are named (libpq reads ``PGAPPNAME``), so their CPU is not counted
+#: as the workers'.
+DRIVER_APP_NAME = "dxt-bench-driver"
+os.environ["PGAPPNAME"] = DRIVER_APP_NAME
 
 import django  # noqa: E402
 
@@ -65,17 +69,14 @@ from django.test import override_settings  # noqa: E402
 
 from bench.data import data_file  # noqa: E402
 from bench.measure import load_update_mode, truncate_target  # noqa: E402
-from bench.run import RESULTS_DIR, machine, prepare_database, table  # noqa: E402
+from bench.run import RESULTS_DIR, prepare_database  # noqa: E402
+from bench.workers_report import has_partitions, replace_section, section, tasks  # noqa: E402
 from data_exchange_tool import actions  # noqa: E402
 from data_exchange_tool.models import ImportJob  # noqa: E402
 from data_exchange_tool.states import JobState  # noqa: E402
 from example_project.demo.models import StockRecord, StockRecordImportJob  # noqa: E402
 
 RESULTS_FILE = ROOT / "bench" / "RESULTS.md"
-SECTION = "## Workers"
-#: Two workers over one (the single path), rows/s: the targets of #15.
-PREVIEW_TARGET = 1.6
-IMPORT_TARGET = 1.4
 #: Parts of the default ``--part-rows``: a 1M-row file in 8 parts of 125,000 rows.
 DEFAULT_PARTS = 8
 POLL_SECONDS = 0.1
@@ -165,13 +166,14 @@ class Worker:
 
 
 class ServerCPU:
-    """CPU time of the PostgreSQL backends serving the bench's database, sampled from ``/proc``
-    (the server runs on this host; elsewhere nothing is counted). A backend lives as long as a
-    task's connection: each one's last reading counts, keyed by its pid and start time."""
+    """CPU time of the PostgreSQL backends serving the workers on the bench's database, sampled
+    from ``/proc`` (the server runs on this host; elsewhere nothing is counted). A backend lives as
+    long as a task's connection: each one's last reading counts, keyed by its pid and start
+    time. This process's own connections are left out by their name."""
 
     SQL = (
         "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database() "
-        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        f"AND backend_type = 'client backend' AND application_name <> '{DRIVER_APP_NAME}'"
     )
 
     def __init__(self) -> None:
@@ -233,7 +235,7 @@ class Pool:
 
     def __enter__(self) -> Pool:
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PGAPPNAME"},
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DXT_BENCH_PART_ROWS": str(self.part_rows),
         }
@@ -438,15 +440,15 @@ def configs(part_rows: int) -> list[Config]:
 
 
 def run_config(
-    config: Config, path: Path, log_dir: Path, deadline: float, update_mode: bool
+    config: Config, path: Path, log_dir: Path, deadline: float, update_mode: bool, number: int
 ) -> dict[str, Any]:
     """Start the config's workers, import the file (insert mode, then update mode if asked)."""
     sys.stderr.write(
-        f"bench: {config.title} (DATA_EXCHANGE_PART_ROWS={config.part_rows}), logs in {log_dir}\n"
+        f"bench: round {number}, {config.title} (DATA_EXCHANGE_PART_ROWS={config.part_rows})\n"
     )
     with (
         override_settings(DATA_EXCHANGE_PART_ROWS=config.part_rows),
-        Pool(config.workers, config.part_rows, log_dir, config.label) as pool,
+        Pool(config.workers, config.part_rows, log_dir, f"{config.label}-r{number}") as pool,
     ):
         try:
             return runs(pool, path, deadline, update_mode)
@@ -466,6 +468,28 @@ def runs(pool: Pool, path: Path, deadline: float, update_mode: bool) -> dict[str
         report_progress("update", result["update"])
     result["peaks_reset"] = pool.peaks_reset
     return result
+
+
+def best_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return a config's figures over its rounds: each phase's fastest round, with the highest
+    peak RSS of any round and every round's seconds."""
+    best: dict[str, Any] = {"peaks_reset": all(run["peaks_reset"] for run in rounds)}
+    for mode in ("insert", "update"):
+        if mode not in rounds[0]:
+            continue
+        best[mode] = {}
+        for phase in ("preview", "import"):
+            figures = [run[mode][phase] for run in rounds]
+            fastest = dict(min(figures, key=lambda f: f["seconds"]))
+            largest = max(figures, key=lambda f: f["peak_mb"])
+            fastest.update(
+                peak_mb=largest["peak_mb"],
+                peaks_mb=largest["peaks_mb"],
+                all_seconds=[f["seconds"] for f in figures],
+                loads=[f["load"] for f in figures],
+            )
+            best[mode][phase] = fastest
+    return best
 
 
 def warm_up() -> None:
@@ -492,214 +516,6 @@ def report_progress(mode: str, result: dict[str, Any]) -> None:
         )
 
 
-# --- the report ----------------------------------------------------------------------------
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def tasks(counts: list[int]) -> str:
-    """Return ``"9 (5 + 4)"``: the tasks a phase ran, and on each worker when several."""
-    total = str(sum(counts))
-    return total if len(counts) == 1 else f"{total} ({' + '.join(map(str, counts))})"
-
-
-def processes(peaks: list[list[float]]) -> str:
-    """Return ``"w1 82 / 104, w2 81 / 103"``: each worker's main process and pool child, MB."""
-    return ", ".join(
-        f"w{n} " + " / ".join(f"{mb:.0f}" for mb in worker) for n, worker in enumerate(peaks, 1)
-    )
-
-
-def result_rows(results: dict[str, dict[str, Any]], mode: str) -> list[list[str]]:
-    lines = []
-    for config in results.values():
-        run = config["result"].get(mode)
-        if run is None:
-            continue
-        preview, imported = run["preview"], run["import"]
-        lines.append(
-            [
-                config["title"],
-                f"{config['part_rows']:,}" if config["part_rows"] else "0 (off)",
-                f"{preview['seconds']:.1f}",
-                f"{preview['rows_per_second']:,.0f}",
-                tasks(preview["tasks"]),
-                f"{preview['cpu_seconds']:.1f}",
-                f"{preview['server_cpu_seconds']:.1f}",
-                f"{preview['peak_mb']:.0f}",
-                f"{imported['seconds']:.1f}",
-                f"{imported['rows_per_second']:,.0f}",
-                tasks(imported["tasks"]),
-                f"{imported['cpu_seconds']:.1f}",
-                f"{imported['server_cpu_seconds']:.1f}",
-                f"{imported['peak_mb']:.0f}",
-                f"{imported['new']:,} / {imported['updated']:,}",
-                f"{imported['stored']:,}",
-            ]
-        )
-    return lines
-
-
-def process_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
-    return [
-        [
-            config["title"],
-            mode,
-            processes(run["preview"]["peaks_mb"]),
-            processes(run["import"]["peaks_mb"]),
-        ]
-        for config in results.values()
-        for mode in ("insert", "update")
-        if (run := config["result"].get(mode))
-    ]
-
-
-def ratio(
-    results: dict[str, dict[str, Any]], top: str, bottom: str, mode: str, phase: str
-) -> float:
-    return (
-        results[top]["result"][mode][phase]["rows_per_second"]
-        / results[bottom]["result"][mode][phase]["rows_per_second"]
-    )
-
-
-def target_lines(results: dict[str, dict[str, Any]]) -> list[str]:
-    """Return the targets of #15 with PASS or FAIL, then the other ratios for reading."""
-    preview = ratio(results, "parts2", "single", "insert", "preview")
-    imported = ratio(results, "parts2", "single", "insert", "import")
-    single, two = results["single"]["result"]["insert"], results["parts2"]["result"]["insert"]
-    single_peak = max(single["preview"]["peak_mb"], single["import"]["peak_mb"])
-    two_peak = max(two["preview"]["peak_mb"], two["import"]["peak_mb"])
-    ok = preview >= PREVIEW_TARGET and imported >= IMPORT_TARGET and two_peak <= single_peak
-    lines = [
-        f"- {_verdict(ok)} two workers / one: preview {preview:.2f} "
-        f"({_verdict(preview >= PREVIEW_TARGET)}, target >= {PREVIEW_TARGET}), import "
-        f"{imported:.2f} ({_verdict(imported >= IMPORT_TARGET)}, target >= {IMPORT_TARGET}), "
-        f"peak RSS per process {two_peak:.0f} MB vs {single_peak:.0f} MB "
-        f"({_verdict(two_peak <= single_peak)}, target <= single path)",
-        f"- two workers / one worker, both partitioned (scaling): preview "
-        f"{ratio(results, 'parts2', 'parts1', 'insert', 'preview'):.2f}, import "
-        f"{ratio(results, 'parts2', 'parts1', 'insert', 'import'):.2f}",
-        f"- one worker partitioned / single path (the parts' overhead): preview "
-        f"{ratio(results, 'parts1', 'single', 'insert', 'preview'):.2f}, import "
-        f"{ratio(results, 'parts1', 'single', 'insert', 'import'):.2f}",
-    ]
-    stored = {
-        run["import"]["stored"]
-        for config in results.values()
-        for run in (config["result"]["insert"], config["result"].get("update"))
-        if run
-    }
-    valid = single["import"]["rows"] - single["import"]["invalid"]
-    lines.append(
-        f"- {_verdict(stored == {valid})} every import left the file's {valid:,} valid rows in "
-        f"the table (found: {', '.join(f'{n:,}' for n in sorted(stored))})"
-    )
-    if "update" in single:
-        lines.append(
-            f"- update mode, two workers / one: preview "
-            f"{ratio(results, 'parts2', 'single', 'update', 'preview'):.2f}, import "
-            f"{ratio(results, 'parts2', 'single', 'update', 'import'):.2f}"
-        )
-    return lines
-
-
-def section(
-    results: dict[str, dict[str, Any]],
-    path: Path,
-    part_rows: int,
-    partitions: bool,
-    peaks_reset: bool,
-) -> str:
-    """Return the "Workers" section of the report."""
-    rows = results["single"]["result"]["insert"]["preview"]["rows"]
-    headers = [
-        "run",
-        "part rows",
-        "preview s",
-        "preview rows/s",
-        "preview tasks",
-        "preview CPU s",
-        "preview server CPU s",
-        "preview peak RSS MB/process",
-        "import s",
-        "import rows/s",
-        "import tasks",
-        "import CPU s",
-        "import server CPU s",
-        "import peak RSS MB/process",
-        "new / updated",
-        "rows in table",
-    ]
-    now = datetime.datetime.now(tz=datetime.UTC)
-    parts = -(-rows // part_rows) if part_rows else 0
-    notes = [
-        f"{now:%Y-%m-%d %H:%M} UTC. {machine()}.",
-        f"`{path.name}`: {rows:,} rows; part rows {part_rows:,} ({parts} parts). Each run "
-        "started its own workers (`celery -A example_project worker --pool prefork "
-        "--concurrency 1`, preview and import queues, Redis), emptied the table (insert mode), "
-        "created a forced job with `actions.submit_import` and confirmed it with "
-        "`actions.confirm_import`; wall seconds from the action to the state that ends the "
-        "phase, polled every 0.1 s. Rows/s count every row of the file. Tasks: those the "
-        "workers received in the phase (per worker when two). CPU seconds: the "
-        "worker processes' own; server CPU seconds: PostgreSQL's backends serving the bench's "
-        "database (both sampled every 0.1 s from `/proc`). Peak RSS: the largest high-water mark "
-        "(VmHWM) of any one worker process in the phase"
-        + (", reset at its start." if peaks_reset else " (since the worker started)."),
-    ]
-    loads = [
-        run[phase]["load"]
-        for config in results.values()
-        for run in config["result"].values()
-        if isinstance(run, dict)
-        for phase in ("preview", "import")
-    ]
-    notes.append(
-        f"The machine's 1-minute load average at the end of the phases: {min(loads):.1f} to "
-        f"{max(loads):.1f} on {os.cpu_count()} CPUs (other work on the machine slows the runs "
-        "unevenly)."
-    )
-    if not partitions:
-        notes.append(
-            "This library has no `DATA_EXCHANGE_PART_ROWS` yet: every run took the single "
-            "path, so two workers measure what one does."
-        )
-    blocks = [
-        SECTION,
-        " ".join(notes),
-        table(headers, result_rows(results, "insert")),
-    ]
-    if any("update" in config["result"] for config in results.values()):
-        blocks += [
-            "Update mode (every row of the file exists, about half change):",
-            table(headers, result_rows(results, "update")),
-        ]
-    blocks += [
-        "\n".join(target_lines(results)),
-        "Peak RSS per worker process, MB (main process / pool child):\n\n"
-        + table(["run", "mode", "preview", "import"], process_rows(results)),
-    ]
-    return "\n\n".join(blocks)
-
-
-def replace_section(text: str, new: str) -> str:
-    """Return ``text`` with its "## Workers" section replaced by ``new`` (appended if absent);
-    the other sections are kept."""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        return pattern.sub(lambda _: new.rstrip("\n") + "\n\n", text, count=1).rstrip("\n") + "\n"
-    return text.rstrip("\n") + "\n\n" + new.rstrip("\n") + "\n"
-
-
-def has_partitions() -> bool:
-    """Return True when the library knows ``DATA_EXCHANGE_PART_ROWS``."""
-    from data_exchange_tool.conf import DEFAULTS
-
-    return "PART_ROWS" in DEFAULTS
-
-
 # --- entry point ---------------------------------------------------------------------------
 
 
@@ -719,6 +535,12 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds a phase may take before the bench fails (default: 120 + rows / 2,000)",
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of the three runs, interleaved; the report takes each phase's fastest",
+    )
+    parser.add_argument(
         "--no-results-file", action="store_true", help="leave bench/RESULTS.md alone"
     )
     args = parser.parse_args(argv)
@@ -732,19 +554,26 @@ def main(argv: list[str] | None = None) -> None:
     )
     prepare_database()
     path = data_file(args.rows, "csv")
-    results: dict[str, dict[str, Any]] = {}
+    rounds: dict[str, list[dict[str, Any]]] = {config.label: [] for config in configs(part_rows)}
     try:
         warm_up()
-        for config in configs(part_rows):
-            results[config.label] = {
-                "title": config.title,
-                "part_rows": config.part_rows,
-                "result": run_config(config, path, log_dir, deadline, args.update_mode),
-            }
+        for number in range(1, args.repeat + 1):
+            for config in configs(part_rows):
+                rounds[config.label].append(
+                    run_config(config, path, log_dir, deadline, args.update_mode, number)
+                )
     finally:
         forget_queues()
+    results = {
+        config.label: {
+            "title": config.title,
+            "part_rows": config.part_rows,
+            "result": best_of(rounds[config.label]),
+        }
+        for config in configs(part_rows)
+    }
     peaks_reset = all(config["result"]["peaks_reset"] for config in results.values())
-    text = section(results, path, part_rows, has_partitions(), peaks_reset)
+    text = section(results, path, part_rows, has_partitions(), peaks_reset, args.repeat)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     saved = RESULTS_DIR / f"{datetime.datetime.now(tz=datetime.UTC):%Y-%m-%d-%H%M}-workers.md"
     saved.write_text(text + "\n", encoding="utf-8")
