@@ -20,7 +20,10 @@ preview and an import in which every row of the file exists and about half chang
 
 Memory: the high-water mark (``VmHWM``) of every process of each worker (its main process and its
 pool's child) is sampled from ``/proc`` during the run; it is reset at the start of each phase
-(``clear_refs``), so each phase has its own peak. CPU seconds are the worker processes' own.
+(``clear_refs``), so each phase has its own peak. CPU seconds are the worker processes' own, and
+PostgreSQL's for the backends that served them; the tasks each worker received are counted from
+its log. ``--repeat N`` runs N rounds of the three runs, interleaved, and keeps each phase's
+fastest (the machine may be shared: single runs are noisy).
 
 The partitioning is read by the workers from ``DATA_EXCHANGE_PART_ROWS``, which ``bench.settings``
 sets from ``DXT_BENCH_PART_ROWS``; the run that sends the tasks overrides the setting too. A
@@ -590,13 +593,19 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def forget_queues() -> None:
-    """Delete the run's queues (and their bindings) from Redis."""
+    """Delete the run's queues from Redis, and their bindings (the workers' remote-control
+    queues are bound to the shared ``celery.pidbox`` exchange: those members are removed)."""
     import redis
 
+    prefix = os.environ["DXT_BENCH_QUEUE_PREFIX"]
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     with contextlib.suppress(redis.RedisError):
-        for key in client.scan_iter(match=f"*{os.environ['DXT_BENCH_QUEUE_PREFIX']}*"):
+        for key in client.scan_iter(match=f"*{prefix}*"):
             client.delete(key)
+        for key in client.scan_iter(match="_kombu.binding.*"):
+            ours = [m for m in client.smembers(key) if prefix.encode() in m]
+            if ours:
+                client.srem(key, *ours)
     client.close()
 
 
