@@ -3,9 +3,10 @@
 processes, with one worker and with two (#15, "Past one worker").
 
 The same generated CSV as the rest of the bench (``bench.data``, 1,000,000 rows by default), on
-the bench's PostgreSQL database, is imported three times, each time by workers started for it
-(``celery -A example_project worker --pool prefork --concurrency 1`` on the run's preview and
-import queues, on Redis):
+the bench's PostgreSQL database, is imported three times; each preview and each import runs on
+workers started for it and stopped after it (``celery -A example_project worker --pool prefork
+--concurrency 1`` on the run's preview and import queues, on Redis), so no phase inherits what an
+earlier one left in a worker's memory:
 
 1. one worker, the single path (``DATA_EXCHANGE_PART_ROWS = 0``: the file is one task);
 2. one worker, partitioned (``DATA_EXCHANGE_PART_ROWS = --part-rows``);
@@ -225,7 +226,7 @@ def worker_command(name: str) -> list[str]:
 
 
 class Pool:
-    """The worker processes of one run: started, sampled in a thread, always stopped."""
+    """The worker processes of one phase: started, sampled in a thread, always stopped."""
 
     def __init__(self, count: int, part_rows: int, log_dir: Path, label: str) -> None:
         self.count, self.part_rows, self.log_dir, self.label = count, part_rows, log_dir, label
@@ -393,21 +394,49 @@ def timed_phase(
         "peak_mb": max((mb for worker in peaks for mb in worker), default=0.0),
         # Every task of the phase was received before its last one ended the phase.
         "tasks": [now - before for now, before in zip(pool.received(), received, strict=True)],
+        "peaks_reset": pool.peaks_reset,
     }
 
 
-def preview_and_import(pool: Pool, path: Path, deadline: float) -> dict[str, Any]:
+def on_fresh_workers(
+    config: Config,
+    label: str,
+    job: ImportJob,
+    start: Callable[[], Any],
+    done: JobState,
+    deadline: float,
+) -> dict[str, Any]:
+    """Start the config's workers, time one phase on them, stop them.
+
+    Each phase has workers of its own, so its peak RSS does not carry what an earlier task left
+    in a pool child's heap (a child that ran the preview's parts kept a few MB more).
+    """
+    with Pool(config.workers, config.part_rows, config.log_dir, label) as pool:
+        try:
+            return timed_phase(pool, job, start, done, deadline)
+        except SystemExit:
+            pool.write_tails()
+            raise
+
+
+def preview_and_import(config: Config, label: str, path: Path, deadline: float) -> dict[str, Any]:
     """Preview and import the file through the library's actions; return both phases' figures."""
     job = StockRecordImportJob(
         file=path.name, file_name=path.name, file_size=path.stat().st_size, force_import=True
     )
-    preview = timed_phase(
-        pool, job, lambda: actions.submit_import(job), JobState.PREVIEW_SUCCEEDED, deadline
+    preview = on_fresh_workers(
+        config,
+        f"{label}-preview",
+        job,
+        lambda: actions.submit_import(job),
+        JobState.PREVIEW_SUCCEEDED,
+        deadline,
     )
     job.refresh_from_db()
     preview.update(rows=job.total_rows, invalid=job.invalid_rows)
-    imported = timed_phase(
-        pool,
+    imported = on_fresh_workers(
+        config,
+        f"{label}-import",
         job,
         lambda: actions.confirm_import(job, force=True),
         JobState.IMPORT_SUCCEEDED,
@@ -432,51 +461,48 @@ class Config:
     title: str
     workers: int
     part_rows: int
+    log_dir: Path
 
 
-def configs(part_rows: int) -> list[Config]:
+def configs(part_rows: int, log_dir: Path) -> list[Config]:
     return [
-        Config("single", "1 worker, single path", 1, 0),
-        Config("parts1", "1 worker, partitioned", 1, part_rows),
-        Config("parts2", "2 workers, partitioned", 2, part_rows),
+        Config("single", "1 worker, single path", 1, 0, log_dir),
+        Config("parts1", "1 worker, partitioned", 1, part_rows, log_dir),
+        Config("parts2", "2 workers, partitioned", 2, part_rows, log_dir),
     ]
 
 
 def run_config(
-    config: Config, path: Path, log_dir: Path, deadline: float, update_mode: bool, number: int
+    config: Config, path: Path, deadline: float, update_mode: bool, number: int
 ) -> dict[str, Any]:
-    """Start the config's workers, import the file (insert mode, then update mode if asked)."""
+    """Import the file on the config's workers: insert mode, then update mode if asked."""
     sys.stderr.write(
         f"bench: round {number}, {config.title} (DATA_EXCHANGE_PART_ROWS={config.part_rows})\n"
     )
-    with (
-        override_settings(DATA_EXCHANGE_PART_ROWS=config.part_rows),
-        Pool(config.workers, config.part_rows, log_dir, f"{config.label}-r{number}") as pool,
-    ):
-        try:
-            return runs(pool, path, deadline, update_mode)
-        except SystemExit:
-            pool.write_tails()
-            raise
-
-
-def runs(pool: Pool, path: Path, deadline: float, update_mode: bool) -> dict[str, Any]:
-    """Import the file on the pool's workers: insert mode, then update mode if asked."""
-    truncate_target()
-    result: dict[str, Any] = {"insert": preview_and_import(pool, path, deadline)}
-    report_progress("insert", result["insert"])
-    if update_mode:
-        load_update_mode(path)
-        result["update"] = preview_and_import(pool, path, deadline)
-        report_progress("update", result["update"])
-    result["peaks_reset"] = pool.peaks_reset
+    label = f"{config.label}-r{number}"
+    with override_settings(DATA_EXCHANGE_PART_ROWS=config.part_rows):
+        truncate_target()
+        result = {"insert": preview_and_import(config, f"{label}-insert", path, deadline)}
+        report_progress("insert", result["insert"])
+        if update_mode:
+            load_update_mode(path)
+            result["update"] = preview_and_import(config, f"{label}-update", path, deadline)
+            report_progress("update", result["update"])
     return result
 
 
 def best_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Return a config's figures over its rounds: each phase's fastest round, with the highest
     peak RSS of any round and every round's seconds."""
-    best: dict[str, Any] = {"peaks_reset": all(run["peaks_reset"] for run in rounds)}
+    best: dict[str, Any] = {
+        "peaks_reset": all(
+            run[mode][phase]["peaks_reset"]
+            for run in rounds
+            for mode in ("insert", "update")
+            if mode in run
+            for phase in ("preview", "import")
+        )
+    }
     for mode in ("insert", "update"):
         if mode not in rounds[0]:
             continue
@@ -559,13 +585,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     prepare_database()
     path = data_file(args.rows, "csv")
-    rounds: dict[str, list[dict[str, Any]]] = {config.label: [] for config in configs(part_rows)}
+    runs = configs(part_rows, log_dir)
+    rounds: dict[str, list[dict[str, Any]]] = {config.label: [] for config in runs}
     try:
         warm_up()
         for number in range(1, args.repeat + 1):
-            for config in configs(part_rows):
+            for config in runs:
                 rounds[config.label].append(
-                    run_config(config, path, log_dir, deadline, args.update_mode, number)
+                    run_config(config, path, deadline, args.update_mode, number)
                 )
     finally:
         forget_queues()
@@ -575,7 +602,7 @@ def main(argv: list[str] | None = None) -> None:
             "part_rows": config.part_rows,
             "result": best_of(rounds[config.label]),
         }
-        for config in configs(part_rows)
+        for config in runs
     }
     peaks_reset = all(config["result"]["peaks_reset"] for config in results.values())
     text = section(results, path, part_rows, has_partitions(), peaks_reset, args.repeat)

@@ -178,16 +178,16 @@ def section(
     parts = -(-rows // part_rows) if part_rows else 0
     notes = [
         f"{now:%Y-%m-%d %H:%M} UTC. {machine()}.",
-        f"`{path.name}`: {rows:,} rows; part rows {part_rows:,} ({parts} parts). Each run "
-        "started its own workers (`celery -A example_project worker --pool prefork "
-        "--concurrency 1`, preview and import queues, Redis), emptied the table (insert mode), "
-        "created a forced job with `actions.submit_import` and confirmed it with "
-        "`actions.confirm_import`; wall seconds from the action to the state that ends the "
-        "phase, polled every 0.1 s. Rows/s count every row of the file. Tasks: those the "
-        "workers received in the phase (per worker when two). CPU seconds: the "
-        "worker processes' own; server CPU seconds: PostgreSQL's backends serving the bench's "
-        "database (both sampled every 0.1 s from `/proc`). Peak RSS: the largest high-water mark "
-        "(VmHWM) of any one worker process in the phase"
+        f"`{path.name}`: {rows:,} rows; part rows {part_rows:,} ({parts} parts). Each preview "
+        "and each import ran on workers started for it (`celery -A example_project worker "
+        "--pool prefork --concurrency 1`, preview and import queues, Redis). Each run emptied "
+        "the table (insert mode), created a forced job with `actions.submit_import` and "
+        "confirmed it with `actions.confirm_import`; wall seconds from the action to the state "
+        "that ends the phase, polled every 0.1 s. Rows/s count every row of the file. Tasks: "
+        "those the workers received in the phase (per worker when two). CPU seconds: the "
+        "worker processes' own; server CPU seconds: PostgreSQL's backends serving them (both "
+        "sampled every 0.1 s from `/proc`). Peak RSS: the largest high-water mark (VmHWM) of "
+        "any one worker process in the phase"
         + (", reset at its start." if peaks_reset else " (since the worker started)."),
     ]
     loads = [
