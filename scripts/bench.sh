@@ -3,8 +3,9 @@
 # created here and dropped on exit. Extra arguments go to bench/run.py (--help lists them).
 # `--recovery [--rounds N]` instead measures how long until a killed worker's job is noticed
 # (bench/recovery.py, through the real layer's dead-worker tests).
-# `--workers [--rows N] [--part-rows N] [--update-mode]` instead times the preview and the import
-# on real Celery worker processes, one then two (bench/workers.py, #15; Redis on 127.0.0.1:6379).
+# `--workers [--rows N] [--part-rows N] [--update-mode] [--repeat N]` instead times the preview and
+# the import on real Celery worker processes, one then two (bench/workers.py, #15; Redis on
+# 127.0.0.1:6379).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
