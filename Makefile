@@ -61,8 +61,11 @@ worker: install ## Run a Celery worker on both queues (needs CELERY_BROKER_URL)
 	$(BIN)/celery -A example_project worker -l info \
 		-Q $${DATA_EXCHANGE_PREVIEW_QUEUE:-data_exchange_shared_queue},$${DATA_EXCHANGE_IMPORT_QUEUE:-data_exchange_shared_queue},$${DATA_EXCHANGE_EXPORT_QUEUE:-data_exchange_shared_queue}
 
-bench: install services ## Time preview, import and export on PostgreSQL vs a floor and COPY (~15 min)
-	bash scripts/bench.sh
+bench: install services ## Time preview, import and export on PostgreSQL vs a floor and COPY (~40 min; ARGS="..." for scripts/bench.sh)
+	bash scripts/bench.sh $(ARGS)
+
+bench-workers: install services ## Time a 1M-row preview and import on 1 then 2 Celery worker processes (#15; ARGS="--rows N --part-rows N")
+	bash scripts/bench.sh --workers $(ARGS)
 
 messages: install ## Extract the marked strings into locale/*/django.po and compile the .mo files (Babel)
 	$(PY) scripts/messages.py update
@@ -75,4 +78,4 @@ clean: ## Remove build products and caches
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install services lint format migrations-check test-fast test-legs typecheck test-integration test demo worker bench messages build clean
+.PHONY: help install services lint format migrations-check test-fast test-legs typecheck test-integration test demo worker bench bench-workers messages build clean

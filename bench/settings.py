@@ -37,6 +37,18 @@ STORAGES = {
 CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
 DXT_INPROCESS_WORKER = False
+# --workers (bench/workers.py): real worker processes, on the run's broker and queues.
+if os.environ.get("DXT_BENCH_BROKER_URL"):
+    CELERY_BROKER_URL = os.environ["DXT_BENCH_BROKER_URL"]
+    CELERY_RESULT_BACKEND = None
+    _QUEUE_PREFIX = os.environ["DXT_BENCH_QUEUE_PREFIX"]
+    DATA_EXCHANGE_PREVIEW_QUEUE = f"{_QUEUE_PREFIX}_preview"
+    DATA_EXCHANGE_IMPORT_QUEUE = f"{_QUEUE_PREFIX}_import"
+    DATA_EXCHANGE_EXPORT_QUEUE = f"{_QUEUE_PREFIX}_export"
+# Rows per part of a partitioned preview and import (#15; 0: one task for the whole file). A
+# library without the setting ignores it.
+if os.environ.get("DXT_BENCH_PART_ROWS"):
+    DATA_EXCHANGE_PART_ROWS = int(os.environ["DXT_BENCH_PART_ROWS"])
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # The library's own defaults, not the demo's small batches and frequent progress writes.
 for _name in ("DATA_EXCHANGE_BATCH_SIZE", "DATA_EXCHANGE_PROGRESS_INTERVAL"):
