@@ -6,7 +6,8 @@ every row of a file: which fields are writable, whether the data is an HTML form
 a field has and whether they need context, whether a ``validate_<field>`` method exists.
 ``ValidationPlan`` answers those questions once and then runs, for each row, the calls that do
 depend on the row: each field's ``to_internal_value``, its validators, ``validate_<field>``, the
-serializer's validators and ``validate()``. The result and the errors are the ones
+serializer's validators and ``validate()``, each value placed by the serializer's ``set_value``
+when it overrides it. The result and the errors are the ones
 ``run_validation`` gives (``tests/imports/test_plan.py`` compares them on many inputs).
 
 Only DRF's own steps are shortened. A serializer that overrides ``run_validation``,
@@ -145,6 +146,10 @@ class ValidationPlan:
         self.validate_hook = (
             None if _same(serializer, "validate", serializers.Serializer) else serializer.validate
         )
+        #: An overridden ``set_value`` (public since DRF 3.15) places every field's value.
+        self.set_value: Callable[[dict[str, Any], list[str], Any], None] | None = (
+            None if _same(serializer, "set_value", serializers.Serializer) else serializer.set_value
+        )
 
     def run_validation(self, data: dict[str, Any]) -> dict[str, Any]:
         """Return the validated data of one row or raise DRF's ``ValidationError``."""
@@ -166,6 +171,7 @@ class ValidationPlan:
         """Return each field's internal value, or raise the fields' errors together."""
         result: dict[str, Any] = {}
         errors: dict[str, Any] = {}
+        set_value = self.set_value
         for step in self.steps:
             try:
                 value = step.validate(data)
@@ -178,7 +184,9 @@ class ValidationPlan:
             except SkipField:
                 pass
             else:
-                if step.source is not None:
+                if set_value is not None:
+                    set_value(result, step.source_attrs, value)
+                elif step.source is not None:
                     result[step.source] = value
                 else:
                     self.serializer.set_value(result, step.source_attrs, value)
