@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from tests.imports.fidelity import compare, drf_answer, library_answers
-from tests.testapp.models import FidelityImportJob, FidelityThing
+from tests.testapp.models import Category, FidelityImportJob, FidelityThing
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +125,40 @@ def test_a_unique_validator_on_a_filtered_queryset_keeps_its_filter():
     answers = library_answers(FidelityImportJob, ActiveCodeSerializer, ["code", "title"], rows)
     assert [kind for kind, _ in answers] == ["valid", "invalid"]
     compare(FidelityImportJob, ActiveCodeSerializer, ["code", "title"], rows)
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    by_pk = serializers.PrimaryKeyRelatedField(
+        source="category", queryset=Category.objects.all(), required=False
+    )
+
+    class Meta:
+        model = FidelityThing
+        fields = ("code", "by_pk")
+
+
+class CategoryCodeSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.all())
+
+    class Meta:
+        model = FidelityThing
+        fields = ("code", "category")
+
+
+def test_a_pk_of_the_wrong_type_is_refused_as_drf_refuses_it():
+    """Found by the generated comparison: the library said "does not exist"."""
+    category = Category.objects.create(code="tools")
+    rows = [["a", "bob"], ["b", "1.5"], ["c", f" {category.pk}"], ["d", "999"]]
+    answers = compare(FidelityImportJob, CategorySerializer, ["code", "by_pk"], rows)
+    assert [kind for kind, _ in answers] == ["invalid", "invalid", "valid", "invalid"]
+    assert answers[0][1] == {
+        ("by_pk", "Incorrect type. Expected pk value, received str.", "incorrect_type")
+    }
+
+
+def test_a_slug_is_looked_up_as_it_is():
+    """DRF looks `` tools`` up with its space: it names nothing."""
+    Category.objects.create(code="tools")
+    rows = [["a", " tools"], ["b", "tools"]]
+    answers = compare(FidelityImportJob, CategoryCodeSerializer, ["code", "category"], rows)
+    assert [kind for kind, _ in answers] == ["invalid", "valid"]
