@@ -328,7 +328,7 @@ class UniqueCheck:
         self.unique = unique
         self.seen = seen
         self.column = column
-        self.namespace = "unique:" + ",".join(unique.sources)
+        self.namespace = "unique:" + ",".join(unique.sources) + (":iexact" if unique.upper else "")
 
     def check(self, outcomes: list[RowOutcome]) -> None:
         """Mark the valid rows whose key an earlier row of the file already claimed."""
