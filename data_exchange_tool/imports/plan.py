@@ -100,21 +100,27 @@ class FieldStep:
 
     def run_validators(self, value: Any) -> None:
         """Run the field's validators, gathering their errors as ``Field.run_validators``."""
-        errors: list[Any] = []
-        for validator, requires_context in self.validators:
-            try:
-                if requires_context:
-                    validator(value, self.field)
-                else:
-                    validator(value)
-            except ValidationError as exc:
-                if isinstance(exc.detail, dict):
-                    raise
-                errors.extend(exc.detail)
-            except DjangoValidationError as exc:
-                errors.extend(get_error_detail(exc))
-        if errors:
-            raise ValidationError(errors)
+        run_validators(self.validators, value, self.field)
+
+
+def run_validators(validators: list[tuple[Any, bool]], value: Any, context: Any) -> None:
+    """Run ``(validator, requires_context)`` pairs, gathering their errors as DRF's
+    ``Field.run_validators`` does."""
+    errors: list[Any] = []
+    for validator, requires_context in validators:
+        try:
+            if requires_context:
+                validator(value, context)
+            else:
+                validator(value)
+        except ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                raise
+            errors.extend(exc.detail)
+        except DjangoValidationError as exc:
+            errors.extend(get_error_detail(exc))
+    if errors:
+        raise ValidationError(errors)
 
 
 class ValidationPlan:
@@ -140,9 +146,15 @@ class ValidationPlan:
         has_defaults = any(
             field.read_only and field.default is not empty for field in serializer.fields.values()
         )
-        self.run_validators: Callable[[Any], None] | None = (
-            serializer.run_validators if serializer.validators or has_defaults else None
-        )
+        self.validators = [
+            (validator, bool(getattr(validator, "requires_context", False)))
+            for validator in serializer.validators
+        ]
+        self.run_validators: Callable[[Any], None] | None = None
+        if has_defaults:  # DRF adds the read-only fields' defaults to what validators see
+            self.run_validators = serializer.run_validators
+        elif self.validators:
+            self.run_validators = self.run_serializer_validators
         self.validate_hook = (
             None if _same(serializer, "validate", serializers.Serializer) else serializer.validate
         )
@@ -166,6 +178,11 @@ class ValidationPlan:
         except (ValidationError, DjangoValidationError) as exc:
             raise ValidationError(detail=serializers.as_serializer_error(exc)) from None
         return value
+
+    def run_serializer_validators(self, value: dict[str, Any]) -> None:
+        """``Serializer.run_validators`` without read-only defaults: validators see a copy."""
+        to_validate = dict(value) if isinstance(value, dict) else value
+        run_validators(self.validators, to_validate, self.serializer)
 
     def to_internal_value(self, data: dict[str, Any]) -> dict[str, Any]:
         """Return each field's internal value, or raise the fields' errors together."""

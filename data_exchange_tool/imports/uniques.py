@@ -121,9 +121,10 @@ class BatchUnique:
         self.sources = sources
         self.together = isinstance(validator, UniqueTogetherValidator)
         self.modelled = modelled
-        self.natural = natural
         self.model = model
         self.upper = getattr(validator, "lookup", "exact") == "iexact"
+        # Only an exact match finds the row the natural key updates.
+        self.natural = natural and not self.upper
         self.queryset = validator.queryset.all() if modelled else None
         self.fields = [model._meta.get_field(s) for s in sources] if modelled else []
         #: ``{row: key}`` of the batch's rows, as the batch query compares them.
@@ -165,10 +166,12 @@ class BatchUnique:
                 return self.validator(value, context)
             if row in self.noted or row in self.deferred:
                 return None
+        if self.natural and self.modelled:  # the row updates the stored row holding its key
+            return None
         key = self.key_of(value) if self.modelled else None
         if key is None:
             return self._ask_drf(value, context)
-        if key and not self.natural:
+        if key:
             self.noted[self.batch.row] = key
         return None
 

@@ -162,3 +162,19 @@ def test_a_slug_is_looked_up_as_it_is():
     rows = [["a", " tools"], ["b", "tools"]]
     answers = compare(FidelityImportJob, CategoryCodeSerializer, ["code", "category"], rows)
     assert [kind for kind, _ in answers] == ["invalid", "valid"]
+
+
+def test_a_row_updating_a_stored_row_keeps_its_code_as_drf_with_that_instance(monkeypatch):
+    """The conditional set is DRF's own validator; a row that updates a stored row (natural
+    key ``title``) is checked with that row as instance, as DRF would check an update."""
+    monkeypatch.setattr(FidelityImportJob, "natural_key", ("title",))
+    stored = FidelityThing.objects.create(code="bob", title="first", active=True)
+    rows = [["bob", "first", "true"], ["bob", "second", "true"]]
+    answers = library_answers(FidelityImportJob, ThingSerializer, ["code", "title", "active"], rows)
+    assert [kind for kind, _ in answers] == ["valid", "invalid"]
+    update = ThingSerializer(stored, data={"code": "bob", "title": "first", "active": "true"})
+    assert update.is_valid()
+    assert (
+        drf_answer(ThingSerializer, {"code": "bob", "title": "second", "active": "true"})
+        == (answers[1])
+    )
