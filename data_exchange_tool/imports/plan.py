@@ -6,7 +6,8 @@ every row of a file: which fields are writable, whether the data is an HTML form
 a field has and whether they need context, whether a ``validate_<field>`` method exists.
 ``ValidationPlan`` answers those questions once and then runs, for each row, the calls that do
 depend on the row: each field's ``to_internal_value``, its validators, ``validate_<field>``, the
-serializer's validators and ``validate()``. The result and the errors are the ones
+serializer's validators and ``validate()``, each value placed by the serializer's ``set_value``
+when it overrides it. The result and the errors are the ones
 ``run_validation`` gives (``tests/imports/test_plan.py`` compares them on many inputs).
 
 Only DRF's own steps are shortened. A serializer that overrides ``run_validation``,
@@ -99,21 +100,27 @@ class FieldStep:
 
     def run_validators(self, value: Any) -> None:
         """Run the field's validators, gathering their errors as ``Field.run_validators``."""
-        errors: list[Any] = []
-        for validator, requires_context in self.validators:
-            try:
-                if requires_context:
-                    validator(value, self.field)
-                else:
-                    validator(value)
-            except ValidationError as exc:
-                if isinstance(exc.detail, dict):
-                    raise
-                errors.extend(exc.detail)
-            except DjangoValidationError as exc:
-                errors.extend(get_error_detail(exc))
-        if errors:
-            raise ValidationError(errors)
+        run_validators(self.validators, value, self.field)
+
+
+def run_validators(validators: list[tuple[Any, bool]], value: Any, context: Any) -> None:
+    """Run ``(validator, requires_context)`` pairs, gathering their errors as DRF's
+    ``Field.run_validators`` does."""
+    errors: list[Any] = []
+    for validator, requires_context in validators:
+        try:
+            if requires_context:
+                validator(value, context)
+            else:
+                validator(value)
+        except ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                raise
+            errors.extend(exc.detail)
+        except DjangoValidationError as exc:
+            errors.extend(get_error_detail(exc))
+    if errors:
+        raise ValidationError(errors)
 
 
 class ValidationPlan:
@@ -139,11 +146,21 @@ class ValidationPlan:
         has_defaults = any(
             field.read_only and field.default is not empty for field in serializer.fields.values()
         )
-        self.run_validators: Callable[[Any], None] | None = (
-            serializer.run_validators if serializer.validators or has_defaults else None
-        )
+        self.validators = [
+            (validator, bool(getattr(validator, "requires_context", False)))
+            for validator in serializer.validators
+        ]
+        self.run_validators: Callable[[Any], None] | None = None
+        if has_defaults:  # DRF adds the read-only fields' defaults to what validators see
+            self.run_validators = serializer.run_validators
+        elif self.validators:
+            self.run_validators = self.run_serializer_validators
         self.validate_hook = (
             None if _same(serializer, "validate", serializers.Serializer) else serializer.validate
+        )
+        #: An overridden ``set_value`` (public since DRF 3.15) places every field's value.
+        self.set_value: Callable[[dict[str, Any], list[str], Any], None] | None = (
+            None if _same(serializer, "set_value", serializers.Serializer) else serializer.set_value
         )
 
     def run_validation(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -162,10 +179,16 @@ class ValidationPlan:
             raise ValidationError(detail=serializers.as_serializer_error(exc)) from None
         return value
 
+    def run_serializer_validators(self, value: dict[str, Any]) -> None:
+        """``Serializer.run_validators`` without read-only defaults: validators see a copy."""
+        to_validate = dict(value) if isinstance(value, dict) else value
+        run_validators(self.validators, to_validate, self.serializer)
+
     def to_internal_value(self, data: dict[str, Any]) -> dict[str, Any]:
         """Return each field's internal value, or raise the fields' errors together."""
         result: dict[str, Any] = {}
         errors: dict[str, Any] = {}
+        set_value = self.set_value
         for step in self.steps:
             try:
                 value = step.validate(data)
@@ -178,7 +201,9 @@ class ValidationPlan:
             except SkipField:
                 pass
             else:
-                if step.source is not None:
+                if set_value is not None:
+                    set_value(result, step.source_attrs, value)
+                elif step.source is not None:
                     result[step.source] = value
                 else:
                     self.serializer.set_value(result, step.source_attrs, value)

@@ -4,8 +4,12 @@ Related objects per batch: a related field's natural keys or pks resolved with o
 DRF's ``SlugRelatedField`` and ``PrimaryKeyRelatedField`` query the database once per row (once
 per item with ``many=True``). ``BatchRelated`` takes over such a field's ``to_internal_value``
 for the run: before a batch is validated it loads every object the batch names with one query,
-and the field then answers from that cache, failing with DRF's own messages for texts that name
-nothing (or more than one object).
+and the field then answers from that cache, failing with DRF's own messages and codes for texts
+that name nothing, or that the look-up refuses as a value of the key's type (a text is looked up
+as it is, as DRF's ``queryset.get()`` would), or more than one object (DRF lets the look-up's
+``MultipleObjectsReturned`` through; here the cell is refused as ``invalid``). A field class that
+overrides ``to_internal_value`` keeps it (DRF per row), and so is a text whose look-up Django
+refuses otherwise (``ValidationError``) answered by DRF's own field.
 
 A ``many=True`` field (DRF's ``ManyRelatedField``) and a ``ThroughManyField`` name several
 objects in a cell: every item of every row of the batch is loaded with the same one query, and a
@@ -29,15 +33,28 @@ from data_exchange_tool.imports.queries import filter_in
 AMBIGUOUS = object()
 #: A text that named no object when it was looked up (see ``BatchRelated.remember_missing``).
 MISSING = object()
+#: A text the look-up refuses as a value of the key's type (DRF's ``TypeError``/``ValueError``).
+INCORRECT = object()
+#: A text whose look-up fails otherwise: DRF's own ``to_internal_value`` answers it.
+ASK = object()
 #: Texts of one related field whose objects are kept between batches.
 RELATED_CACHE_SIZE = 20_000
 
 
 def _single_supported(serializer_field: serializers.Field) -> bool:
+    """Return True for DRF's own slug and pk fields (``to_internal_value`` not overridden)."""
     if isinstance(serializer_field, SlugRelatedField):
-        return "__" not in serializer_field.slug_field
-    return isinstance(serializer_field, PrimaryKeyRelatedField) and (
-        serializer_field.pk_field is None
+        return "__" not in serializer_field.slug_field and _own(serializer_field, SlugRelatedField)
+    return (
+        isinstance(serializer_field, PrimaryKeyRelatedField)
+        and serializer_field.pk_field is None
+        and _own(serializer_field, PrimaryKeyRelatedField)
+    )
+
+
+def _own(serializer_field: serializers.Field, base: type) -> bool:
+    return "to_internal_value" not in vars(serializer_field) and (
+        type(serializer_field).to_internal_value is base.to_internal_value
     )
 
 
@@ -86,6 +103,7 @@ class BatchRelated:
         )
         self.model_field = model_field
         self.cache: dict[str, Any] = {}
+        self.original = self.field.to_internal_value
         self.field.to_internal_value = self.to_internal_value  # type: ignore[method-assign]
 
     @classmethod
@@ -119,11 +137,11 @@ class BatchRelated:
             self.cache, missing = {}, set(texts)
         by_value: dict[Any, list[str]] = {}
         for text in missing:
-            try:
-                value = self.model_field.to_python(text.strip())
-            except (DjangoValidationError, TypeError, ValueError):
-                continue
-            by_value.setdefault(value, []).append(text)
+            value = self.lookup_value(text)
+            if value is INCORRECT or value is ASK:
+                self.cache[text] = value
+            else:
+                by_value.setdefault(value, []).append(text)
         if by_value:
             for obj in filter_in(self.field.get_queryset(), {self.attr: by_value.keys()}):  # type: ignore[arg-type]
                 for text in by_value.get(getattr(obj, self.attr), ()):
@@ -132,9 +150,32 @@ class BatchRelated:
             for text in missing - self.cache.keys():
                 self.cache[text] = MISSING
 
+    def lookup_value(self, text: str) -> Any:
+        """Return ``text`` as DRF's ``queryset.get(field=text)`` sends it to the database, or
+        ``INCORRECT`` (DRF refuses its type) or ``ASK`` (DRF's field answers)."""
+        try:
+            value = self.model_field.get_prep_value(text)
+            hash(value)
+        except (TypeError, ValueError):
+            return INCORRECT
+        except DjangoValidationError:
+            return ASK
+        if value is None or (isinstance(value, str) and "\x00" in value):
+            return ASK
+        return value
+
     def to_internal_value(self, data: Any) -> Any:
         """Return the object for a cell, failing as DRF's own field would."""
-        obj = self.cache.get(data)
+        try:
+            obj = self.cache.get(data)
+        except TypeError:  # not a text: DRF's field answers
+            obj = ASK
+        if obj is ASK:
+            return self.original(data)
+        if obj is INCORRECT:
+            if self.attr == "pk":
+                self.field.fail("incorrect_type", data_type=type(data).__name__)
+            self.field.fail("invalid")
         if obj is AMBIGUOUS:
             self.field.fail("invalid")
         if obj is None or obj is MISSING:

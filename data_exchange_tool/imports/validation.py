@@ -10,8 +10,9 @@ parts that do the per-batch work, each in its own module:
 - ``related``: related fields resolved with one query per field and batch (``BatchRelated``);
 - ``plan``: each row through the serializer, DRF's per-row bookkeeping done once
   (``ValidationPlan``);
-- ``uniques``: unique validators checked with one query per unique set and batch, and against
-  the file's earlier rows (``UniqueCheck``, ``SeenKeys``: on disk, not in memory);
+- ``uniques``: unique validators answered with one query per validator and batch where a query
+  gives DRF's answer exactly (``BatchUnique``; the rows refused are validated again), and
+  checked against the file's earlier rows (``UniqueCheck``, ``SeenKeys``: on disk, not in memory);
 - ``codecs``: the validated data as the row it writes (``RowShape``), and the values the
   database would refuse, each an error naming its column (``ValueChecks``);
 - ``natural_keys``: the stored row each row updates, read as values with one query per batch
@@ -42,7 +43,12 @@ from data_exchange_tool.imports.plan import ValidationPlan
 from data_exchange_tool.imports.related import BatchRelated
 from data_exchange_tool.imports.relations import ManyRelations
 from data_exchange_tool.imports.seen import SeenKeys
-from data_exchange_tool.imports.uniques import UniqueCheck, take_unique_validators
+from data_exchange_tool.imports.uniques import (
+    Batch,
+    UniqueCheck,
+    UpdatedPks,
+    batch_unique_validators,
+)
 from data_exchange_tool.models import ImportJob
 from data_exchange_tool.states import RowAction
 
@@ -51,12 +57,13 @@ if TYPE_CHECKING:
 
 
 def error_messages(detail: Any) -> list[str]:
-    """Flatten a DRF error detail into messages."""
+    """Flatten a DRF error detail into messages (DRF's ``ErrorDetail``, with its ``code``, where
+    the message is one of DRF's own)."""
     if isinstance(detail, dict):
         return [f"{key}: {msg}" for key, value in detail.items() for msg in error_messages(value)]
     if isinstance(detail, list):
         return [msg for item in detail for msg in error_messages(item)]
-    return [str(detail)]
+    return [detail if isinstance(detail, str) else str(detail)]
 
 
 def overrides(job: ImportJob, hook: str) -> bool:
@@ -94,10 +101,14 @@ class BatchValidator:
         ]
         self.seen = SeenKeys()
         self.key = Key(self.model, natural_key) if natural_key else None
-        self.uniques = [
-            UniqueCheck(unique, self.model, self.seen, self.key, self.column_of)
-            for unique in take_unique_validators(self.serializer)
-            if set(unique.fields) != set(natural_key)
+        self.batch = Batch()
+        self.uniques = batch_unique_validators(
+            self.serializer, self.model, tuple(natural_key), self.batch
+        )
+        self.unique_checks = [
+            UniqueCheck(unique, self.seen, self.column_of(unique.sources[-1]))
+            for unique in self.uniques
+            if unique.modelled and not unique.natural
         ]
         self.plan = ValidationPlan(self.serializer)
         self.shape = RowShape(self.model, self.sources.values())
@@ -161,7 +172,7 @@ class BatchValidator:
             related.prefetch_rows(o.data for o in checked)
         self._run_validation(outcomes)
         valid = [o for o in outcomes if o.validated is not None]
-        for unique in self.uniques:
+        for unique in self.unique_checks:
             unique.check(valid)
         decided = [o for o in valid if not o.errors]
         self._decide_actions(decided)
@@ -174,23 +185,61 @@ class BatchValidator:
         return outcomes
 
     def _run_validation(self, outcomes: list[RowOutcome]) -> None:
-        """Validate each row through the serializer; give it the row it writes, its values
-        checked against what the database would refuse."""
-        run_validation = self.plan.run_validation
+        """Validate each row through the serializer (the rows a unique validator refuses, twice:
+        see ``uniques``); give it the row it writes, its values checked against what the
+        database would refuse."""
+        checked = [o for o in outcomes if not o.errors]
+        for unique in self.uniques:
+            unique.start(defer=self.key is not None)
+        self._validate_rows(checked)
+        refused: set[int] = set()
+        updated_pks = self._updated_pks_of(checked)
+        for unique in self.uniques:
+            refused |= unique.settle(updated_pks)
+        if refused:
+            self.batch.answering = True
+            again = [o for o in checked if o.row_number in refused]
+            for outcome in again:
+                outcome.errors.clear()
+                outcome.action = RowAction.NEW
+                outcome.validated = None
+            self._validate_rows(again)
+            self.batch.answering = False
         row_of = self.shape.row if self.rows_needed else None
+        if row_of is None:
+            return
         refusals = self.checks.refusals
+        for outcome in checked:
+            if outcome.validated is not None:
+                outcome.row = row_of(outcome.validated)
+                for attname, message in refusals(outcome.row):
+                    outcome.fail(self.column_of(self.shape.name_of[attname]), message)
+
+    def _validate_rows(self, outcomes: list[RowOutcome]) -> None:
+        run_validation = self.plan.run_validation
+        batch = self.batch
         for outcome in outcomes:
-            if outcome.errors:
-                continue
+            batch.row = outcome.row_number
             try:
                 outcome.validated = run_validation(outcome.data)
             except serializers.ValidationError as exc:
                 self._record_errors(outcome, exc.detail)
-                continue
-            if row_of is not None:
-                outcome.row = row_of(outcome.validated)
-                for attname, message in refusals(outcome.row):
-                    outcome.fail(self.column_of(self.shape.name_of[attname]), message)
+
+    def _updated_pks_of(self, outcomes: list[RowOutcome]) -> UpdatedPks:
+        """Return the function that gives the stored row each row updates (natural key)."""
+        by_row = {o.row_number: o for o in outcomes}
+
+        def updated_pks(rows: set[int]) -> dict[int, Any]:
+            if self.key is None:
+                return {}
+            keys = {row: self.key.of(by_row[row].validated) for row in rows}
+            wanted = {k for k in keys.values() if k is not None}
+            if not wanted:
+                return {}
+            found = self.key.owners(self.job.get_queryset(), wanted)
+            return {row: found.get(key) for row, key in keys.items() if key is not None}
+
+        return updated_pks
 
     def _prepare(self, row_number: int, cells: list[str]) -> RowOutcome:
         data, nul = self.columns.row_data(cells)

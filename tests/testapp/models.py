@@ -299,3 +299,41 @@ class CodedImportJob(ImportJob):
         target_model = "testapp.Coded"
         serializer_class = "tests.testapp.serializers.CodedSerializer"
         natural_key = ("code",)
+
+
+# --- validation fidelity: the library's answer per row against DRF's own ------------------------
+
+
+class FidelityThing(models.Model):
+    """Columns of the common kinds, and a unique constraint with a condition (only active rows
+    must not share a code)."""
+
+    code = models.CharField(max_length=12)
+    title = models.CharField(max_length=20, blank=True)
+    qty = models.IntegerField(null=True, blank=True)
+    price = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    active = models.BooleanField(default=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(
+                fields=("code",),
+                condition=models.Q(active=True),
+                name="testapp_fidelity_active_code",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class FidelityImportJob(ImportJob):
+    """``FidelityThing`` rows, every row new, validated by the serializer class a test sets
+    (``serializer_class`` on the class; the default is a plain ``ModelSerializer``)."""
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.FidelityThing"
+        serializer_class = "tests.testapp.serializers.FidelityThingSerializer"
+        natural_key = ()

@@ -11,6 +11,7 @@ from tests.testapp.models import (
     Category,
     Coded,
     Everything,
+    FidelityThing,
     Keyed,
     Membership,
     Note,
@@ -108,3 +109,9 @@ class CodedSerializer(serializers.ModelSerializer):
     class Meta:
         model = Coded
         fields = ("code", "title")
+
+
+class FidelityThingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FidelityThing
+        fields = ("code", "title", "qty", "price", "active", "category")
