@@ -52,7 +52,7 @@ def _single_supported(serializer_field: serializers.Field) -> bool:
     )
 
 
-def _own(serializer_field: serializers.Field, base: type) -> bool:
+def _own(serializer_field: serializers.Field, base: type[Any]) -> bool:
     return "to_internal_value" not in vars(serializer_field) and (
         type(serializer_field).to_internal_value is base.to_internal_value
     )

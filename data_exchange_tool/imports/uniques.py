@@ -59,7 +59,7 @@ class Batch:
         self.answering = False
 
 
-def _text_column(field: models.Field) -> bool:
+def _text_column(field: Any) -> bool:
     return isinstance(field, models.CharField | models.TextField) and not field.db_collation
 
 
@@ -74,7 +74,7 @@ def _filterable(queryset: Any, model: type[models.Model]) -> bool:
     )
 
 
-def _prep(field: models.Field, value: Any) -> Any:
+def _prep(field: Any, value: Any) -> Any:
     """Return ``value`` as an exact lookup on ``field`` sends it to the database."""
     if hasattr(value, "resolve_expression"):
         raise TypeError("an expression")
@@ -116,7 +116,7 @@ class BatchUnique:
         modelled: bool,
         natural: bool = False,
     ) -> None:
-        self.validator = validator
+        self.validator: Any = validator
         self.batch = batch
         self.sources = sources
         self.together = isinstance(validator, UniqueTogetherValidator)
@@ -125,8 +125,8 @@ class BatchUnique:
         self.upper = getattr(validator, "lookup", "exact") == "iexact"
         # Only an exact match finds the row the natural key updates.
         self.natural = natural and not self.upper
-        self.queryset = validator.queryset.all() if modelled else None
-        self.fields = [model._meta.get_field(s) for s in sources] if modelled else []
+        self.queryset: Any = validator.queryset.all() if modelled else None
+        self.fields: list[Any] = [model._meta.get_field(s) for s in sources] if modelled else []
         #: ``{row: key}`` of the batch's rows, as the batch query compares them.
         self.noted: dict[int, KeyValues] = {}
         #: ``{row: (value, context)}`` of the rows DRF's own validator refused (step 1).
@@ -225,7 +225,7 @@ class BatchUnique:
 
     def _holders(self, keys: set[KeyValues]) -> dict[KeyValues, set[Any]]:
         """Return ``{key: pks of the stored rows holding it}``."""
-        queryset = self.queryset if self.queryset is not None else self.model._default_manager
+        queryset = self.queryset if self.queryset is not None else self.model._default_manager.all()
         if self.upper:
             name = self.sources[0]
             rows = (
@@ -282,9 +282,10 @@ def _modelled(validator: Any, model: type[models.Model], sources: tuple[str, ...
         )
     return (
         type(validator) is UniqueTogetherValidator
-        and validator.condition is None
-        and not validator.condition_fields
-        and validator.nulls_distinct is not False
+        # DRF before 3.16 has no condition and no nulls_distinct: nothing to honour then.
+        and getattr(validator, "condition", None) is None
+        and not getattr(validator, "condition_fields", None)
+        and getattr(validator, "nulls_distinct", None) is not False
     )
 
 
@@ -312,7 +313,9 @@ def batch_unique_validators(
     for serializer_field in serializer.fields.values():
         if any(isinstance(v, UniqueValidator) for v in serializer_field.validators):
             serializer_field.validators = [
-                stand_in(v, (serializer_field.source,)) if isinstance(v, UniqueValidator) else v
+                stand_in(v, (str(serializer_field.source),))
+                if isinstance(v, UniqueValidator)
+                else v
                 for v in serializer_field.validators
             ]
     serializer.validators = [
