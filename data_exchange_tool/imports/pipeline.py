@@ -11,9 +11,12 @@ about Celery, so it is tested directly.
 from __future__ import annotations
 
 import gc
+import io
 import itertools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from django.db import connection
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import (
@@ -25,8 +28,18 @@ from data_exchange_tool.exceptions import (
 )
 from data_exchange_tool.imports.files import BatchDownloads
 from data_exchange_tool.imports.outcomes import RowOutcome
-from data_exchange_tool.imports.readers import get_reader
+from data_exchange_tool.imports.parts import (
+    CSVPartReader,
+    cuttable,
+    find_boundary,
+    nominal_offsets,
+    part_count,
+    with_sentinel,
+)
+from data_exchange_tool.imports.readers import get_reader, get_reader_class
+from data_exchange_tool.imports.readers.csv import SNIFF_BYTES, CSVReader
 from data_exchange_tool.imports.relations import ManyRelations
+from data_exchange_tool.imports.staging import StagedKeys
 from data_exchange_tool.imports.validation import BatchValidator, overrides
 from data_exchange_tool.imports.writes import BatchWriter, RecordWriter
 from data_exchange_tool.models.results import (
@@ -37,12 +50,13 @@ from data_exchange_tool.models.results import (
     RunResult,
 )
 from data_exchange_tool.states import RowAction
-from data_exchange_tool.storage import open_stream
+from data_exchange_tool.storage import open_range, open_stream
 from data_exchange_tool.utils import batched
 
 if TYPE_CHECKING:
     from data_exchange_tool.imports.codecs import RowShape
-    from data_exchange_tool.models import ImportJob
+    from data_exchange_tool.imports.readers.base import BaseReader
+    from data_exchange_tool.models import ImportJob, ImportJobPart
     from data_exchange_tool.progress import ProgressChannel
 
 #: Errors of an aborted import kept to show why (the rest were rolled back with it).
@@ -111,15 +125,12 @@ class Run:
     def read_file(self, encoding: str, delimiter: str = "") -> RunResult:
         """Read the file once with ``encoding`` and ``delimiter`` ("" to detect them); return
         the counts."""
-        name = self.job.file_name or self.job.file.name
-        reader = get_reader(name, self.open_file(), encoding, delimiter)
+        reader = self.make_reader(encoding, delimiter)
         with reader:
             self.job.file_encoding = reader.encoding
             self.job.file_delimiter = reader.delimiter
             self.job.file_headers = list(reader.headers)
-            validator = BatchValidator(
-                self.job, reader.headers, for_display=self.phase == "preview"
-            )
+            validator = self.make_validator(reader.headers)
             self.columns = validator.columns
             self.shape = validator.shape
             frozen = _freeze_old_objects()
@@ -145,6 +156,15 @@ class Run:
         self.flush_errors()
         self.channel.report(self.result.total, self.result.total, force=True)
         return self.result
+
+    def make_reader(self, encoding: str, delimiter: str) -> BaseReader:
+        """Return the reader of the job's file (not opened yet)."""
+        name = self.job.file_name or self.job.file.name
+        return get_reader(name, self.open_file(), encoding, delimiter)
+
+    def make_validator(self, headers: list[str]) -> BatchValidator:
+        """Return the validator of the run's batches."""
+        return BatchValidator(self.job, headers, for_display=self.phase == "preview")
 
     def save_errors(self, rows: list[ImportJobRowError]) -> None:
         """Queue error rows; they are inserted ``ERRORS_PER_INSERT`` at a time."""
@@ -384,3 +404,105 @@ class ImportRun(Run):
                 relations=ManyRelations(model, writable),
             )
         return self.writer
+
+
+class PartPreviewRun(PreviewRun):
+    """The preview of one part of a partitioned file (``imports.parts``).
+
+    It reads its byte range (finding its own start and end), validates as the single preview
+    does, numbers its rows from the part's start (``part`` set on its error and preview rows
+    until the merge renumbers them) and stages its keys for the merge (``staging.StagedKeys``)
+    instead of remembering them. The encoding and delimiter are the lead's: a part never guesses
+    again (a file that is not what its head said fails the part, and the job runs in one task).
+    """
+
+    def __init__(self, job: ImportJob, part: ImportJobPart, channel: ProgressChannel) -> None:
+        super().__init__(job, channel)
+        self.part = part
+        self.staged = StagedKeys(job.pk, part.index)
+        self.reader: CSVPartReader | None = None
+
+    @property
+    def records(self) -> int:
+        """The records the part read (known once it has run)."""
+        return self.reader.records if self.reader is not None else 0
+
+    def execute(self) -> RunResult:
+        return self.read_file(self.job.file_encoding, self.job.file_delimiter)
+
+    def bounds(self, name: str) -> tuple[int, int | None]:
+        """Return the byte range of the part: the record boundaries at its nominal offsets."""
+        size = int(self.job.file_size or 0)
+
+        def read(start: int, length: int) -> bytes:
+            with open_range(name, start, start + length) as stream:
+                return stream.read()
+
+        delimiter = self.job.file_delimiter
+        start = find_boundary(read, self.part.start, size, delimiter)
+        end = None if self.part.end is None else find_boundary(read, self.part.end, size, delimiter)
+        return start, end
+
+    def make_reader(self, encoding: str, delimiter: str) -> BaseReader:
+        name = self.job.file.name
+        start, end = self.bounds(name)
+        stream = open_range(name, start, end)
+        verify = end is not None
+        if verify:
+            stream = with_sentinel(stream, encoding)
+        self.reader = CSVPartReader(
+            stream,
+            max_cell_length=int(app_settings.MAX_CELL_LENGTH),
+            encoding=encoding,
+            delimiter=delimiter,
+            headers=None if self.part.index == 0 else self.job.file_headers,
+            verify=verify,
+            size=(end if end is not None else int(self.job.file_size or 0)) - start,
+        )
+        return self.reader
+
+    def make_validator(self, headers: list[str]) -> BatchValidator:
+        return BatchValidator(self.job, headers, for_display=True, seen=self.staged)
+
+    def handle(self, outcomes: list[RowOutcome]) -> None:
+        self.staged.stage(outcomes)
+        super().handle(outcomes)
+
+    def error_rows(self, outcomes: Iterable[RowOutcome]) -> list[ImportJobRowError]:
+        rows = super().error_rows(outcomes)
+        for row in rows:
+            row.part = self.part.index
+        return rows
+
+    def sample_row(self, outcome: RowOutcome) -> ImportJobPreviewRow:
+        row = super().sample_row(outcome)
+        row.part = self.part.index
+        return row
+
+
+def plan_parts(job: ImportJob) -> list[tuple[int, int | None]]:
+    """Return the nominal byte ranges of the job's parts, or [] to preview in one task.
+
+    Reads the file's head only: the encoding, delimiter and header found are set on ``job``.
+    """
+    part_rows = job.get_part_rows()
+    if part_rows <= 0 or connection.vendor != "postgresql" or not job.file_size:
+        return []
+    if (job.options or {}).get("single_task") or overrides(job, "before_import_row"):
+        return []
+    name = job.file_name or job.file.name
+    if not issubclass(get_reader_class(name), CSVReader):
+        return []
+    with open_range(job.file.name, 0, SNIFF_BYTES) as stream:
+        head = stream.read()
+    reader = get_reader(name, io.BytesIO(head), job.given_encoding, job.given_delimiter)
+    with reader:
+        if not cuttable(reader.encoding, reader.delimiter):
+            return []
+        count = part_count(int(job.file_size), head, part_rows)
+        if count <= 1:
+            return []
+        job.file_encoding = reader.encoding
+        job.file_delimiter = reader.delimiter
+        job.file_headers = list(reader.headers)
+    return nominal_offsets(int(job.file_size), count)
