@@ -602,7 +602,8 @@ def _resend_parts(job: ImportJob | ExportJob) -> bool:
     elif all(p.state == PartState.DONE for p in parts):
         finish_preview.apply_async((job.pk,), queue=queue)
     for part in parts:
-        if part.state != PartState.DONE and liveness.part_death(part) is not None:
+        # A waiting part's message may be held by the dead worker: sending it twice is harmless.
+        if part.state == PartState.PENDING or liveness.part_death(part) is not None:
             task_id = str(uuid.uuid4())
             ImportJobPart.objects.filter(pk=part.pk).update(task_id=task_id)
             preview_part.apply_async((part.pk,), queue=queue, task_id=task_id)

@@ -1,0 +1,196 @@
+"""
+Partitioned previews on two worker processes, PostgreSQL, Redis and S3 (moto's server).
+
+``PartitionedTagImportJob`` cuts its files into parts of 40 rows. Each test starts two workers
+on queues of its own (``workers``); the parts run on both.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from data_exchange_tool import actions
+from data_exchange_tool.imports import staging
+from data_exchange_tool.models import ImportJob, ImportJobPart, PartState, Phase
+from data_exchange_tool.states import JobState
+from tests.helpers import create_job
+from tests.integration.conftest import wait_for
+from tests.testapp.models import PartitionedTagImportJob, Tag, TagImportJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+S = JobState
+HEADERS = ["Tag code", "label", "weight"]
+
+
+def tag_rows(count: int) -> list[list[Any]]:
+    """Tag rows with what a preview must find across parts: repeated codes and labels,
+    invalid values, quoted newlines, a blank line."""
+    rows: list[list[Any]] = [[f"T-{i:04d}", f"Label {i}", i % 7] for i in range(count)]
+    rows[5] = ["T-0005", "Label 5", 5]  # stored as is: unchanged
+    rows[10] = ["T-0010", "Label 10", 99]  # stored with another weight: updated
+    rows[20][1] = "Two lines,\nand a comma"
+    rows[21][1] = 'A "quoted"\r\nlabel'
+    rows[30][2] = "heavy"  # not a number
+    rows[44][1] = "Held elsewhere"  # a stored tag holds this label
+    rows[210][0] = "T-0003"  # the code of row 5 of the file, in another part
+    rows[215][0] = rows[214][0]  # the code of the row before, in the same part
+    rows[230][1] = "Label 2"  # the label of row 4 of the file, in another part
+    rows[250][0] = "T-0003"  # again
+    rows[260][1] = rows[20][1]
+    return rows
+
+
+def tag_file(count: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    for index, row in enumerate(tag_rows(count)):
+        if index == 150:
+            out.write("\r\n")  # a blank line: a record, not a row
+        writer.writerow(row)
+    return out.getvalue().encode()
+
+
+def stored_tags() -> None:
+    Tag.objects.create(code="T-0005", label="Label 5", weight=5)
+    Tag.objects.create(code="T-0010", label="Label 10", weight=3)
+    Tag.objects.create(code="X-1", label="Held elsewhere", weight=1)
+
+
+def outcome(job: ImportJob) -> tuple[dict, list, list]:
+    """What a preview found: counts, row errors and the rows of its table, comparable."""
+    job.refresh_from_db()
+    errors = sorted(
+        (e.row_number, e.column, e.message, json.dumps(e.values, sort_keys=True))
+        for e in job.row_errors.filter(phase=Phase.PREVIEW)
+    )
+    rows = sorted(
+        (
+            r.row_number,
+            r.action,
+            json.dumps(r.values, sort_keys=True),
+            json.dumps(r.changes, sort_keys=True),
+            json.dumps(sorted(r.errors)),
+        )
+        for r in job.preview_rows.all()
+    )
+    return job.counts, errors, rows
+
+
+def ended(job: ImportJob, *states: str) -> ImportJob | None:
+    current = ImportJob.objects.get(pk=job.pk)
+    return current if current.state in states else None
+
+
+def staging_tables(job: ImportJob) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE tablename LIKE %s",
+            [f"dxt_stage_{job.pk}_%"],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_partitioned_preview_finds_what_the_single_preview_finds(workers):
+    first, second = workers.start(), workers.start()
+    stored_tags()
+    content = tag_file(300)
+    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
+    single.refresh_from_db()
+    assert single.state == S.PREVIEW_SUCCEEDED, single.message
+
+    job = create_job(content, "tags.csv", PartitionedTagImportJob)
+    done = wait_for(lambda: ended(job, S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED), timeout=120)
+    assert done.state == S.PREVIEW_SUCCEEDED, done.message
+
+    parts = list(ImportJobPart.objects.filter(job=job))
+    assert len(parts) >= 7
+    assert {p.state for p in parts} == {PartState.DONE}
+    assert sum(p.records for p in parts) == 302  # the header, 300 rows, a blank line
+    for worker in (first, second):  # both worker processes ran parts
+        assert "data_exchange_tool.preview_part" in worker.log(), worker.name
+
+    counts, errors, rows = outcome(done)
+    assert (counts, errors, rows) == outcome(single)
+    assert counts == {"total": 300, "new": 291, "updated": 1, "unchanged": 1, "invalid": 7}
+    messages = {(row, message.split(":")[0]) for row, _column, message, _values in errors}
+    # Found across parts and inside one, numbered as the file (the blank line is row 152).
+    assert (213, "Duplicate of row 5") in messages
+    assert (218, "Duplicate of row 217") in messages
+    assert (233, "Duplicate of row 4") in messages
+    assert (253, "Duplicate of row 5") in messages
+    assert (263, "Duplicate of row 22") in messages
+    assert done.progress_done == done.progress_total == 300
+    assert staging_tables(done) == []
+
+
+def _upload(content: bytes) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("tags.csv", content, content_type="text/csv")
+
+
+def test_a_file_that_cannot_be_cut_runs_in_one_task(workers):
+    workers.start()
+    workers.start()
+    rows = [[f"T-{i:04d}", f"Label {i}", 1] for i in range(200)]
+    rows[100][1] = "x" * 10  # fine
+    content = ("\r\n".join(",".join(map(str, r)) for r in [HEADERS, *rows]) + "\r\n").encode(
+        "utf-16"
+    )
+    job = create_job(content, "tags.csv", PartitionedTagImportJob)
+    done = wait_for(lambda: ended(job, S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED), timeout=120)
+    assert done.state == S.PREVIEW_SUCCEEDED, done.message
+    assert done.counts["new"] == 200
+    assert not ImportJobPart.objects.filter(job=job).exists()  # UTF-16 is never cut
+
+
+def test_a_cancelled_partitioned_preview_stops_every_part_and_drops_its_staging(workers):
+    workers.start()
+    workers.start()
+    job = create_job(
+        tag_file(300), "tags.csv", PartitionedTagImportJob, options={"row_delay": 0.02}
+    )
+    wait_for(lambda: ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).count() >= 2)
+    actions.cancel_import(ImportJob.objects.get(pk=job.pk))
+    wait_for(
+        lambda: not ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).exists(),
+        timeout=60,
+    )
+    assert ImportJob.objects.get(pk=job.pk).state == S.CANCELLED
+    parts = ImportJobPart.objects.filter(job=job)
+    assert parts.filter(state=PartState.DONE).count() < parts.count()
+    wait_for(lambda: staging_tables(job) == [], timeout=30)
+
+
+def test_a_part_whose_worker_is_killed_runs_again_and_the_preview_ends(workers):
+    first = workers.start()
+    job = create_job(
+        tag_file(300), "tags.csv", PartitionedTagImportJob, options={"row_delay": 0.01}
+    )
+    running = wait_for(
+        lambda: ImportJobPart.objects.filter(
+            job=job, state=PartState.RUNNING, progress_done__gt=0
+        ).first(),
+        timeout=60,
+    )
+    first.kill()
+    # A worker that starts sends again the parts the dead worker left (its worker_ready).
+    second = workers.start()
+    workers.start()
+    done = wait_for(lambda: ended(job, S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED), timeout=180)
+    assert done.state == S.PREVIEW_SUCCEEDED, done.message
+    running.refresh_from_db()
+    assert running.state == PartState.DONE
+    assert running.attempts == 2
+    assert done.counts["total"] == 300
+    assert second.process.poll() is None
+    assert staging_tables(done) == []
+    assert staging.keys_table(job.pk) not in staging_tables(done)
