@@ -82,7 +82,7 @@ def _forget_parts(job: ImportJob) -> None:
     """Drop what the parts of a partitioned run left (rows of a part stopped late, staging)."""
     ImportJobRowError.objects.filter(job=job, part__isnull=False).delete()
     ImportJobPreviewRow.objects.filter(job=job, part__isnull=False).delete()
-    transaction.on_commit(partial(staging.drop, job.pk))
+    transaction.on_commit(partial(staging.drop_all, job.pk))
 
 
 def succeed_import(job: ImportJob, result: RunResult) -> None:
@@ -109,6 +109,7 @@ def fail_import(
         current.fail_import(message)
         current.save()
         ImportJobRowError.objects.bulk_create(errors)
+        transaction.on_commit(partial(staging.drop_all, job.pk))
         _send_on_commit(signals.import_failed, current, message=message)
     return current
 
@@ -139,6 +140,6 @@ def cancel(job: Job) -> Job:
     job.cancel()
     job.save()
     if isinstance(job, ImportJob):
-        transaction.on_commit(partial(staging.drop, job.pk))
+        transaction.on_commit(partial(staging.drop_all, job.pk))
     _send_on_commit(signals.job_cancelled, job)
     return job

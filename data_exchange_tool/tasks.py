@@ -36,11 +36,13 @@ from data_exchange_tool.exports.pipeline import ExportRun
 from data_exchange_tool.imports import staging
 from data_exchange_tool.imports.pipeline import (
     ImportRun,
+    PartImportRun,
     PartPreviewRun,
     PreviewRun,
+    import_partitionable,
     plan_parts,
 )
-from data_exchange_tool.imports.staging import PreviewMerge
+from data_exchange_tool.imports.staging import ImportApply, PreviewMerge
 from data_exchange_tool.models import (
     ExportJob,
     ImportJob,
@@ -153,7 +155,7 @@ def preview_job(self: Task, job_pk: Any) -> None:
     if job is None:
         return
     try:
-        if partition_preview(job):
+        if partition(job, Phase.PREVIEW):
             return
     except BaseException:
         leases.release_or_disconnect(job)
@@ -204,30 +206,41 @@ def claim_preview(job_pk: Any, queue: str) -> ImportJob | None:
 # --- partitioned preview -------------------------------------------------------------------
 
 
-def partition_preview(job: ImportJob) -> bool:
+#: The state a job is in while its parts of each phase run.
+PHASE_STATES = {
+    Phase.PREVIEW: JobState.PREVIEW_IN_PROGRESS,
+    Phase.IMPORT: JobState.IMPORT_IN_PROGRESS,
+}
+
+
+def partition(job: ImportJob, phase: str) -> bool:
     """Cut the claimed job's file into parts and send their tasks; False to run in one task.
 
-    The parts, the staging table and the facts read from the file's head are committed
+    The parts, the staging table of keys and the facts read from the file's head are committed
     together; the part tasks are sent once they are. The job's lease is given back when the
-    preview task returns: from then on the job lives through its parts (``liveness``).
+    task returns: from then on the job lives through its parts (``liveness``). An import reads
+    the file as its preview did, and is cut only when ``COPY`` writes all it writes.
     """
     try:
-        ranges = plan_parts(job)
+        ranges = plan_parts(job, phase)
+        if ranges and phase == Phase.IMPORT and not import_partitionable(job):
+            ranges = []
     except FileFormatError:
         return False  # the single run says what is wrong, in its words
     if not ranges:
         return False
     with transaction.atomic():
         current = recording.locked(job)
-        if current is None or current.state != JobState.PREVIEW_IN_PROGRESS:
+        if current is None or current.state != PHASE_STATES[phase]:
             return True
         if current.attempts != job.attempts:
             return True
+        staging.drop_all(job.pk)
         staging.create(job.pk)
         parts = ImportJobPart.objects.bulk_create(
             ImportJobPart(
                 job_id=job.pk,
-                phase=Phase.PREVIEW,
+                phase=phase,
                 index=index,
                 count=len(ranges),
                 start=start,
@@ -242,13 +255,21 @@ def partition_preview(job: ImportJob) -> bool:
             file_headers=job.file_headers,
         )
         transaction.on_commit(partial(_send_parts, parts))
-    logger.info("data_exchange_tool: preview of job %s cut into %s parts", job.pk, len(ranges))
+    logger.info("data_exchange_tool: %s of job %s cut into %s parts", phase, job.pk, len(ranges))
     return True
+
+
+def _part_task(phase: str) -> tuple[Task, Task, str]:
+    """Return the task of a part, the task that ends the parts, and their queue."""
+    if phase == Phase.PREVIEW:
+        return preview_part, finish_preview, app_settings.PREVIEW_QUEUE
+    return import_part, finish_import, app_settings.IMPORT_QUEUE
 
 
 def _send_parts(parts: list[ImportJobPart]) -> None:
     for part in parts:
-        preview_part.apply_async((part.pk,), queue=app_settings.PREVIEW_QUEUE, task_id=part.task_id)
+        task, _finish, queue = _part_task(part.phase)
+        task.apply_async((part.pk,), queue=queue, task_id=part.task_id)
 
 
 @shared_task(
@@ -296,7 +317,7 @@ def claim_part(part_pk: Any) -> tuple[ImportJob, ImportJobPart] | None:
             if part is None or part.state not in (PartState.PENDING, PartState.RUNNING):
                 return None
             job = ImportJob.objects.filter(pk=part.job_id).first()
-            if job is None or job.state != JobState.PREVIEW_IN_PROGRESS:
+            if job is None or job.state != PHASE_STATES[part.phase]:
                 return None
             if not liveness.take_over_part(part):
                 return None
@@ -305,7 +326,8 @@ def claim_part(part_pk: Any) -> tuple[ImportJob, ImportJobPart] | None:
                     message = liveness.GAVE_UP_MESSAGES[job.state].format(attempts=part.attempts)
                     transaction.on_commit(partial(_give_up, job, part, message))
                     return None
-                ImportJobRowError.objects.filter(job=job, part=part.index).delete()
+                errors = ImportJobRowError.objects.filter(job=job, phase=part.phase)
+                errors.filter(part=part.index).delete()
                 ImportJobPreviewRow.objects.filter(job=job, part=part.index).delete()
                 staging.delete_part(job.pk, part.index)
             part.state = PartState.RUNNING
@@ -341,13 +363,12 @@ def _part_done(job: ImportJob, part: ImportJobPart, result: RunResult, records: 
         counts = {COUNT_COLUMNS[name]: count for name, count in result.as_counts().items()}
         if not _end_part(part, PartState.DONE, records=records, **counts):
             return
-        if current is None or current.state != JobState.PREVIEW_IN_PROGRESS:
+        if current is None or current.state != PHASE_STATES[part.phase]:
             return
-        parts = ImportJobPart.objects.filter(job=job, phase=Phase.PREVIEW)
+        parts = ImportJobPart.objects.filter(job=job, phase=part.phase)
         if not parts.exclude(state=PartState.DONE).exists():
-            transaction.on_commit(
-                partial(finish_preview.apply_async, (job.pk,), queue=app_settings.PREVIEW_QUEUE)
-            )
+            _task, finish, queue = _part_task(part.phase)
+            transaction.on_commit(partial(finish.apply_async, (job.pk,), queue=queue))
 
 
 def _part_failed(
@@ -356,12 +377,16 @@ def _part_failed(
     """A part failed: stop the others; fail the job, or run it again in one task."""
     with transaction.atomic():
         current = recording.locked(job)
-        if current is None or current.state != JobState.PREVIEW_IN_PROGRESS:
+        if current is None or current.state != PHASE_STATES[part.phase]:
             return
-        ImportJobPart.objects.filter(job=job, phase=Phase.PREVIEW).exclude(
+        ImportJobPart.objects.filter(job=job, phase=part.phase).exclude(
             state=PartState.DONE
         ).update(state=PartState.FAILED, message=message[:1000])
         leases.release(part)
+        if part.phase == Phase.IMPORT:
+            where = f"Part {part.index + 1} of {part.count} of the file: "
+            recording.fail_import(job, f"{where}{_sentence(message)} Nothing was written.")
+            return
         if single_task:
             options = {**(current.options or {}), "single_task": True}
             ImportJob._base_manager.filter(pk=job.pk).update(options=options)
@@ -406,6 +431,98 @@ def finish_preview(self: Task, job_pk: Any) -> None:
         leases.release_or_disconnect(job)
 
 
+# --- partitioned import --------------------------------------------------------------------
+
+
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.import_part",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def import_part(self: Task, part_pk: Any) -> None:
+    """Validate one part of a partitioned import and stage its rows; the last part to end
+    sends the apply."""
+    claimed = claim_part(part_pk)
+    if claimed is None:
+        return
+    job, part = claimed
+    channel = PartChannel(job, part)
+    run = PartImportRun(job, part, channel)
+    try:
+        result = run.execute()
+    except ImportCancelledError:
+        with transaction.atomic():  # a running import is asked to stop: its parts record it
+            current = recording.locked(job)
+            _end_part(part, PartState.FAILED, message="stopped")
+            if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
+                recording.cancel(current)
+    except (FileFormatError, ImportAbortedError) as exc:
+        _part_failed(job, part, str(exc))
+    except Exception as exc:
+        logger.exception("data_exchange_tool: part %s of job %s failed", part.index, job.pk)
+        _part_failed(job, part, f"The import failed unexpectedly: {exc}")
+    else:
+        _part_done(job, part, result, run.records)
+    finally:
+        channel.close()
+        leases.release_or_disconnect(part)
+
+
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.finish_import",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def finish_import(self: Task, job_pk: Any) -> None:
+    """Apply the staged rows of a partitioned import in one transaction, and record it."""
+
+    def begin(job: ImportJob) -> bool:
+        if job.state != JobState.IMPORT_IN_PROGRESS:
+            return False
+        parts = ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT)
+        if not parts.exists() or parts.exclude(state=PartState.DONE).exists():
+            return False
+        return leases.hold(job)
+
+    job = _claim(ImportJob, job_pk, begin)
+    if job is None:
+        return
+    channel = ProgressChannel(job)
+    try:
+        _apply(job, channel)
+    finally:
+        channel.close()
+        staging.drop_all(job.pk)
+        leases.release_or_disconnect(job)
+
+
+def _apply(job: ImportJob, channel: ProgressChannel) -> None:
+    apply = ImportApply(job)
+    apply.renumber()  # committed: the parts' row errors keep the file's numbers whatever happens
+    try:
+        with transaction.atomic():
+            result = apply.execute()
+            job.after_import(result)
+            if channel.cancel_requested():
+                raise ImportCancelledError(job.pk)
+            recording.succeed_import(job, result)
+    except ImportCancelledError:
+        with transaction.atomic():
+            current = recording.locked(job)
+            if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
+                recording.cancel(current)
+    except ImportAbortedError as exc:
+        recording.fail_import(job, str(exc), apply.errors)
+    except Exception as exc:
+        logger.exception("data_exchange_tool: the apply of job %s failed", job.pk)
+        message = f"The import failed and nothing was written: {_sentence(exc)} {RERUN_HINT}"
+        recording.fail_import(job, message)
+
+
 # --- import --------------------------------------------------------------------------------
 
 #: What a person can do after a failed import: nothing was written and the file is still there.
@@ -429,6 +546,12 @@ def import_job(self: Task, job_pk: Any) -> None:
     job = claim_import(job_pk, routing_key(self))
     if job is None:
         return
+    try:
+        if partition(job, Phase.IMPORT):
+            return
+    except BaseException:
+        leases.release_or_disconnect(job)
+        raise
     channel = ProgressChannel(job)
     try:
         _import(job, channel)
@@ -594,19 +717,20 @@ def restart_dead_jobs() -> dict[str, int]:
 def _resend_parts(job: ImportJob | ExportJob) -> bool:
     """For a partitioned job: send again what died (parts, or the merge); False otherwise."""
     parts = liveness.job_parts(job)
-    if not parts or job.state != JobState.PREVIEW_IN_PROGRESS:
+    if not parts or not isinstance(job, ImportJob):
         return False
-    queue = app_settings.PREVIEW_QUEUE
+    task, finish, queue = _part_task(parts[0].phase)
     if any(p.state == PartState.FAILED for p in parts):
-        preview_job.apply_async((job.pk,), queue=queue)  # it runs again in one task
+        if job.state == JobState.PREVIEW_IN_PROGRESS:
+            preview_job.apply_async((job.pk,), queue=queue)  # it runs again in one task
     elif all(p.state == PartState.DONE for p in parts):
-        finish_preview.apply_async((job.pk,), queue=queue)
+        finish.apply_async((job.pk,), queue=queue)
     for part in parts:
         # A waiting part's message may be held by the dead worker: sending it twice is harmless.
         if part.state == PartState.PENDING or liveness.part_death(part) is not None:
             task_id = str(uuid.uuid4())
             ImportJobPart.objects.filter(pk=part.pk).update(task_id=task_id)
-            preview_part.apply_async((part.pk,), queue=queue, task_id=task_id)
+            task.apply_async((part.pk,), queue=queue, task_id=task_id)
     logger.warning(
         "data_exchange_tool: %s #%s: the parts dead workers left are sent again",
         job._meta.label,

@@ -26,6 +26,7 @@ from data_exchange_tool.exceptions import (
     ImportCancelledError,
     WriteRefusedError,
 )
+from data_exchange_tool.imports.copying import copy_unsupported
 from data_exchange_tool.imports.files import BatchDownloads
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.parts import (
@@ -39,7 +40,7 @@ from data_exchange_tool.imports.parts import (
 from data_exchange_tool.imports.readers import get_reader, get_reader_class
 from data_exchange_tool.imports.readers.csv import SNIFF_BYTES, CSVReader
 from data_exchange_tool.imports.relations import ManyRelations
-from data_exchange_tool.imports.staging import StagedKeys
+from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter
 from data_exchange_tool.imports.validation import BatchValidator, overrides
 from data_exchange_tool.imports.writes import BatchWriter, RecordWriter
 from data_exchange_tool.models.results import (
@@ -406,29 +407,25 @@ class ImportRun(Run):
         return self.writer
 
 
-class PartPreviewRun(PreviewRun):
-    """The preview of one part of a partitioned file (``imports.parts``).
+class PartReading:
+    """What the runs of a part share: reading its byte range, numbering from its start.
 
-    It reads its byte range (finding its own start and end), validates as the single preview
-    does, numbers its rows from the part's start (``part`` set on its error and preview rows
-    until the merge renumbers them) and stages its keys for the merge (``staging.StagedKeys``)
-    instead of remembering them. The encoding and delimiter are the lead's: a part never guesses
-    again (a file that is not what its head said fails the part, and the job runs in one task).
+    A part finds its own start and end (``parts.find_boundary``), numbers its rows from the
+    part's start (``part`` set on its error and preview rows until the merge renumbers them) and
+    stages its keys for the merge (``staging.StagedKeys``) instead of remembering them. The
+    encoding and delimiter are the lead's: a part never guesses again.
     """
 
-    def __init__(self, job: ImportJob, part: ImportJobPart, channel: ProgressChannel) -> None:
-        super().__init__(job, channel)
-        self.part = part
-        self.staged = StagedKeys(job.pk, part.index)
-        self.reader: CSVPartReader | None = None
+    job: ImportJob
+    part: ImportJobPart
+    staged: StagedKeys
+    reader: CSVPartReader | None
+    phase: str
 
     @property
     def records(self) -> int:
         """The records the part read (known once it has run)."""
         return self.reader.records if self.reader is not None else 0
-
-    def execute(self) -> RunResult:
-        return self.read_file(self.job.file_encoding, self.job.file_delimiter)
 
     def bounds(self, name: str) -> tuple[int, int | None]:
         """Return the byte range of the part: the record boundaries at its nominal offsets."""
@@ -462,7 +459,21 @@ class PartPreviewRun(PreviewRun):
         return self.reader
 
     def make_validator(self, headers: list[str]) -> BatchValidator:
-        return BatchValidator(self.job, headers, for_display=True, seen=self.staged)
+        display = self.phase == Phase.PREVIEW
+        return BatchValidator(self.job, headers, for_display=display, seen=self.staged)
+
+
+class PartPreviewRun(PartReading, PreviewRun):
+    """The preview of one part of a partitioned file (``imports.parts``)."""
+
+    def __init__(self, job: ImportJob, part: ImportJobPart, channel: ProgressChannel) -> None:
+        super().__init__(job, channel)
+        self.part = part
+        self.staged = StagedKeys(job.pk, part.index)
+        self.reader = None
+
+    def execute(self) -> RunResult:
+        return self.read_file(self.job.file_encoding, self.job.file_delimiter)
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         self.staged.stage(outcomes)
@@ -480,10 +491,93 @@ class PartPreviewRun(PreviewRun):
         return row
 
 
-def plan_parts(job: ImportJob) -> list[tuple[int, int | None]]:
-    """Return the nominal byte ranges of the job's parts, or [] to preview in one task.
+class PartImportRun(PartReading, ImportRun):
+    """The import of one part: validated against the database as it is, staged, not written.
+
+    Its valid rows go into the part's staging tables (``staging.StagingCopyWriter``), encoded
+    as the single import would write them; its invalid rows are recorded (with the part's row
+    numbers) and, unless the import is forced, nothing more is staged: the apply refuses the
+    import. It runs outside a transaction: a part that runs again starts its tables over.
+    """
+
+    def __init__(self, job: ImportJob, part: ImportJobPart, channel: ProgressChannel) -> None:
+        super().__init__(job, channel)
+        self.part = part
+        self.staged = StagedKeys(job.pk, part.index)
+        self.reader = None
+        self.invalid_seen = False
+        self.staging: StagingCopyWriter
+
+    def execute(self) -> RunResult:
+        try:
+            result = self.read_file(self.job.file_encoding, self.job.file_delimiter)
+            if self.writer is not None:
+                self.writer.finish()
+        except WriteRefusedError as exc:
+            raise self.refused(exc) from exc
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+        return result
+
+    def prepare(self, outcomes: list[RowOutcome]) -> None:
+        """Nothing to download: a job type with file columns is not partitioned."""
+
+    def handle(self, outcomes: list[RowOutcome]) -> None:
+        self.staged.stage(outcomes)
+        invalid = [o for o in outcomes if o.errors]
+        self.invalid_seen = self.invalid_seen or bool(invalid)
+        self.save_errors(self.error_rows(invalid)[:ABORT_ERRORS_KEPT])
+        if self.invalid_seen and not self.job.force_import:
+            return
+        writer = self.get_writer()
+        table = self.staging
+        table.rows_of_new = [o.row_number for o in outcomes if o.action == RowAction.NEW]
+        table.rows_of_updates = [
+            o.row_number for o in outcomes if o.action == RowAction.UPDATE and o.changes
+        ]
+        writer.write(outcomes)
+
+    def get_writer(self) -> BatchWriter:
+        if self.writer is None:
+            model = self.job.get_target_model()
+            self.writer = BatchWriter(model, self.shape, on_written=lambda _outcomes: None)
+            self.staging = StagingCopyWriter(
+                model, self.shape.attnames, self.job.pk, self.part.index
+            )
+            self.writer.table = self.staging
+        return self.writer
+
+    def error_rows(self, outcomes: Iterable[RowOutcome]) -> list[ImportJobRowError]:
+        rows = super().error_rows(outcomes)
+        for row in rows:
+            row.part = self.part.index
+        return rows
+
+
+def import_partitionable(job: ImportJob) -> bool:
+    """Return True when the job's import may run in parts: what it writes, ``COPY`` writes.
+
+    Not: many-to-many relations or files in the file's columns, an ``after_import_row`` hook, a
+    target ``COPY`` cannot write (``copying.copy_unsupported``).
+    """
+    if overrides(job, "after_import_row") or not job.file_headers:
+        return False
+    validator = BatchValidator(job, job.file_headers)
+    try:
+        if validator.relations or validator.files:
+            return False
+        model = job.get_target_model()
+        return copy_unsupported(model, validator.shape.attnames) is None
+    finally:
+        validator.close()
+
+
+def plan_parts(job: ImportJob, phase: str = Phase.PREVIEW) -> list[tuple[int, int | None]]:
+    """Return the nominal byte ranges of the job's parts, or [] to run in one task.
 
     Reads the file's head only: the encoding, delimiter and header found are set on ``job``.
+    An import reads the file in the encoding and with the delimiter its preview found.
     """
     part_rows = job.get_part_rows()
     if part_rows <= 0 or connection.vendor != "postgresql" or not job.file_size:
@@ -495,7 +589,11 @@ def plan_parts(job: ImportJob) -> list[tuple[int, int | None]]:
         return []
     with open_range(job.file.name, 0, SNIFF_BYTES) as stream:
         head = stream.read()
-    reader = get_reader(name, io.BytesIO(head), job.given_encoding, job.given_delimiter)
+    if phase == Phase.IMPORT:
+        encoding, delimiter = job.file_encoding, job.file_delimiter
+    else:
+        encoding, delimiter = job.given_encoding, job.given_delimiter
+    reader = get_reader(name, io.BytesIO(head), encoding, delimiter)
     with reader:
         if not cuttable(reader.encoding, reader.delimiter):
             return []

@@ -194,3 +194,126 @@ def test_a_part_whose_worker_is_killed_runs_again_and_the_preview_ends(workers):
     assert second.process.poll() is None
     assert staging_tables(done) == []
     assert staging.keys_table(job.pk) not in staging_tables(done)
+
+
+# --- the partitioned import ------------------------------------------------------------------
+
+
+def written_tags() -> dict[str, tuple[str, Any]]:
+    return {t.code: (t.label, t.weight) for t in Tag.objects.all()}
+
+
+def import_errors(job: ImportJob) -> list[tuple]:
+    return sorted(
+        (e.row_number, e.column, e.message, json.dumps(e.values, sort_keys=True))
+        for e in job.row_errors.filter(phase=Phase.IMPORT)
+    )
+
+
+def previewed(job: ImportJob) -> ImportJob:
+    done = wait_for(lambda: ended(job, S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED), timeout=120)
+    assert done.state == S.PREVIEW_SUCCEEDED, done.message
+    return done
+
+
+def imported(job: ImportJob) -> ImportJob:
+    return wait_for(
+        lambda: ended(job, S.IMPORT_SUCCEEDED, S.IMPORT_FAILED, S.CANCELLED), timeout=180
+    )
+
+
+def test_a_partitioned_import_writes_what_the_single_import_writes(workers):
+    workers.start()
+    workers.start()
+    stored_tags()
+    content = tag_file(300)
+    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
+    actions.confirm_import(ImportJob.objects.get(pk=single.pk), force=True, in_process=True)
+    single = ImportJob.objects.get(pk=single.pk)
+    assert single.state == S.IMPORT_SUCCEEDED, single.message
+    expected = written_tags()
+    Tag.objects.all().delete()
+    stored_tags()
+
+    job = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(job, force=True)
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+
+    parts = ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT)
+    assert parts.count() >= 7
+    assert set(parts.values_list("state", flat=True)) == {PartState.DONE}
+    assert written_tags() == expected  # field by field, row by row
+    assert len(expected) == 3 + 291  # the stored tags and the new rows
+    assert import_errors(done) == import_errors(single)
+    assert done.counts == single.counts
+    assert staging_tables(done) == []
+
+
+def plain_tag_file(count: int) -> bytes:
+    rows = [[f"T-{i:04d}", f"Label {i}", i % 7] for i in range(count)]
+    return ("\r\n".join(",".join(map(str, r)) for r in [HEADERS, *rows]) + "\r\n").encode()
+
+
+def test_an_invalid_row_in_a_late_part_fails_the_import_and_writes_nothing(workers):
+    workers.start()
+    workers.start()
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    assert job.counts["new"] == 300
+    Tag.objects.create(code="X-9", label="Label 280", weight=1)  # row 282 is invalid now
+    actions.confirm_import(job)
+    done = imported(job)
+    assert done.state == S.IMPORT_FAILED
+    assert "row 282, column label" in done.message, done.message
+    assert list(Tag.objects.values_list("code", flat=True)) == ["X-9"]  # nothing written
+    assert [e[0] for e in import_errors(done)] == [282]
+    assert staging_tables(done) == []
+    # The lock is free: another import of the target may start.
+    assert not ImportJob.objects.filter(state=S.IMPORT_IN_PROGRESS).exists()
+
+
+def test_a_cancelled_partitioned_import_writes_nothing(workers):
+    workers.start()
+    workers.start()
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": 0.02})
+    actions.confirm_import(ImportJob.objects.get(pk=job.pk))
+    wait_for(
+        lambda: ImportJobPart.objects.filter(
+            job=job, phase=Phase.IMPORT, state=PartState.RUNNING, progress_done__gt=0
+        ).count()
+        >= 2,
+        timeout=60,
+    )
+    actions.cancel_import(ImportJob.objects.get(pk=job.pk))
+    done = imported(job)
+    assert done.state == S.CANCELLED
+    wait_for(
+        lambda: not ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).exists(),
+        timeout=60,
+    )
+    assert not Tag.objects.exists()
+    wait_for(lambda: staging_tables(job) == [], timeout=30)
+
+
+def test_an_import_part_whose_worker_is_killed_runs_again(workers):
+    first = workers.start()
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": 0.01})
+    actions.confirm_import(ImportJob.objects.get(pk=job.pk))
+    running = wait_for(
+        lambda: ImportJobPart.objects.filter(
+            job=job, phase=Phase.IMPORT, state=PartState.RUNNING, progress_done__gt=0
+        ).first(),
+        timeout=60,
+    )
+    first.kill()
+    workers.start()
+    workers.start()
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    running.refresh_from_db()
+    assert (running.state, running.attempts) == (PartState.DONE, 2)
+    assert Tag.objects.count() == 300
+    assert sorted(Tag.objects.values_list("code", flat=True))[-1] == "T-0299"
+    assert staging_tables(done) == []
