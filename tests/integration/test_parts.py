@@ -279,10 +279,12 @@ def test_a_cancelled_partitioned_import_writes_nothing(workers):
     ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": 0.02})
     actions.confirm_import(ImportJob.objects.get(pk=job.pk))
     wait_for(
-        lambda: ImportJobPart.objects.filter(
-            job=job, phase=Phase.IMPORT, state=PartState.RUNNING, progress_done__gt=0
-        ).count()
-        >= 2,
+        lambda: (
+            ImportJobPart.objects.filter(
+                job=job, phase=Phase.IMPORT, state=PartState.RUNNING, progress_done__gt=0
+            ).count()
+            >= 2
+        ),
         timeout=60,
     )
     actions.cancel_import(ImportJob.objects.get(pk=job.pk))
