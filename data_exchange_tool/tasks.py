@@ -40,6 +40,7 @@ from data_exchange_tool.imports.pipeline import (
     PartPreviewRun,
     PreviewRun,
     import_partitionable,
+    may_partition,
     plan_parts,
 )
 from data_exchange_tool.imports.staging import ImportApply, PreviewMerge
@@ -196,8 +197,8 @@ def claim_preview(job_pk: Any, queue: str) -> ImportJob | None:
         job.save()
         ImportJobRowError.objects.filter(job=job).delete()
         ImportJobPreviewRow.objects.filter(job=job).delete()
+        staging.drop_all(job.pk)
         ImportJobPart.objects.filter(job=job).delete()
-        staging.drop(job.pk)
         return True
 
     return _claim(ImportJob, job_pk, begin)
@@ -221,21 +222,24 @@ def partition(job: ImportJob, phase: str) -> bool:
     task returns: from then on the job lives through its parts (``liveness``). An import reads
     the file as its preview did, and is cut only when ``COPY`` writes all it writes.
     """
+    if not may_partition(job) or (phase == Phase.IMPORT and not import_partitionable(job)):
+        return False
     try:
-        ranges = plan_parts(job, phase)
-        if ranges and phase == Phase.IMPORT and not import_partitionable(job):
-            ranges = []
+        plan = plan_parts(job, phase)
     except FileFormatError:
         return False  # the single run says what is wrong, in its words
-    if not ranges:
+    if plan is None:
         return False
+    ranges = plan.ranges
     with transaction.atomic():
         current = recording.locked(job)
         if current is None or current.state != PHASE_STATES[phase]:
+            staging.delete_source(plan.source)
             return True
         if current.attempts != job.attempts:
+            staging.delete_source(plan.source)
             return True
-        staging.drop_all(job.pk)
+        staging.drop_tables(job.pk)
         staging.create(job.pk)
         parts = ImportJobPart.objects.bulk_create(
             ImportJobPart(
@@ -245,6 +249,8 @@ def partition(job: ImportJob, phase: str) -> bool:
                 count=len(ranges),
                 start=start,
                 end=end,
+                source=plan.source,
+                source_size=plan.source_size,
                 task_id=str(uuid.uuid4()),
             )
             for index, (start, end) in enumerate(ranges)
@@ -427,7 +433,7 @@ def finish_preview(self: Task, job_pk: Any) -> None:
         logger.exception("data_exchange_tool: merge of job %s failed", job_pk)
         recording.end_preview(job, message=f"The preview failed unexpectedly: {exc}")
     finally:
-        staging.drop(job.pk)
+        staging.drop_all(job.pk)
         leases.release_or_disconnect(job)
 
 

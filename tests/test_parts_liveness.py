@@ -99,5 +99,5 @@ def test_a_part_of_a_job_that_moved_on_does_nothing():
 def test_sqlite_keeps_the_single_task():
     job = create_job(csv_bytes(stock_rows(30)))
     assert tasks.claim_preview(job.pk, "first") is not None
-    assert tasks.plan_parts(ImportJob.objects.get(pk=job.pk)) == []
+    assert tasks.plan_parts(ImportJob.objects.get(pk=job.pk)) is None
     assert tasks.partition(ImportJob.objects.get(pk=job.pk), Phase.PREVIEW) is False

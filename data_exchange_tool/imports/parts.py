@@ -25,6 +25,10 @@ the same function for both, so the end one part finds is the start the next find
   induction every part starts and ends on a record, or the part raises ``PartBoundaryError`` and
   the job fails saying so: a file is never imported garbled.
 
+A workbook (XLSX) cannot be cut where it lies: the lead reads it once and writes its rows as a
+UTF-8 CSV file to the job storage (``write_csv``: the same cells, the same row numbers), which
+the parts then cut and read as any CSV file; the file is deleted when the run ends.
+
 Row numbers: a part numbers its records from its own start (part 0 counts the header as row 1, as
 the whole file does) and records how many it read; the merge adds the records of the parts before
 it (``row_offsets``).
@@ -37,7 +41,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from data_exchange_tool.exceptions import FileFormatError
@@ -332,6 +336,24 @@ class CSVPartReader(CSVReader):
 
     def estimate_total_rows(self, rows_done: int, file_size: int | None) -> int:
         return super().estimate_total_rows(rows_done, self.size)
+
+
+def write_csv(headers: Sequence[str], rows: Iterable[tuple[int, list[str]]], out: IO[str]) -> int:
+    """Write a workbook's rows as CSV that reads back as the same cells with the same numbers.
+
+    Every cell is quoted (a cell holding a newline, a quote or a comma reads back whole), and a
+    row the workbook skips (blank) is a blank line, which the CSV reader counts and skips as the
+    workbook reader does. Returns the rows written.
+    """
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(headers)
+    last, count = 1, 0
+    for number, cells in rows:
+        if number > last + 1:
+            out.write("\n" * (number - last - 1))
+        writer.writerow(cells)
+        last, count = number, count + 1
+    return count
 
 
 def row_offsets(records: Sequence[int]) -> list[int]:

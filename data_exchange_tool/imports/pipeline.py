@@ -13,9 +13,14 @@ from __future__ import annotations
 import gc
 import io
 import itertools
+import math
+import os
+import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.files import File
 from django.db import connection
 
 from data_exchange_tool.conf import app_settings
@@ -30,15 +35,18 @@ from data_exchange_tool.imports.copying import copy_unsupported
 from data_exchange_tool.imports.files import BatchDownloads
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.parts import (
+    MAX_PARTS,
     CSVPartReader,
     cuttable,
     find_boundary,
     nominal_offsets,
     part_count,
     with_sentinel,
+    write_csv,
 )
 from data_exchange_tool.imports.readers import get_reader, get_reader_class
 from data_exchange_tool.imports.readers.csv import SNIFF_BYTES, CSVReader
+from data_exchange_tool.imports.readers.xlsx import XLSXReader
 from data_exchange_tool.imports.relations import ManyRelations
 from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter
 from data_exchange_tool.imports.validation import BatchValidator, overrides
@@ -51,7 +59,7 @@ from data_exchange_tool.models.results import (
     RunResult,
 )
 from data_exchange_tool.states import RowAction
-from data_exchange_tool.storage import open_range, open_stream
+from data_exchange_tool.storage import get_storage, open_range, open_stream
 from data_exchange_tool.utils import batched
 
 if TYPE_CHECKING:
@@ -427,22 +435,28 @@ class PartReading:
         """The records the part read (known once it has run)."""
         return self.reader.records if self.reader is not None else 0
 
-    def bounds(self, name: str) -> tuple[int, int | None]:
+    def source(self) -> tuple[str, int, str, str]:
+        """Return the file the part cuts: its name, size, encoding and delimiter."""
+        part, job = self.part, self.job
+        if part.source:  # the CSV the lead converted a workbook to
+            return part.source, int(part.source_size or 0), "utf-8", ","
+        return job.file.name, int(job.file_size or 0), job.file_encoding, job.file_delimiter
+
+    def bounds(self) -> tuple[int, int | None]:
         """Return the byte range of the part: the record boundaries at its nominal offsets."""
-        size = int(self.job.file_size or 0)
+        name, size, _encoding, delimiter = self.source()
 
         def read(start: int, length: int) -> bytes:
             with open_range(name, start, start + length) as stream:
                 return stream.read()
 
-        delimiter = self.job.file_delimiter
         start = find_boundary(read, self.part.start, size, delimiter)
         end = None if self.part.end is None else find_boundary(read, self.part.end, size, delimiter)
         return start, end
 
     def make_reader(self, encoding: str, delimiter: str) -> BaseReader:
-        name = self.job.file.name
-        start, end = self.bounds(name)
+        name, size, _encoding, _delimiter = self.source()
+        start, end = self.bounds()
         stream = open_range(name, start, end)
         verify = end is not None
         if verify:
@@ -454,7 +468,7 @@ class PartReading:
             delimiter=delimiter,
             headers=None if self.part.index == 0 else self.job.file_headers,
             verify=verify,
-            size=(end if end is not None else int(self.job.file_size or 0)) - start,
+            size=(end if end is not None else size) - start,
         )
         return self.reader
 
@@ -473,7 +487,8 @@ class PartPreviewRun(PartReading, PreviewRun):
         self.reader = None
 
     def execute(self) -> RunResult:
-        return self.read_file(self.job.file_encoding, self.job.file_delimiter)
+        _name, _size, encoding, delimiter = self.source()
+        return self.read_file(encoding, delimiter)
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
         self.staged.stage(outcomes)
@@ -509,8 +524,9 @@ class PartImportRun(PartReading, ImportRun):
         self.staging: StagingCopyWriter
 
     def execute(self) -> RunResult:
+        _name, _size, encoding, delimiter = self.source()
         try:
-            result = self.read_file(self.job.file_encoding, self.job.file_delimiter)
+            result = self.read_file(encoding, delimiter)
             if self.writer is not None:
                 self.writer.finish()
         except WriteRefusedError as exc:
@@ -573,20 +589,47 @@ def import_partitionable(job: ImportJob) -> bool:
         validator.close()
 
 
-def plan_parts(job: ImportJob, phase: str = Phase.PREVIEW) -> list[tuple[int, int | None]]:
-    """Return the nominal byte ranges of the job's parts, or [] to run in one task.
+@dataclass
+class PartPlan:
+    """How a job's file is cut: nominal byte ranges of a file (the job's, or ``source``)."""
 
-    Reads the file's head only: the encoding, delimiter and header found are set on ``job``.
-    An import reads the file in the encoding and with the delimiter its preview found.
+    ranges: list[tuple[int, int | None]]
+    #: The UTF-8 CSV a workbook was converted to ("": the job's own file) and its size.
+    source: str = ""
+    source_size: int | None = None
+
+
+#: The bytes of a workbook's row, at least: a smaller workbook is not converted to be cut.
+XLSX_BYTES_PER_ROW = 8
+
+
+def may_partition(job: ImportJob) -> bool:
+    """Return True when the job may run in parts at all: PostgreSQL, ``get_part_rows()`` above 0,
+    no ``before_import_row`` hook (it is given the file's row number, which a part does not
+    know), and not sent back to one task (a file that could not be cut)."""
+    if job.get_part_rows() <= 0 or connection.vendor != "postgresql" or not job.file_size:
+        return False
+    return not ((job.options or {}).get("single_task") or overrides(job, "before_import_row"))
+
+
+def plan_parts(job: ImportJob, phase: str = Phase.PREVIEW) -> PartPlan | None:
+    """Return how the job's file is cut into parts, or None to run in one task.
+
+    A CSV file: its head only is read; the encoding, delimiter and header found are set on
+    ``job`` (an import reads the file as its preview did). A workbook is converted to CSV first
+    (``convert_workbook``).
     """
+    if not may_partition(job):
+        return None
     part_rows = job.get_part_rows()
-    if part_rows <= 0 or connection.vendor != "postgresql" or not job.file_size:
-        return []
-    if (job.options or {}).get("single_task") or overrides(job, "before_import_row"):
-        return []
     name = job.file_name or job.file.name
-    if not issubclass(get_reader_class(name), CSVReader):
-        return []
+    reader_class = get_reader_class(name)
+    if issubclass(reader_class, XLSXReader):
+        if int(job.file_size) < part_rows * XLSX_BYTES_PER_ROW:
+            return None
+        return convert_workbook(job, part_rows)
+    if not issubclass(reader_class, CSVReader):
+        return None
     with open_range(job.file.name, 0, SNIFF_BYTES) as stream:
         head = stream.read()
     if phase == Phase.IMPORT:
@@ -596,11 +639,34 @@ def plan_parts(job: ImportJob, phase: str = Phase.PREVIEW) -> list[tuple[int, in
     reader = get_reader(name, io.BytesIO(head), encoding, delimiter)
     with reader:
         if not cuttable(reader.encoding, reader.delimiter):
-            return []
+            return None
         count = part_count(int(job.file_size), head, part_rows)
         if count <= 1:
-            return []
+            return None
         job.file_encoding = reader.encoding
         job.file_delimiter = reader.delimiter
         job.file_headers = list(reader.headers)
-    return nominal_offsets(int(job.file_size), count)
+    return PartPlan(nominal_offsets(int(job.file_size), count))
+
+
+def convert_workbook(job: ImportJob, part_rows: int) -> PartPlan | None:
+    """Read the job's workbook once and store its rows as a UTF-8 CSV file the parts cut.
+
+    None (and nothing stored) when it holds no more than ``part_rows`` rows.
+    """
+    name = job.file_name or job.file.name
+    with (
+        get_reader(name, open_stream(job.file.name)) as reader,
+        tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out,
+    ):
+        rows = write_csv(reader.headers, reader.iter_rows(), out)
+        headers = list(reader.headers)
+        if rows <= part_rows:
+            return None
+        out.flush()
+        size = os.fstat(out.fileno()).st_size
+        out.buffer.seek(0)
+        source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", File(out.buffer))
+    job.file_headers = headers
+    count = min(MAX_PARTS, math.ceil(rows / part_rows))
+    return PartPlan(nominal_offsets(size, count), source, size)

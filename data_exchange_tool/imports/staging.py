@@ -19,6 +19,7 @@ recovered) and dropped when the run ends, whatever the end (``drop``).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from data_exchange_tool.models import (
 )
 from data_exchange_tool.models.results import WRITTEN_PKS_KEPT
 from data_exchange_tool.states import RowAction
+from data_exchange_tool.storage import get_storage
 
 if TYPE_CHECKING:
     from data_exchange_tool.imports.codecs import Row
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     from data_exchange_tool.imports.copying import Change
     from data_exchange_tool.imports.outcomes import RowOutcome
     from data_exchange_tool.models import ImportJob
+
+logger = logging.getLogger(__name__)
 
 
 def keys_table(job_pk: Any) -> str:
@@ -63,15 +67,6 @@ def create(job_pk: Any) -> None:
             f"CREATE UNLOGGED TABLE {table} (ns text NOT NULL, key text NOT NULL,"
             " part integer NOT NULL, row integer NOT NULL, action text NOT NULL, cells text)"
         )
-
-
-def drop(job_pk: Any) -> None:
-    """Drop the job's staging tables, if any (PostgreSQL; elsewhere there are none)."""
-    if connection.vendor != "postgresql":
-        return
-    table = connection.ops.quote_name(keys_table(job_pk))
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def delete_part(job_pk: Any, index: int) -> None:
@@ -338,6 +333,26 @@ def part_tables(job_pk: Any, index: int) -> tuple[str, str]:
 
 
 def drop_all(job_pk: Any) -> None:
+    """Drop every staging table of the job and delete the CSV its workbook was converted to."""
+    if connection.vendor != "postgresql":
+        return
+    sources = ImportJobPart.objects.filter(job_id=job_pk).exclude(source="")
+    for source in set(sources.values_list("source", flat=True)):
+        delete_source(source)
+    drop_tables(job_pk)
+
+
+def delete_source(name: str) -> None:
+    """Delete a converted workbook from the job storage (a failure is logged, not raised)."""
+    if not name:
+        return
+    try:
+        get_storage().delete(name)
+    except Exception:  # storages raise OSError, botocore errors, ...
+        logger.warning("data_exchange_tool: could not delete %r", name, exc_info=True)
+
+
+def drop_tables(job_pk: Any) -> None:
     """Drop every staging table of the job (its keys and its parts' rows)."""
     if connection.vendor != "postgresql":
         return

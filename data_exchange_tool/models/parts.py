@@ -1,5 +1,6 @@
 """
-The parts of a partitioned preview or import: a range of the job's file, validated by its own task.
+The parts of a partitioned preview or import: a range of the job's file (or of the CSV its workbook
+was converted to), validated by its own task.
 
 A file of more rows than the job type's ``get_part_rows()`` (``DATA_EXCHANGE_PART_ROWS``, 0: never)
 is cut into parts on PostgreSQL (``imports.parts``); each part is one row here, claimed by the task
@@ -40,6 +41,10 @@ class ImportJobPart(models.Model):
     #: The nominal byte offsets; each task finds the record boundaries at them itself.
     start = models.BigIntegerField(_("nominal start"))
     end = models.BigIntegerField(_("nominal end"), null=True, blank=True)
+    #: The file the part reads when it is not the job's own: the UTF-8 CSV a workbook was
+    #: converted to by the lead (``imports.parts``), and its size.
+    source = models.CharField(_("source"), max_length=500, blank=True)
+    source_size = models.BigIntegerField(_("source size"), null=True, blank=True)
     state = models.CharField(
         _("state"), max_length=16, choices=PartState.choices, default=PartState.PENDING
     )

@@ -319,3 +319,39 @@ def test_an_import_part_whose_worker_is_killed_runs_again(workers):
     assert Tag.objects.count() == 300
     assert sorted(Tag.objects.values_list("code", flat=True))[-1] == "T-0299"
     assert staging_tables(done) == []
+
+
+# --- workbooks -------------------------------------------------------------------------------
+
+
+def test_a_workbook_is_converted_once_and_its_parts_find_what_the_single_preview_finds(workers):
+    from data_exchange_tool.storage import get_storage
+    from tests.helpers import xlsx_bytes
+
+    workers.start()
+    workers.start()
+    stored_tags()
+    rows = tag_rows(300)
+    rows[150:150] = [["", "", ""]]  # a blank row: the workbook's numbers skip it
+    content = xlsx_bytes(rows, HEADERS)
+    upload = _upload(content)
+    upload.name = "tags.xlsx"
+    single = actions.start_import(TagImportJob, upload, in_process=True)
+    single.refresh_from_db()
+    assert single.state == S.PREVIEW_SUCCEEDED, single.message
+
+    job = previewed(create_job(content, "tags.xlsx", PartitionedTagImportJob))
+    parts = list(ImportJobPart.objects.filter(job=job))
+    assert len(parts) >= 7
+    assert {p.source for p in parts} == {parts[0].source}
+    assert parts[0].source.endswith(".csv")
+    assert outcome(job) == outcome(single)
+    assert job.counts["invalid"] == 7
+    assert not get_storage().exists(parts[0].source)  # deleted when the preview ended
+
+    actions.confirm_import(job, force=True)
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    assert Tag.objects.count() == 3 + 291
+    assert ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).count() >= 7
+    assert staging_tables(done) == []
