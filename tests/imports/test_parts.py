@@ -220,3 +220,21 @@ def test_nominal_offsets_and_row_offsets():
     assert nominal_offsets(10, 3) == [(0, 3), (3, 6), (6, None)]
     assert nominal_offsets(10, 1) == [(0, None)]
     assert row_offsets([5, 0, 3, 2]) == [0, 5, 5, 8]
+
+
+def test_a_workbook_written_as_csv_reads_back_as_the_same_cells_and_numbers():
+    rows = [
+        (2, ["a", "1"]),
+        (3, ['say "hi"', "x,y"]),
+        (7, ["two\nlines", "\r\n"]),  # rows 4-6 are blank in the workbook
+        (8, ["", "=1+1"]),
+    ]
+    out = io.StringIO(newline="")
+    assert parts.write_csv(["h1", "h2"], rows, out) == 4
+    data = out.getvalue().encode()
+    reader = CSVReader(io.BytesIO(data), max_cell_length=CELL, encoding="utf-8", delimiter=",")
+    with reader:
+        assert reader.headers == ["h1", "h2"]
+        assert list(reader.iter_rows()) == rows
+    cut, _records = read_parts(data, 3, "utf-8")
+    assert cut == rows
