@@ -527,8 +527,7 @@ class PartImportRun(PartReading, ImportRun):
         _name, _size, encoding, delimiter = self.source()
         try:
             result = self.read_file(encoding, delimiter)
-            if self.writer is not None:
-                self.writer.finish()
+            self.get_writer().finish()  # its tables exist even when it staged no row
         except WriteRefusedError as exc:
             raise self.refused(exc) from exc
         finally:
@@ -543,9 +542,15 @@ class PartImportRun(PartReading, ImportRun):
         self.staged.stage(outcomes)
         invalid = [o for o in outcomes if o.errors]
         self.invalid_seen = self.invalid_seen or bool(invalid)
-        self.save_errors(self.error_rows(invalid)[:ABORT_ERRORS_KEPT])
-        if self.invalid_seen and not self.job.force_import:
-            return
+        if self.job.force_import:
+            self.save_errors(self.error_rows(invalid))
+        elif invalid:  # the import will be refused: keep why, stage nothing more
+            self.save_errors(self.error_rows(invalid)[:ABORT_ERRORS_KEPT])
+        if self.job.force_import or not self.invalid_seen:
+            self.stage(outcomes)
+
+    def stage(self, outcomes: list[RowOutcome]) -> None:
+        """Stage the batch's new and changed rows."""
         writer = self.get_writer()
         table = self.staging
         table.rows_of_new = [o.row_number for o in outcomes if o.action == RowAction.NEW]

@@ -355,3 +355,21 @@ def test_a_workbook_is_converted_once_and_its_parts_find_what_the_single_preview
     assert Tag.objects.count() == 3 + 291
     assert ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).count() >= 7
     assert staging_tables(done) == []
+
+
+def test_a_partitioned_import_of_unchanged_rows_writes_nothing_and_succeeds(workers):
+    workers.start()
+    workers.start()
+    content = plain_tag_file(120)
+    first = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(first)
+    assert imported(first).state == S.IMPORT_SUCCEEDED
+    before = written_tags()
+    again = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
+    assert again.counts["unchanged"] == 120
+    actions.confirm_import(again)
+    done = imported(again)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message  # parts that staged no row
+    assert written_tags() == before
+    assert done.written_pks == []
+    assert staging_tables(done) == []
