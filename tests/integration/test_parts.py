@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -89,6 +91,27 @@ def ended(job: ImportJob, *states: str) -> ImportJob | None:
     return current if current.state in states else None
 
 
+#: A part task's end in a worker's log: when, and how long it ran.
+_PART_DONE = re.compile(
+    r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/MainProcess\] Task "
+    r"data_exchange_tool\.(?:preview|import)_part\[[^\]]+\] succeeded in ([\d.]+)s"
+)
+
+
+def part_runs(log: str) -> list[tuple[float, float]]:
+    """Return ``(start, end)`` of each part task a worker's log says it ran."""
+    runs = []
+    for stamp, seconds in _PART_DONE.findall(log):
+        # Both logs are written in this machine's local time: any zone compares them alike.
+        end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC).timestamp()
+        runs.append((end - float(seconds), end))
+    return runs
+
+
+def ran_at_once(first: list[tuple[float, float]], second: list[tuple[float, float]]) -> bool:
+    return any(a < d and c < b for a, b in first for c, d in second)
+
+
 def staging_tables(job: ImportJob) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -116,6 +139,7 @@ def test_a_partitioned_preview_finds_what_the_single_preview_finds(workers):
     assert sum(p.records for p in parts) == 302  # the header, 300 rows, a blank line
     for worker in (first, second):  # both worker processes ran parts
         assert "data_exchange_tool.preview_part" in worker.log(), worker.name
+    assert ran_at_once(part_runs(first.log()), part_runs(second.log()))  # at the same time
 
     counts, errors, rows = outcome(done)
     assert (counts, errors, rows) == outcome(single)
