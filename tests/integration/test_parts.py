@@ -91,6 +91,11 @@ def ended(job: ImportJob, *states: str) -> ImportJob | None:
     return current if current.state in states else None
 
 
+def no_staging_left(job: ImportJob) -> None:
+    """Wait until the job's staging tables are dropped (once its end commits)."""
+    wait_for(lambda: staging_tables(job) == [], timeout=30)
+
+
 #: A part task's end in a worker's log: when, and how long it ran.
 _PART_DONE = re.compile(
     r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/MainProcess\] Task "
@@ -152,7 +157,7 @@ def test_a_partitioned_preview_finds_what_the_single_preview_finds(workers):
     assert (253, "Duplicate of row 5") in messages
     assert (263, "Duplicate of row 22") in messages
     assert done.progress_done == done.progress_total == 300
-    assert staging_tables(done) == []
+    no_staging_left(done)
 
 
 def _upload(content: bytes) -> Any:
@@ -216,7 +221,7 @@ def test_a_part_whose_worker_is_killed_runs_again_and_the_preview_ends(workers):
     assert running.attempts == 2
     assert done.counts["total"] == 300
     assert second.process.poll() is None
-    assert staging_tables(done) == []
+    no_staging_left(done)
     assert staging.keys_table(job.pk) not in staging_tables(done)
 
 
@@ -271,7 +276,7 @@ def test_a_partitioned_import_writes_what_the_single_import_writes(workers):
     assert len(expected) == 3 + 291  # the stored tags and the new rows
     assert import_errors(done) == import_errors(single)
     assert done.counts == single.counts
-    assert staging_tables(done) == []
+    no_staging_left(done)
 
 
 def plain_tag_file(count: int) -> bytes:
@@ -291,7 +296,7 @@ def test_an_invalid_row_in_a_late_part_fails_the_import_and_writes_nothing(worke
     assert "row 282, column label" in done.message, done.message
     assert list(Tag.objects.values_list("code", flat=True)) == ["X-9"]  # nothing written
     assert [e[0] for e in import_errors(done)] == [282]
-    assert staging_tables(done) == []
+    no_staging_left(done)
     # The lock is free: another import of the target may start.
     assert not ImportJob.objects.filter(state=S.IMPORT_IN_PROGRESS).exists()
 
@@ -342,7 +347,7 @@ def test_an_import_part_whose_worker_is_killed_runs_again(workers):
     assert (running.state, running.attempts) == (PartState.DONE, 2)
     assert Tag.objects.count() == 300
     assert sorted(Tag.objects.values_list("code", flat=True))[-1] == "T-0299"
-    assert staging_tables(done) == []
+    no_staging_left(done)
 
 
 # --- workbooks -------------------------------------------------------------------------------
@@ -371,14 +376,15 @@ def test_a_workbook_is_converted_once_and_its_parts_find_what_the_single_preview
     assert parts[0].source.endswith(".csv")
     assert outcome(job) == outcome(single)
     assert job.counts["invalid"] == 7
-    assert not get_storage().exists(parts[0].source)  # deleted when the preview ended
+    # Deleted once the preview's end commits.
+    wait_for(lambda: not get_storage().exists(parts[0].source), timeout=30)
 
     actions.confirm_import(job, force=True)
     done = imported(job)
     assert done.state == S.IMPORT_SUCCEEDED, done.message
     assert Tag.objects.count() == 3 + 291
     assert ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).count() >= 7
-    assert staging_tables(done) == []
+    no_staging_left(done)
 
 
 def test_a_partitioned_import_of_unchanged_rows_writes_nothing_and_succeeds(workers):
@@ -396,4 +402,4 @@ def test_a_partitioned_import_of_unchanged_rows_writes_nothing_and_succeeds(work
     assert done.state == S.IMPORT_SUCCEEDED, done.message  # parts that staged no row
     assert written_tags() == before
     assert done.written_pks == []
-    assert staging_tables(done) == []
+    no_staging_left(done)
