@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "STORAGE": "data_exchange_tool",
     # Rows validated and written together: one query per batch for related objects and natural keys.
     "BATCH_SIZE": 1000,
+    # Rows per part of a partitioned preview or import (PostgreSQL, CSV): a file estimated to hold
+    # more rows is cut into parts validated by tasks of their own, on as many workers as there
+    # are. 0: never (one task per job).
+    "PART_ROWS": 0,
     # Rows kept per planned action (new / update / unchanged) as the preview's sample.
     "PREVIEW_SAMPLE_SIZE": 50,
     # Invalid and updated rows the preview keeps in full for its table, per action: the first

@@ -36,16 +36,18 @@ from django.db import connection
 from data_exchange_tool.conf import app_settings
 
 if TYPE_CHECKING:
-    from data_exchange_tool.models import ExportJob, ImportJob
+    from data_exchange_tool.models import ExportJob, ImportJob, ImportJobPart
 
-    Job = ImportJob | ExportJob
+    Job = ImportJob | ExportJob | ImportJobPart
 
 logger = logging.getLogger(__name__)
 
-#: The first key of each job model's leases: "DXTi" and "DXTe" read as 32-bit integers.
+#: The first key of each job model's leases: "DXTi", "DXTe" and "DXTp" (the parts of a
+#: partitioned job) read as 32-bit integers.
 NAMESPACES = {
     "data_exchange_tool.importjob": 0x44585469,
     "data_exchange_tool.exportjob": 0x44585465,
+    "data_exchange_tool.importjobpart": 0x44585470,
 }
 
 # The lease of one job as pg_locks shows it (two-int keys have objsubid 2; oids are unsigned).

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from data_exchange_tool import leases, recording
 from data_exchange_tool.conf import app_settings
-from data_exchange_tool.models import ExportJob, ImportJob
+from data_exchange_tool.models import ExportJob, ImportJob, ImportJobPart, PartState, Phase
 from data_exchange_tool.progress import import_reports_in_cache
 from data_exchange_tool.states import ExportState, JobState
 
@@ -101,12 +101,20 @@ def waiting_for_task(job: Job) -> bool:
 
 
 def death(job: Job) -> str | None:
-    """Return why the task of a running job is taken as dead, or None while it lives."""
+    """Return why the task of a running job is taken as dead, or None while it lives.
+
+    A partitioned job lives while its parts do (``partition_death``).
+    """
     if job.state not in KINDS:
         return None
     held = None if waiting_for_task(job) else leases.held(job)
+    if held:
+        return None
+    partition = partition_death(job)
+    if partition is not NOT_PARTITIONED:
+        return partition
     if held is not None:
-        return None if held else SESSION_ENDED
+        return SESSION_ENDED
     if last_sign_of_life(job) >= heartbeat_cutoff():
         return None
     if (
@@ -116,6 +124,60 @@ def death(job: Job) -> str | None:
     ):
         return None
     return f"no heartbeat for {float(app_settings.HEARTBEAT_TIMEOUT):g} s"
+
+
+#: What ``partition_death`` answers for a job that runs in one task.
+NOT_PARTITIONED = "not partitioned"
+#: The phase of the parts of a job, by its state.
+PART_PHASES = {
+    JobState.PREVIEW_IN_PROGRESS: Phase.PREVIEW,
+    JobState.IMPORT_IN_PROGRESS: Phase.IMPORT,
+}
+
+
+def job_parts(job: Job) -> list[ImportJobPart]:
+    """Return the parts of the running phase of a job (none: it runs in one task)."""
+    phase = PART_PHASES.get(job.state)
+    if phase is None or not isinstance(job, ImportJob):
+        return []
+    return list(ImportJobPart.objects.filter(job_id=job.pk, phase=phase).order_by("index"))
+
+
+def part_death(part: ImportJobPart) -> str | None:
+    """Return why a part's task is taken as dead, or None while it lives (or waits for one)."""
+    cutoff = heartbeat_cutoff()
+    where = f"part {part.index + 1} of {part.count}"
+    if part.state == PartState.RUNNING:
+        held = leases.held(part)
+        if held is not None:
+            return None if held else f"{where}: {SESSION_ENDED}"
+        if (part.heartbeat_at or part.updated_at) >= cutoff:
+            return None
+        return f"{where}: no heartbeat for {float(app_settings.HEARTBEAT_TIMEOUT):g} s"
+    if part.state == PartState.PENDING and part.updated_at < cutoff:
+        return f"{where} waited {float(app_settings.HEARTBEAT_TIMEOUT):g} s for a worker"
+    return None
+
+
+def partition_death(job: Job) -> str | None:
+    """For a partitioned job: why it is taken as dead, or None while it lives.
+
+    Returns ``NOT_PARTITIONED`` for a job that runs in one task. A partitioned job lives while
+    each of its parts is done, running (its lease held) or waiting for a worker, and, once every
+    part is done, while the step that ends it (the merge) has had ``HEARTBEAT_TIMEOUT`` seconds
+    to start.
+    """
+    parts = job_parts(job)
+    if not parts:
+        return NOT_PARTITIONED
+    for part in parts:
+        cause = part_death(part)
+        if cause is not None:
+            return cause
+    waiting = [p for p in parts if p.state in (PartState.DONE, PartState.FAILED)]
+    if len(waiting) == len(parts) and max(p.updated_at for p in parts) < heartbeat_cutoff():
+        return "the step that ends its parts did not start"
+    return None
 
 
 def is_alive(job: Job) -> bool:
@@ -132,9 +194,22 @@ def take_over(job: Job, earlier_attempt: bool) -> bool:
 
     :param earlier_attempt: a task started on the job before (this one is a redelivery).
     """
+    if earlier_attempt and partition_death(job) is None:
+        return False  # its parts are running: the job lives although nobody holds its lease
     if leases.enabled():
         return leases.hold(job)
     return not (earlier_attempt and is_alive(job))
+
+
+def take_over_part(part: ImportJobPart) -> bool:
+    """Make the calling task the part's worker; False when a live task runs it.
+
+    Call it under the part's row lock. A part that was started and whose task died is taken over
+    (the caller counts the attempt).
+    """
+    if leases.enabled():
+        return leases.hold(part)
+    return part.state != PartState.RUNNING or part_death(part) is not None
 
 
 def may_restart(job: Job) -> bool:

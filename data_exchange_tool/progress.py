@@ -29,7 +29,7 @@ from data_exchange_tool.conf import app_settings
 from data_exchange_tool.states import ExportState, JobState
 
 if TYPE_CHECKING:
-    from data_exchange_tool.models import ExportJob, ImportJob
+    from data_exchange_tool.models import ExportJob, ImportJob, ImportJobPart
 
     Job = ImportJob | ExportJob
 
@@ -234,3 +234,58 @@ class ProgressChannel:
             self._side = None
         cache = caches[app_settings.CACHE]
         cache.delete_many([_cache_key(self.job.pk, "progress"), _cache_key(self.job.pk, "cancel")])
+
+
+class PartChannel(ProgressChannel):
+    """The channel of one part of a partitioned job: its progress, and the job's as the sum.
+
+    Each report writes the part's rows done and counts to its own row, then the job's progress,
+    counts and heartbeat as the sums over the job's parts (one statement): the job page shows one
+    job, its parts added up. The run stops when the job is cancelled or leaves its state, or the
+    part is no longer running (a sibling part failed).
+    """
+
+    def __init__(self, job: ImportJob, part: ImportJobPart) -> None:
+        super().__init__(job)
+        self.part = part
+
+    def report(
+        self, done: int, total: int, *, counts: dict[str, int] | None = None, force: bool = False
+    ) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_write < self.interval:
+            return
+        self._last_write = now
+        values: dict[str, Any] = {
+            "progress_done": done,
+            "progress_total": total,
+            "heartbeat_at": timezone.now(),
+        }
+        for name, count in (counts or {}).items():
+            values[COUNT_COLUMNS[name]] = count
+        type(self.part)._base_manager.filter(pk=self.part.pk).update(**values)
+        self._add_up(list(values))
+
+    def _add_up(self, columns: list[str]) -> None:
+        ops = connection.ops
+        jobs = ops.quote_name(self.job._meta.db_table)
+        parts = ops.quote_name(self.part._meta.db_table)
+        sums = [c for c in columns if c != "heartbeat_at"]
+        assign = ", ".join(f"{ops.quote_name(c)} = s.{ops.quote_name(c)}" for c in sums)
+        select = ", ".join(f"sum({ops.quote_name(c)}) AS {ops.quote_name(c)}" for c in sums)
+        sql = (
+            f"UPDATE {jobs} SET {assign}, heartbeat_at = %s FROM (SELECT {select}"  # noqa: S608
+            f" FROM {parts} WHERE job_id = %s AND phase = %s) s WHERE {jobs}.id = %s"
+        )
+        params = [timezone.now(), self.job.pk, self.part.phase, self.job.pk]
+        if connection.in_atomic_block:
+            self._side_execute(sql, params)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+
+    def cancel_requested(self) -> bool:
+        if super().cancel_requested():
+            return True
+        manager = type(self.part)._base_manager
+        return not manager.filter(pk=self.part.pk, state="running").exists()

@@ -25,7 +25,8 @@ from django.db import transaction
 
 from data_exchange_tool import leases, signals
 from data_exchange_tool.exceptions import ImportCancelledError
-from data_exchange_tool.models import ExportJob, ImportJob, ImportJobRowError
+from data_exchange_tool.imports import staging
+from data_exchange_tool.models import ExportJob, ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.states import ExportState, JobState
 
 if TYPE_CHECKING:
@@ -72,8 +73,16 @@ def end_preview(
         else:
             current.fail_preview(message)
         current.save()
+        _forget_parts(current)
         _send_on_commit(signals.preview_finished, current, result=result, message=message)
     return current
+
+
+def _forget_parts(job: ImportJob) -> None:
+    """Drop what the parts of a partitioned run left (rows of a part stopped late, staging)."""
+    ImportJobRowError.objects.filter(job=job, part__isnull=False).delete()
+    ImportJobPreviewRow.objects.filter(job=job, part__isnull=False).delete()
+    transaction.on_commit(partial(staging.drop_all, job.pk))
 
 
 def succeed_import(job: ImportJob, result: RunResult) -> None:
@@ -100,6 +109,7 @@ def fail_import(
         current.fail_import(message)
         current.save()
         ImportJobRowError.objects.bulk_create(errors)
+        transaction.on_commit(partial(staging.drop_all, job.pk))
         _send_on_commit(signals.import_failed, current, message=message)
     return current
 
@@ -129,5 +139,7 @@ def cancel(job: Job) -> Job:
     """Inside the caller's transaction: cancel a locked, fresh job and send ``job_cancelled``."""
     job.cancel()
     job.save()
+    if isinstance(job, ImportJob):
+        transaction.on_commit(partial(staging.drop_all, job.pk))
     _send_on_commit(signals.job_cancelled, job)
     return job

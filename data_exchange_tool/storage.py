@@ -82,13 +82,15 @@ def upload_to(instance: Any, filename: str) -> str:
     return f"data_exchange/imports/{label}/{day}/{uuid.uuid4().hex}/{name}"
 
 
-def _s3_body(storage: Any, name: str) -> IO[bytes] | None:
+def _s3_body(storage: Any, name: str, byte_range: str = "") -> IO[bytes] | None:
     """Return a streaming body for an S3 object, or None when ``storage`` is not S3."""
     if not hasattr(storage, "bucket") or not hasattr(storage, "_normalize_name"):
         return None
     from storages.utils import clean_name
 
     key = storage._normalize_name(clean_name(name))
+    if byte_range:
+        return storage.bucket.Object(key).get(Range=byte_range)["Body"]
     return storage.bucket.Object(key).get()["Body"]
 
 
@@ -126,6 +128,49 @@ def open_stream(name: str) -> IO[bytes]:
     if body is not None:
         return io.BufferedReader(_RawBody(body), buffer_size=256 * 1024)
     return storage.open(name, "rb")
+
+
+class _Limited(io.RawIOBase):
+    """The first ``size`` bytes of a stream (None: all of it)."""
+
+    def __init__(self, stream: IO[bytes], size: int | None) -> None:
+        super().__init__()
+        self._stream = stream
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = len(buffer) if self._left is None else min(len(buffer), self._left)
+        data = self._stream.read(wanted) if wanted else b""
+        buffer[: len(data)] = data
+        if self._left is not None:
+            self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
+
+
+def open_range(name: str, start: int, end: int | None = None) -> IO[bytes]:
+    """Open bytes ``start`` to ``end`` (excluded; None: the end of the file) of a stored file.
+
+    On S3 one ranged GET; elsewhere the file is opened and sought to ``start``.
+    """
+    if end is not None and end <= start:
+        return io.BytesIO(b"")
+    storage = _current_storage()
+    byte_range = f"bytes={start}-{'' if end is None else end - 1}"
+    body = _s3_body(storage, name, byte_range)
+    if body is not None:
+        return io.BufferedReader(_RawBody(body), buffer_size=256 * 1024)
+    stream = storage.open(name, "rb")
+    stream.seek(start)
+    size = None if end is None else end - start
+    return io.BufferedReader(_Limited(stream, size), buffer_size=256 * 1024)
 
 
 def delete_file_on_commit(storage: Any, name: str, *, always: bool = False) -> None:

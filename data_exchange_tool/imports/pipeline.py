@@ -11,9 +11,17 @@ about Celery, so it is tested directly.
 from __future__ import annotations
 
 import gc
+import io
 import itertools
+import math
+import os
+import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from django.core.files import File
+from django.db import connection
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import (
@@ -23,10 +31,24 @@ from data_exchange_tool.exceptions import (
     ImportCancelledError,
     WriteRefusedError,
 )
+from data_exchange_tool.imports.copying import copy_unsupported
 from data_exchange_tool.imports.files import BatchDownloads
 from data_exchange_tool.imports.outcomes import RowOutcome
-from data_exchange_tool.imports.readers import get_reader
+from data_exchange_tool.imports.parts import (
+    MAX_PARTS,
+    CSVPartReader,
+    cuttable,
+    find_boundary,
+    nominal_offsets,
+    part_count,
+    with_sentinel,
+    write_csv,
+)
+from data_exchange_tool.imports.readers import get_reader, get_reader_class
+from data_exchange_tool.imports.readers.csv import SNIFF_BYTES, CSVReader
+from data_exchange_tool.imports.readers.xlsx import XLSXReader
 from data_exchange_tool.imports.relations import ManyRelations
+from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter
 from data_exchange_tool.imports.validation import BatchValidator, overrides
 from data_exchange_tool.imports.writes import BatchWriter, RecordWriter
 from data_exchange_tool.models.results import (
@@ -37,12 +59,13 @@ from data_exchange_tool.models.results import (
     RunResult,
 )
 from data_exchange_tool.states import RowAction
-from data_exchange_tool.storage import open_stream
+from data_exchange_tool.storage import get_storage, open_range, open_stream
 from data_exchange_tool.utils import batched
 
 if TYPE_CHECKING:
     from data_exchange_tool.imports.codecs import RowShape
-    from data_exchange_tool.models import ImportJob
+    from data_exchange_tool.imports.readers.base import BaseReader
+    from data_exchange_tool.models import ImportJob, ImportJobPart
     from data_exchange_tool.progress import ProgressChannel
 
 #: Errors of an aborted import kept to show why (the rest were rolled back with it).
@@ -111,15 +134,12 @@ class Run:
     def read_file(self, encoding: str, delimiter: str = "") -> RunResult:
         """Read the file once with ``encoding`` and ``delimiter`` ("" to detect them); return
         the counts."""
-        name = self.job.file_name or self.job.file.name or ""
-        reader = get_reader(name, self.open_file(), encoding, delimiter)
+        reader = self.make_reader(encoding, delimiter)
         with reader:
             self.job.file_encoding = reader.encoding
             self.job.file_delimiter = reader.delimiter
             self.job.file_headers = list(reader.headers)
-            validator = BatchValidator(
-                self.job, reader.headers, for_display=self.phase == "preview"
-            )
+            validator = self.make_validator(reader.headers)
             self.columns = validator.columns
             self.shape = validator.shape
             frozen = _freeze_old_objects()
@@ -145,6 +165,15 @@ class Run:
         self.flush_errors()
         self.channel.report(self.result.total, self.result.total, force=True)
         return self.result
+
+    def make_reader(self, encoding: str, delimiter: str) -> BaseReader:
+        """Return the reader of the job's file (not opened yet)."""
+        name = self.job.file_name or self.job.file.name or ""
+        return get_reader(name, self.open_file(), encoding, delimiter)
+
+    def make_validator(self, headers: list[str]) -> BatchValidator:
+        """Return the validator of the run's batches."""
+        return BatchValidator(self.job, headers, for_display=self.phase == "preview")
 
     def save_errors(self, rows: list[ImportJobRowError]) -> None:
         """Queue error rows; they are inserted ``ERRORS_PER_INSERT`` at a time."""
@@ -384,3 +413,265 @@ class ImportRun(Run):
                 relations=ManyRelations(model, writable),
             )
         return self.writer
+
+
+class PartReading:
+    """What the runs of a part share: reading its byte range, numbering from its start.
+
+    A part finds its own start and end (``parts.find_boundary``), numbers its rows from the
+    part's start (``part`` set on its error and preview rows until the merge renumbers them) and
+    stages its keys for the merge (``staging.StagedKeys``) instead of remembering them. The
+    encoding and delimiter are the lead's: a part never guesses again.
+    """
+
+    job: ImportJob
+    part: ImportJobPart
+    staged: StagedKeys
+    reader: CSVPartReader | None
+    phase: str
+
+    @property
+    def records(self) -> int:
+        """The records the part read (known once it has run)."""
+        return self.reader.records if self.reader is not None else 0
+
+    def source(self) -> tuple[str, int, str, str]:
+        """Return the file the part cuts: its name, size, encoding and delimiter."""
+        part, job = self.part, self.job
+        if part.source:  # the CSV the lead converted a workbook to
+            return part.source, int(part.source_size or 0), "utf-8", ","
+        return job.file.name, int(job.file_size or 0), job.file_encoding, job.file_delimiter
+
+    def bounds(self) -> tuple[int, int | None]:
+        """Return the byte range of the part: the record boundaries at its nominal offsets."""
+        name, size, _encoding, delimiter = self.source()
+
+        def read(start: int, length: int) -> bytes:
+            with open_range(name, start, start + length) as stream:
+                return stream.read()
+
+        start = find_boundary(read, self.part.start, size, delimiter)
+        end = None if self.part.end is None else find_boundary(read, self.part.end, size, delimiter)
+        return start, end
+
+    def make_reader(self, encoding: str, delimiter: str) -> BaseReader:
+        name, size, _encoding, _delimiter = self.source()
+        start, end = self.bounds()
+        stream = open_range(name, start, end)
+        verify = end is not None
+        if verify:
+            stream = with_sentinel(stream, encoding)
+        self.reader = CSVPartReader(
+            stream,
+            max_cell_length=int(app_settings.MAX_CELL_LENGTH),
+            encoding=encoding,
+            delimiter=delimiter,
+            headers=None if self.part.index == 0 else self.job.file_headers,
+            verify=verify,
+            size=(end if end is not None else size) - start,
+        )
+        return self.reader
+
+    def make_validator(self, headers: list[str]) -> BatchValidator:
+        display = self.phase == Phase.PREVIEW
+        return BatchValidator(self.job, headers, for_display=display, seen=self.staged)
+
+
+class PartPreviewRun(PartReading, PreviewRun):
+    """The preview of one part of a partitioned file (``imports.parts``)."""
+
+    def __init__(self, job: ImportJob, part: ImportJobPart, channel: ProgressChannel) -> None:
+        super().__init__(job, channel)
+        self.part = part
+        self.staged = StagedKeys(job.pk, part.index)
+        self.reader = None
+
+    def execute(self) -> RunResult:
+        _name, _size, encoding, delimiter = self.source()
+        return self.read_file(encoding, delimiter)
+
+    def handle(self, outcomes: list[RowOutcome]) -> None:
+        self.staged.stage(outcomes)
+        super().handle(outcomes)
+
+    def error_rows(self, outcomes: Iterable[RowOutcome]) -> list[ImportJobRowError]:
+        rows = super().error_rows(outcomes)
+        for row in rows:
+            row.part = self.part.index
+        return rows
+
+    def sample_row(self, outcome: RowOutcome) -> ImportJobPreviewRow:
+        row = super().sample_row(outcome)
+        row.part = self.part.index
+        return row
+
+
+class PartImportRun(PartReading, ImportRun):
+    """The import of one part: validated against the database as it is, staged, not written.
+
+    Its valid rows go into the part's staging tables (``staging.StagingCopyWriter``), encoded
+    as the single import would write them; its invalid rows are recorded (with the part's row
+    numbers) and, unless the import is forced, nothing more is staged: the apply refuses the
+    import. It runs outside a transaction: a part that runs again starts its tables over.
+    """
+
+    def __init__(self, job: ImportJob, part: ImportJobPart, channel: ProgressChannel) -> None:
+        super().__init__(job, channel)
+        self.part = part
+        self.staged = StagedKeys(job.pk, part.index)
+        self.reader = None
+        self.invalid_seen = False
+        self.staging: StagingCopyWriter
+
+    def execute(self) -> RunResult:
+        _name, _size, encoding, delimiter = self.source()
+        try:
+            result = self.read_file(encoding, delimiter)
+            self.get_writer().finish()  # its tables exist even when it staged no row
+        except WriteRefusedError as exc:
+            raise self.refused(exc) from exc
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+        return result
+
+    def prepare(self, outcomes: list[RowOutcome]) -> None:
+        """Nothing to download: a job type with file columns is not partitioned."""
+
+    def handle(self, outcomes: list[RowOutcome]) -> None:
+        self.staged.stage(outcomes)
+        invalid = [o for o in outcomes if o.errors]
+        self.invalid_seen = self.invalid_seen or bool(invalid)
+        if self.job.force_import:
+            self.save_errors(self.error_rows(invalid))
+        elif invalid:  # the import will be refused: keep why, stage nothing more
+            self.save_errors(self.error_rows(invalid)[:ABORT_ERRORS_KEPT])
+        if self.job.force_import or not self.invalid_seen:
+            self.stage(outcomes)
+
+    def stage(self, outcomes: list[RowOutcome]) -> None:
+        """Stage the batch's new and changed rows."""
+        writer = self.get_writer()
+        table = self.staging
+        table.rows_of_new = [o.row_number for o in outcomes if o.action == RowAction.NEW]
+        table.rows_of_updates = [
+            o.row_number for o in outcomes if o.action == RowAction.UPDATE and o.changes
+        ]
+        writer.write(outcomes)
+
+    def get_writer(self) -> BatchWriter:
+        if self.writer is None:
+            model = self.job.get_target_model()
+            self.writer = BatchWriter(model, self.shape, on_written=lambda _outcomes: None)
+            self.staging = StagingCopyWriter(
+                model, self.shape.attnames, self.job.pk, self.part.index
+            )
+            self.writer.table = self.staging
+        return self.writer
+
+    def error_rows(self, outcomes: Iterable[RowOutcome]) -> list[ImportJobRowError]:
+        rows = super().error_rows(outcomes)
+        for row in rows:
+            row.part = self.part.index
+        return rows
+
+
+def import_partitionable(job: ImportJob) -> bool:
+    """Return True when the job's import may run in parts: what it writes, ``COPY`` writes.
+
+    Not: many-to-many relations or files in the file's columns, an ``after_import_row`` hook, a
+    target ``COPY`` cannot write (``copying.copy_unsupported``).
+    """
+    if overrides(job, "after_import_row") or not job.file_headers:
+        return False
+    validator = BatchValidator(job, job.file_headers)
+    try:
+        if validator.relations or validator.files:
+            return False
+        model = job.get_target_model()
+        return copy_unsupported(model, validator.shape.attnames) is None
+    finally:
+        validator.close()
+
+
+@dataclass
+class PartPlan:
+    """How a job's file is cut: nominal byte ranges of a file (the job's, or ``source``)."""
+
+    ranges: list[tuple[int, int | None]]
+    #: The UTF-8 CSV a workbook was converted to ("": the job's own file) and its size.
+    source: str = ""
+    source_size: int | None = None
+
+
+#: The bytes of a workbook's row, at least: a smaller workbook is not converted to be cut.
+XLSX_BYTES_PER_ROW = 8
+
+
+def may_partition(job: ImportJob) -> bool:
+    """Return True when the job may run in parts at all: PostgreSQL, ``get_part_rows()`` above 0,
+    no ``before_import_row`` hook (it is given the file's row number, which a part does not
+    know), and not sent back to one task (a file that could not be cut)."""
+    if job.get_part_rows() <= 0 or connection.vendor != "postgresql" or not job.file_size:
+        return False
+    return not ((job.options or {}).get("single_task") or overrides(job, "before_import_row"))
+
+
+def plan_parts(job: ImportJob, phase: str = Phase.PREVIEW) -> PartPlan | None:
+    """Return how the job's file is cut into parts, or None to run in one task.
+
+    A CSV file: its head only is read; the encoding, delimiter and header found are set on
+    ``job`` (an import reads the file as its preview did). A workbook is converted to CSV first
+    (``convert_workbook``).
+    """
+    if not may_partition(job):
+        return None
+    part_rows = job.get_part_rows()
+    name = job.file_name or job.file.name
+    reader_class = get_reader_class(name)
+    if issubclass(reader_class, XLSXReader):
+        if int(job.file_size) < part_rows * XLSX_BYTES_PER_ROW:
+            return None
+        return convert_workbook(job, part_rows)
+    if not issubclass(reader_class, CSVReader):
+        return None
+    with open_range(job.file.name, 0, SNIFF_BYTES) as stream:
+        head = stream.read()
+    if phase == Phase.IMPORT:
+        encoding, delimiter = job.file_encoding, job.file_delimiter
+    else:
+        encoding, delimiter = job.given_encoding, job.given_delimiter
+    reader = get_reader(name, io.BytesIO(head), encoding, delimiter)
+    with reader:
+        if not cuttable(reader.encoding, reader.delimiter):
+            return None
+        count = part_count(int(job.file_size), head, part_rows)
+        if count <= 1:
+            return None
+        job.file_encoding = reader.encoding
+        job.file_delimiter = reader.delimiter
+        job.file_headers = list(reader.headers)
+    return PartPlan(nominal_offsets(int(job.file_size), count))
+
+
+def convert_workbook(job: ImportJob, part_rows: int) -> PartPlan | None:
+    """Read the job's workbook once and store its rows as a UTF-8 CSV file the parts cut.
+
+    None (and nothing stored) when it holds no more than ``part_rows`` rows.
+    """
+    name = job.file_name or job.file.name
+    with (
+        get_reader(name, open_stream(job.file.name)) as reader,
+        tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out,
+    ):
+        rows = write_csv(reader.headers, reader.iter_rows(), out)
+        headers = list(reader.headers)
+        if rows <= part_rows:
+            return None
+        out.flush()
+        size = os.fstat(out.fileno()).st_size
+        out.buffer.seek(0)
+        source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", File(out.buffer))
+    job.file_headers = headers
+    count = min(MAX_PARTS, math.ceil(rows / part_rows))
+    return PartPlan(nominal_offsets(size, count), source, size)

@@ -78,7 +78,14 @@ class BatchValidator:
     related fields are the objects (shown by their text), not their keys.
     """
 
-    def __init__(self, job: ImportJob, headers: Sequence[str], *, for_display: bool = False):
+    def __init__(
+        self,
+        job: ImportJob,
+        headers: Sequence[str],
+        *,
+        for_display: bool = False,
+        seen: SeenKeys | None = None,
+    ):
         self.job = job
         self.model = job.get_target_model()
         self.serializer = job.get_serializer()
@@ -99,7 +106,8 @@ class BatchValidator:
             for name, f in fields.items()
             if BatchRelated.supports(f)
         ]
-        self.seen = SeenKeys()
+        #: Keys of earlier rows: on disk here, or staged for the merge in a part (``staging``).
+        self.seen = seen if seen is not None else SeenKeys()
         self.key = Key(self.model, natural_key) if natural_key else None
         self.batch = Batch()
         self.uniques = batch_unique_validators(

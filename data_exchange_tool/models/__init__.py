@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from data_exchange_tool.models.exports import ExportJob, ExportJobManager, ExportJobQuerySet
 from data_exchange_tool.models.jobs import ImportJob, ImportJobManager, ImportJobQuerySet
+from data_exchange_tool.models.parts import ImportJobPart, PartState
 from data_exchange_tool.models.results import (
     ImportJobPreviewRow,
     ImportJobRowError,
@@ -17,9 +18,11 @@ __all__ = [
     "ExportJobQuerySet",
     "ImportJob",
     "ImportJobManager",
+    "ImportJobPart",
     "ImportJobPreviewRow",
     "ImportJobQuerySet",
     "ImportJobRowError",
+    "PartState",
     "Phase",
     "RunResult",
 ]

@@ -85,6 +85,7 @@ class ImportJob(BaseJob):
         "batch_size",
         "preview_sample_size",
         "many_separator",
+        "part_rows",
     )
     #: The model rows are written to: a model class or ``"app_label.ModelName"``.
     target_model: ClassVar[Any] = None
@@ -101,6 +102,9 @@ class ImportJob(BaseJob):
     preview_sample_size: ClassVar[int | None] = None
     #: What separates the items of a many-to-many cell; ``None``: ``DATA_EXCHANGE_MANY_SEPARATOR``.
     many_separator: ClassVar[str | None] = None
+    #: Rows per part of a partitioned preview and import; ``None``: ``DATA_EXCHANGE_PART_ROWS``
+    #: (0: never partitioned).
+    part_rows: ClassVar[int | None] = None
 
     state = fsm.FSMField(
         _("state"),
@@ -295,6 +299,11 @@ class ImportJob(BaseJob):
     def get_batch_size(self) -> int:
         """Return how many rows are validated and written together."""
         return int(self.batch_size or app_settings.BATCH_SIZE)
+
+    def get_part_rows(self) -> int:
+        """Return the rows per part above which the file is cut into parts (0: never)."""
+        rows = self.part_rows
+        return int(app_settings.PART_ROWS if rows is None else rows)
 
     @property
     def given_encoding(self) -> str:

@@ -44,6 +44,9 @@ class ImportJobRowError(models.Model):
     row_number = models.PositiveIntegerField(
         _("row"), help_text=_("Row in the file; the header is row 1.")
     )
+    #: Set while a part of a partitioned run owns the row: ``row_number`` counts from that
+    #: part's start until the merge adds the records before it (and clears this).
+    part = models.PositiveIntegerField(_("part"), null=True, blank=True, editable=False)
     column = models.CharField(
         _("column"), max_length=255, blank=True, help_text=_("Blank for the whole row.")
     )
@@ -83,6 +86,9 @@ class ImportJobPreviewRow(models.Model):
         verbose_name=_("job"),
     )
     row_number = models.PositiveIntegerField(_("row"))
+    #: Set while a part of a partitioned run owns the row: ``row_number`` counts from that
+    #: part's start until the merge adds the records before it (and clears this).
+    part = models.PositiveIntegerField(_("part"), null=True, blank=True, editable=False)
     action = models.CharField(_("action"), max_length=16, choices=RowAction.choices)
     values = models.JSONField(
         _("values"), default=dict, help_text=_("The row as it was in the file.")

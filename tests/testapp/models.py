@@ -33,6 +33,23 @@ class TagImportJob(ImportJob):
         batch_size = 3
 
 
+class PartitionedTagImportJob(ImportJob):
+    """Tags as ``TagImportJob`` reads them, cut into parts of 40 rows (partitioned runs).
+
+    Its serializer waits the job's ``options["row_delay"]`` seconds per row (cancel and kill tests).
+    """
+
+    part_rows = 40
+
+    class Meta:
+        proxy = True
+        target_model = "testapp.Tag"
+        serializer_class = "tests.testapp.serializers.SlowTagSerializer"
+        natural_key = ("code",)
+        column_mapping = {"Tag code": "code"}
+        batch_size = 10
+
+
 class SlowStockRecordImportJob(ImportJob):
     """A second job type for stock records whose rows take a while (cancel, lock and kill tests).
 

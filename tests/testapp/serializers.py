@@ -26,6 +26,17 @@ class TagSerializer(serializers.ModelSerializer):
         fields = ("code", "label", "weight")
 
 
+class SlowTagSerializer(TagSerializer):
+    """Tags; each row waits the job's ``options["row_delay"]`` seconds (0 by default)."""
+
+    def validate(self, attrs: dict) -> dict:
+        import time
+
+        job = self.context.get("job")
+        time.sleep(float(((job.options if job else None) or {}).get("row_delay", 0)))
+        return attrs
+
+
 class SampleSerializer(serializers.ModelSerializer):
     class Meta:
         model = Sample

@@ -1,0 +1,405 @@
+"""
+Partitioned previews on two worker processes, PostgreSQL, Redis and S3 (moto's server).
+
+``PartitionedTagImportJob`` cuts its files into parts of 40 rows. Each test starts two workers
+on queues of its own (``workers``); the parts run on both.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from data_exchange_tool import actions
+from data_exchange_tool.imports import staging
+from data_exchange_tool.models import ImportJob, ImportJobPart, PartState, Phase
+from data_exchange_tool.states import JobState
+from tests.helpers import create_job
+from tests.integration.conftest import wait_for
+from tests.testapp.models import PartitionedTagImportJob, Tag, TagImportJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+S = JobState
+HEADERS = ["Tag code", "label", "weight"]
+
+
+def tag_rows(count: int) -> list[list[Any]]:
+    """Tag rows with what a preview must find across parts: repeated codes and labels,
+    invalid values, quoted newlines, a blank line."""
+    rows: list[list[Any]] = [[f"T-{i:04d}", f"Label {i}", i % 7] for i in range(count)]
+    rows[5] = ["T-0005", "Label 5", 5]  # stored as is: unchanged
+    rows[10] = ["T-0010", "Label 10", 99]  # stored with another weight: updated
+    rows[20][1] = "Two lines,\nand a comma"
+    rows[21][1] = 'A "quoted"\r\nlabel'
+    rows[30][2] = "heavy"  # not a number
+    rows[44][1] = "Held elsewhere"  # a stored tag holds this label
+    rows[210][0] = "T-0003"  # the code of row 5 of the file, in another part
+    rows[215][0] = rows[214][0]  # the code of the row before, in the same part
+    rows[230][1] = "Label 2"  # the label of row 4 of the file, in another part
+    rows[250][0] = "T-0003"  # again
+    rows[260][1] = rows[20][1]
+    return rows
+
+
+def tag_file(count: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    for index, row in enumerate(tag_rows(count)):
+        if index == 150:
+            out.write("\r\n")  # a blank line: a record, not a row
+        writer.writerow(row)
+    return out.getvalue().encode()
+
+
+def stored_tags() -> None:
+    Tag.objects.create(code="T-0005", label="Label 5", weight=5)
+    Tag.objects.create(code="T-0010", label="Label 10", weight=3)
+    Tag.objects.create(code="X-1", label="Held elsewhere", weight=1)
+
+
+def outcome(job: ImportJob) -> tuple[dict, list, list]:
+    """What a preview found: counts, row errors and the rows of its table, comparable."""
+    job.refresh_from_db()
+    errors = sorted(
+        (e.row_number, e.column, e.message, json.dumps(e.values, sort_keys=True))
+        for e in job.row_errors.filter(phase=Phase.PREVIEW)
+    )
+    rows = sorted(
+        (
+            r.row_number,
+            r.action,
+            json.dumps(r.values, sort_keys=True),
+            json.dumps(r.changes, sort_keys=True),
+            json.dumps(sorted(r.errors)),
+        )
+        for r in job.preview_rows.all()
+    )
+    return job.counts, errors, rows
+
+
+def ended(job: ImportJob, *states: str) -> ImportJob | None:
+    current = ImportJob.objects.get(pk=job.pk)
+    return current if current.state in states else None
+
+
+def no_staging_left(job: ImportJob) -> None:
+    """Wait until the job's staging tables are dropped (once its end commits)."""
+    wait_for(lambda: staging_tables(job) == [], timeout=30)
+
+
+#: A part task's end in a worker's log: when, and how long it ran.
+_PART_DONE = re.compile(
+    r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): INFO/MainProcess\] Task "
+    r"data_exchange_tool\.(?:preview|import)_part\[[^\]]+\] succeeded in ([\d.]+)s"
+)
+
+
+def part_runs(log: str) -> list[tuple[float, float]]:
+    """Return ``(start, end)`` of each part task a worker's log says it ran."""
+    runs = []
+    for stamp, seconds in _PART_DONE.findall(log):
+        # Both logs are written in this machine's local time: any zone compares them alike.
+        end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC).timestamp()
+        runs.append((end - float(seconds), end))
+    return runs
+
+
+def ran_at_once(first: list[tuple[float, float]], second: list[tuple[float, float]]) -> bool:
+    return any(a < d and c < b for a, b in first for c, d in second)
+
+
+def staging_tables(job: ImportJob) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE tablename LIKE %s",
+            [f"dxt_stage_{job.pk}_%"],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_partitioned_preview_finds_what_the_single_preview_finds(workers):
+    first, second = workers.start(), workers.start()
+    stored_tags()
+    content = tag_file(300)
+    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
+    single.refresh_from_db()
+    assert single.state == S.PREVIEW_SUCCEEDED, single.message
+
+    job = create_job(content, "tags.csv", PartitionedTagImportJob)
+    done = wait_for(lambda: ended(job, S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED), timeout=120)
+    assert done.state == S.PREVIEW_SUCCEEDED, done.message
+
+    parts = list(ImportJobPart.objects.filter(job=job))
+    assert len(parts) >= 7
+    assert {p.state for p in parts} == {PartState.DONE}
+    assert sum(p.records for p in parts) == 302  # the header, 300 rows, a blank line
+    for worker in (first, second):  # both worker processes ran parts
+        assert "data_exchange_tool.preview_part" in worker.log(), worker.name
+    assert ran_at_once(part_runs(first.log()), part_runs(second.log()))  # at the same time
+
+    counts, errors, rows = outcome(done)
+    assert (counts, errors, rows) == outcome(single)
+    assert counts == {"total": 300, "new": 291, "updated": 1, "unchanged": 1, "invalid": 7}
+    messages = {(row, message.split(":")[0]) for row, _column, message, _values in errors}
+    # Found across parts and inside one, numbered as the file (the blank line is row 152).
+    assert (213, "Duplicate of row 5") in messages
+    assert (218, "Duplicate of row 217") in messages
+    assert (233, "Duplicate of row 4") in messages
+    assert (253, "Duplicate of row 5") in messages
+    assert (263, "Duplicate of row 22") in messages
+    assert done.progress_done == done.progress_total == 300
+    no_staging_left(done)
+
+
+def _upload(content: bytes) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("tags.csv", content, content_type="text/csv")
+
+
+def test_a_file_that_cannot_be_cut_runs_in_one_task(workers):
+    workers.start()
+    workers.start()
+    rows = [[f"T-{i:04d}", f"Label {i}", 1] for i in range(200)]
+    rows[100][1] = "x" * 10  # fine
+    content = ("\r\n".join(",".join(map(str, r)) for r in [HEADERS, *rows]) + "\r\n").encode(
+        "utf-16"
+    )
+    job = create_job(content, "tags.csv", PartitionedTagImportJob)
+    done = wait_for(lambda: ended(job, S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED), timeout=120)
+    assert done.state == S.PREVIEW_SUCCEEDED, done.message
+    assert done.counts["new"] == 200
+    assert not ImportJobPart.objects.filter(job=job).exists()  # UTF-16 is never cut
+
+
+def test_a_cancelled_partitioned_preview_stops_every_part_and_drops_its_staging(workers):
+    workers.start()
+    workers.start()
+    job = create_job(
+        tag_file(300), "tags.csv", PartitionedTagImportJob, options={"row_delay": 0.02}
+    )
+    wait_for(lambda: ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).count() >= 2)
+    actions.cancel_import(ImportJob.objects.get(pk=job.pk))
+    wait_for(
+        lambda: not ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).exists(),
+        timeout=60,
+    )
+    assert ImportJob.objects.get(pk=job.pk).state == S.CANCELLED
+    parts = ImportJobPart.objects.filter(job=job)
+    assert parts.filter(state=PartState.DONE).count() < parts.count()
+    wait_for(lambda: staging_tables(job) == [], timeout=30)
+
+
+def test_a_part_whose_worker_is_killed_runs_again_and_the_preview_ends(workers):
+    first = workers.start()
+    job = create_job(
+        tag_file(300), "tags.csv", PartitionedTagImportJob, options={"row_delay": 0.01}
+    )
+    running = wait_for(
+        lambda: ImportJobPart.objects.filter(
+            job=job, state=PartState.RUNNING, progress_done__gt=0
+        ).first(),
+        timeout=60,
+    )
+    first.kill()
+    # A worker that starts sends again the parts the dead worker left (its worker_ready).
+    second = workers.start()
+    workers.start()
+    done = wait_for(lambda: ended(job, S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED), timeout=180)
+    assert done.state == S.PREVIEW_SUCCEEDED, done.message
+    running.refresh_from_db()
+    assert running.state == PartState.DONE
+    assert running.attempts == 2
+    assert done.counts["total"] == 300
+    assert second.process.poll() is None
+    no_staging_left(done)
+    assert staging.keys_table(job.pk) not in staging_tables(done)
+
+
+# --- the partitioned import ------------------------------------------------------------------
+
+
+def written_tags() -> dict[str, tuple[str, Any]]:
+    return {t.code: (t.label, t.weight) for t in Tag.objects.all()}
+
+
+def import_errors(job: ImportJob) -> list[tuple]:
+    return sorted(
+        (e.row_number, e.column, e.message, json.dumps(e.values, sort_keys=True))
+        for e in job.row_errors.filter(phase=Phase.IMPORT)
+    )
+
+
+def previewed(job: ImportJob) -> ImportJob:
+    done = wait_for(lambda: ended(job, S.PREVIEW_SUCCEEDED, S.PREVIEW_FAILED), timeout=120)
+    assert done.state == S.PREVIEW_SUCCEEDED, done.message
+    return done
+
+
+def imported(job: ImportJob) -> ImportJob:
+    return wait_for(
+        lambda: ended(job, S.IMPORT_SUCCEEDED, S.IMPORT_FAILED, S.CANCELLED), timeout=180
+    )
+
+
+def test_a_partitioned_import_writes_what_the_single_import_writes(workers):
+    workers.start()
+    workers.start()
+    stored_tags()
+    content = tag_file(300)
+    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
+    actions.confirm_import(ImportJob.objects.get(pk=single.pk), force=True, in_process=True)
+    single = ImportJob.objects.get(pk=single.pk)
+    assert single.state == S.IMPORT_SUCCEEDED, single.message
+    expected = written_tags()
+    Tag.objects.all().delete()
+    stored_tags()
+
+    job = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(job, force=True)
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+
+    parts = ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT)
+    assert parts.count() >= 7
+    assert set(parts.values_list("state", flat=True)) == {PartState.DONE}
+    assert written_tags() == expected  # field by field, row by row
+    assert len(expected) == 3 + 291  # the stored tags and the new rows
+    assert import_errors(done) == import_errors(single)
+    assert done.counts == single.counts
+    no_staging_left(done)
+
+
+def plain_tag_file(count: int) -> bytes:
+    rows = [[f"T-{i:04d}", f"Label {i}", i % 7] for i in range(count)]
+    return ("\r\n".join(",".join(map(str, r)) for r in [HEADERS, *rows]) + "\r\n").encode()
+
+
+def test_an_invalid_row_in_a_late_part_fails_the_import_and_writes_nothing(workers):
+    workers.start()
+    workers.start()
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    assert job.counts["new"] == 300
+    Tag.objects.create(code="X-9", label="Label 280", weight=1)  # row 282 is invalid now
+    actions.confirm_import(job)
+    done = imported(job)
+    assert done.state == S.IMPORT_FAILED
+    assert "row 282, column label" in done.message, done.message
+    assert list(Tag.objects.values_list("code", flat=True)) == ["X-9"]  # nothing written
+    assert [e[0] for e in import_errors(done)] == [282]
+    no_staging_left(done)
+    # The lock is free: another import of the target may start.
+    assert not ImportJob.objects.filter(state=S.IMPORT_IN_PROGRESS).exists()
+
+
+def test_a_cancelled_partitioned_import_writes_nothing(workers):
+    workers.start()
+    workers.start()
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": 0.02})
+    actions.confirm_import(ImportJob.objects.get(pk=job.pk))
+    wait_for(
+        lambda: (
+            ImportJobPart.objects.filter(
+                job=job, phase=Phase.IMPORT, state=PartState.RUNNING, progress_done__gt=0
+            ).count()
+            >= 2
+        ),
+        timeout=60,
+    )
+    actions.cancel_import(ImportJob.objects.get(pk=job.pk))
+    done = imported(job)
+    assert done.state == S.CANCELLED
+    wait_for(
+        lambda: not ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).exists(),
+        timeout=60,
+    )
+    assert not Tag.objects.exists()
+    wait_for(lambda: staging_tables(job) == [], timeout=30)
+
+
+def test_an_import_part_whose_worker_is_killed_runs_again(workers):
+    first = workers.start()
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": 0.01})
+    actions.confirm_import(ImportJob.objects.get(pk=job.pk))
+    running = wait_for(
+        lambda: ImportJobPart.objects.filter(
+            job=job, phase=Phase.IMPORT, state=PartState.RUNNING, progress_done__gt=0
+        ).first(),
+        timeout=60,
+    )
+    first.kill()
+    workers.start()
+    workers.start()
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    running.refresh_from_db()
+    assert (running.state, running.attempts) == (PartState.DONE, 2)
+    assert Tag.objects.count() == 300
+    assert sorted(Tag.objects.values_list("code", flat=True))[-1] == "T-0299"
+    no_staging_left(done)
+
+
+# --- workbooks -------------------------------------------------------------------------------
+
+
+def test_a_workbook_is_converted_once_and_its_parts_find_what_the_single_preview_finds(workers):
+    from data_exchange_tool.storage import get_storage
+    from tests.helpers import xlsx_bytes
+
+    workers.start()
+    workers.start()
+    stored_tags()
+    rows = tag_rows(300)
+    rows[150:150] = [["", "", ""]]  # a blank row: the workbook's numbers skip it
+    content = xlsx_bytes(rows, HEADERS)
+    upload = _upload(content)
+    upload.name = "tags.xlsx"
+    single = actions.start_import(TagImportJob, upload, in_process=True)
+    single.refresh_from_db()
+    assert single.state == S.PREVIEW_SUCCEEDED, single.message
+
+    job = previewed(create_job(content, "tags.xlsx", PartitionedTagImportJob))
+    parts = list(ImportJobPart.objects.filter(job=job))
+    assert len(parts) >= 7
+    assert {p.source for p in parts} == {parts[0].source}
+    assert parts[0].source.endswith(".csv")
+    assert outcome(job) == outcome(single)
+    assert job.counts["invalid"] == 7
+    # Deleted once the preview's end commits.
+    wait_for(lambda: not get_storage().exists(parts[0].source), timeout=30)
+
+    actions.confirm_import(job, force=True)
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    assert Tag.objects.count() == 3 + 291
+    assert ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).count() >= 7
+    no_staging_left(done)
+
+
+def test_a_partitioned_import_of_unchanged_rows_writes_nothing_and_succeeds(workers):
+    workers.start()
+    workers.start()
+    content = plain_tag_file(120)
+    first = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(first)
+    assert imported(first).state == S.IMPORT_SUCCEEDED
+    before = written_tags()
+    again = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
+    assert again.counts["unchanged"] == 120
+    actions.confirm_import(again)
+    done = imported(again)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message  # parts that staged no row
+    assert written_tags() == before
+    assert done.written_pks == []
+    no_staging_left(done)

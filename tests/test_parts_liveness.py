@@ -1,0 +1,103 @@
+"""
+A partitioned job lives through its parts (fast layer: SQLite, where liveness is the heartbeat).
+
+Partitioning itself needs PostgreSQL (``tests/integration/test_parts.py``); here parts are made by
+hand to check how liveness and the tasks read them, and that SQLite keeps the single task.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from data_exchange_tool import liveness, tasks
+from data_exchange_tool.models import ImportJob, ImportJobPart, PartState, Phase
+from data_exchange_tool.states import JobState
+from tests.helpers import create_job, csv_bytes, stock_rows
+
+pytestmark = pytest.mark.django_db
+
+S = JobState
+
+
+def long_ago(seconds: float = 3600):
+    return timezone.now() - timedelta(seconds=seconds)
+
+
+def partitioned_preview(*states: str) -> ImportJob:
+    """A job whose lead cut its preview into parts in ``states`` and returned."""
+    job = create_job(csv_bytes(stock_rows(3)))
+    assert tasks.claim_preview(job.pk, "first") is not None
+    ImportJob._base_manager.filter(pk=job.pk).update(heartbeat_at=long_ago(), updated_at=long_ago())
+    for index, state in enumerate(states):
+        ImportJobPart.objects.create(
+            job=job,
+            phase=Phase.PREVIEW,
+            index=index,
+            count=len(states),
+            start=index * 10,
+            end=None if index == len(states) - 1 else (index + 1) * 10,
+            state=state,
+            heartbeat_at=timezone.now(),
+        )
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def test_a_job_whose_parts_run_or_wait_lives_although_its_own_heartbeat_is_old():
+    job = partitioned_preview(PartState.DONE, PartState.RUNNING, PartState.PENDING)
+    assert liveness.death(job) is None
+    assert liveness.dead_jobs() == []
+    # A redelivered preview task leaves it alone: its parts are running.
+    assert tasks.claim_preview(job.pk, "again") is None
+    assert ImportJob.objects.get(pk=job.pk).attempts == 1
+
+
+def test_a_part_whose_heartbeat_stopped_makes_its_job_dead():
+    job = partitioned_preview(PartState.DONE, PartState.RUNNING)
+    ImportJobPart.objects.filter(job=job, index=1).update(heartbeat_at=long_ago())
+    assert liveness.death(job) == "part 2 of 2: no heartbeat for 900 s"
+    assert [j.pk for j in liveness.dead_jobs()] == [job.pk]
+
+
+def test_a_part_that_waited_too_long_for_a_worker_makes_its_job_dead():
+    job = partitioned_preview(PartState.PENDING)
+    ImportJobPart.objects.filter(job=job).update(updated_at=long_ago())
+    assert liveness.death(job) == "part 1 of 1 waited 900 s for a worker"
+
+
+def test_parts_all_done_wait_for_their_merge_then_are_dead():
+    job = partitioned_preview(PartState.DONE, PartState.DONE)
+    assert liveness.death(job) is None
+    ImportJobPart.objects.filter(job=job).update(updated_at=long_ago())
+    assert liveness.death(job) == "the step that ends its parts did not start"
+
+
+def test_a_part_is_claimed_once_and_taken_over_only_when_its_task_died():
+    job = partitioned_preview(PartState.PENDING, PartState.PENDING)
+    part = ImportJobPart.objects.get(job=job, index=0)
+    claimed = tasks.claim_part(part.pk)
+    assert claimed is not None
+    part.refresh_from_db()
+    assert (part.state, part.attempts) == (PartState.RUNNING, 1)
+    assert tasks.claim_part(part.pk) is None  # its heartbeat is fresh: it lives
+    ImportJobPart.objects.filter(pk=part.pk).update(heartbeat_at=long_ago())
+    assert tasks.claim_part(part.pk) is not None
+    part.refresh_from_db()
+    assert part.attempts == 2
+
+
+def test_a_part_of_a_job_that_moved_on_does_nothing():
+    job = partitioned_preview(PartState.PENDING)
+    ImportJob._base_manager.filter(pk=job.pk).update(state=S.CANCELLED)
+    assert tasks.claim_part(ImportJobPart.objects.get(job=job).pk) is None
+
+
+@override_settings(DATA_EXCHANGE_PART_ROWS=1)
+def test_sqlite_keeps_the_single_task():
+    job = create_job(csv_bytes(stock_rows(30)))
+    assert tasks.claim_preview(job.pk, "first") is not None
+    assert tasks.plan_parts(ImportJob.objects.get(pk=job.pk)) is None
+    assert tasks.partition(ImportJob.objects.get(pk=job.pk), Phase.PREVIEW) is False
