@@ -277,7 +277,7 @@ class PartChannel(ProgressChannel):
             f"UPDATE {jobs} SET {assign}, heartbeat_at = %s FROM (SELECT {select}"  # noqa: S608
             f" FROM {parts} WHERE job_id = %s AND phase = %s) s WHERE {jobs}.id = %s"
         )
-        params = [timezone.now(), self.job.pk, self.part.phase, self.job.pk]
+        params: list[Any] = [timezone.now(), self.job.pk, self.part.phase, self.job.pk]
         if connection.in_atomic_block:
             self._side_execute(sql, params)
         else:

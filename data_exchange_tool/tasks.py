@@ -234,7 +234,7 @@ def partition(job: ImportJob, phase: str) -> bool:
     ranges = plan.ranges
     with transaction.atomic():
         current = recording.locked(job)
-        if current is None or current.state != PHASE_STATES[phase]:
+        if current is None or current.state != PHASE_STATES[Phase(phase)]:
             staging.delete_source(plan.source)
             return True
         if current.attempts != job.attempts:
@@ -327,7 +327,7 @@ def claim_part(part_pk: Any) -> tuple[ImportJob, ImportJobPart] | None:
             if part is None or part.state not in (PartState.PENDING, PartState.RUNNING):
                 return None
             job = ImportJob.objects.filter(pk=part.job_id).first()
-            if job is None or job.state != PHASE_STATES[part.phase]:
+            if job is None or job.state != PHASE_STATES[Phase(part.phase)]:
                 return None
             if not liveness.take_over_part(part):
                 return None
@@ -373,7 +373,7 @@ def _part_done(job: ImportJob, part: ImportJobPart, result: RunResult, records: 
         counts = {COUNT_COLUMNS[name]: count for name, count in result.as_counts().items()}
         if not _end_part(part, PartState.DONE, records=records, **counts):
             return
-        if current is None or current.state != PHASE_STATES[part.phase]:
+        if current is None or current.state != PHASE_STATES[Phase(part.phase)]:
             return
         parts = ImportJobPart.objects.filter(job=job, phase=part.phase)
         if not parts.exclude(state=PartState.DONE).exists():
@@ -387,7 +387,7 @@ def _part_failed(
     """A part failed: stop the others; fail the job, or run it again in one task."""
     with transaction.atomic():
         current = recording.locked(job)
-        if current is None or current.state != PHASE_STATES[part.phase]:
+        if current is None or current.state != PHASE_STATES[Phase(part.phase)]:
             return
         ImportJobPart.objects.filter(job=job, phase=part.phase).exclude(
             state=PartState.DONE

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from data_exchange_tool.imports.outcomes import RowOutcome
-    from data_exchange_tool.imports.seen import SeenKeys
+    from data_exchange_tool.imports.seen import KeyLedger
 
 KeyValues = tuple[Any, ...]
 
@@ -84,7 +84,7 @@ class ExistingRows:
         self,
         key: Key,
         queryset: models.QuerySet,
-        seen: SeenKeys,
+        seen: KeyLedger,
         column_of: Callable[[str], str],
         compared: Sequence[str] = (),
     ) -> None:

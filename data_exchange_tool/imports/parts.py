@@ -304,7 +304,8 @@ class CSVPartReader(CSVReader):
         encoding = self.encoding
         if encoding.replace("-", "_").lower() in ("utf_8_sig", "utf8_sig"):
             encoding = "utf-8"  # a BOM is only at the file's start
-        self.text = io.TextIOWrapper(self.stream, encoding=encoding, newline="")
+        # the part's byte range, read as is (the whole file's reader buffers a sniffed head)
+        self.text = io.TextIOWrapper(self.stream, encoding=encoding, newline="")  # type: ignore[arg-type]
         csv.field_size_limit(self.max_cell_length)
         self._bytes_per_char = 1.0
         self.chars_read = 0

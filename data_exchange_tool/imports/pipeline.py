@@ -428,7 +428,7 @@ class PartReading:
     part: ImportJobPart
     staged: StagedKeys
     reader: CSVPartReader | None
-    phase: str
+    phase: Phase
 
     @property
     def records(self) -> int:
@@ -440,7 +440,7 @@ class PartReading:
         part, job = self.part, self.job
         if part.source:  # the CSV the lead converted a workbook to
             return part.source, int(part.source_size or 0), "utf-8", ","
-        return job.file.name, int(job.file_size or 0), job.file_encoding, job.file_delimiter
+        return job.file.name or "", int(job.file_size or 0), job.file_encoding, job.file_delimiter
 
     def bounds(self) -> tuple[int, int | None]:
         """Return the byte range of the part: the record boundaries at its nominal offsets."""
@@ -627,15 +627,15 @@ def plan_parts(job: ImportJob, phase: str = Phase.PREVIEW) -> PartPlan | None:
     if not may_partition(job):
         return None
     part_rows = job.get_part_rows()
-    name = job.file_name or job.file.name
+    name = job.file_name or job.file.name or ""
     reader_class = get_reader_class(name)
     if issubclass(reader_class, XLSXReader):
-        if int(job.file_size) < part_rows * XLSX_BYTES_PER_ROW:
+        if int(job.file_size or 0) < part_rows * XLSX_BYTES_PER_ROW:
             return None
         return convert_workbook(job, part_rows)
     if not issubclass(reader_class, CSVReader):
         return None
-    with open_range(job.file.name, 0, SNIFF_BYTES) as stream:
+    with open_range(job.file.name or "", 0, SNIFF_BYTES) as stream:
         head = stream.read()
     if phase == Phase.IMPORT:
         encoding, delimiter = job.file_encoding, job.file_delimiter
@@ -645,13 +645,13 @@ def plan_parts(job: ImportJob, phase: str = Phase.PREVIEW) -> PartPlan | None:
     with reader:
         if not cuttable(reader.encoding, reader.delimiter):
             return None
-        count = part_count(int(job.file_size), head, part_rows)
+        count = part_count(int(job.file_size or 0), head, part_rows)
         if count <= 1:
             return None
         job.file_encoding = reader.encoding
         job.file_delimiter = reader.delimiter
         job.file_headers = list(reader.headers)
-    return PartPlan(nominal_offsets(int(job.file_size), count))
+    return PartPlan(nominal_offsets(int(job.file_size or 0), count))
 
 
 def convert_workbook(job: ImportJob, part_rows: int) -> PartPlan | None:
@@ -659,9 +659,9 @@ def convert_workbook(job: ImportJob, part_rows: int) -> PartPlan | None:
 
     None (and nothing stored) when it holds no more than ``part_rows`` rows.
     """
-    name = job.file_name or job.file.name
+    name = job.file_name or job.file.name or ""
     with (
-        get_reader(name, open_stream(job.file.name)) as reader,
+        get_reader(name, open_stream(job.file.name or "")) as reader,
         tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out,
     ):
         rows = write_csv(reader.headers, reader.iter_rows(), out)
@@ -670,8 +670,9 @@ def convert_workbook(job: ImportJob, part_rows: int) -> PartPlan | None:
             return None
         out.flush()
         size = os.fstat(out.fileno()).st_size
-        out.buffer.seek(0)
-        source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", File(out.buffer))
+        buffer: Any = out.buffer  # the BufferedRandom under the text file
+        buffer.seek(0)
+        source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", File(buffer))
     job.file_headers = headers
     count = min(MAX_PARTS, math.ceil(rows / part_rows))
     return PartPlan(nominal_offsets(size, count), source, size)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Hashable, Iterable, Sequence
+from typing import Protocol
 
 #: Buckets the keys are spread over on disk (a look-up reads one bucket).
 BUCKETS = 256
@@ -93,6 +94,17 @@ class Namespace:
         for older in filters[:-1]:
             maybe |= older.might_contain(hashes)
         return maybe
+
+
+class KeyLedger(Protocol):
+    """What validation asks of the keys of earlier rows: ``SeenKeys`` here, or the keys a part
+    stages for the merge (``staging.StagedKeys``)."""
+
+    def check_and_add(
+        self, namespace: str, items: Sequence[tuple[Hashable, int]]
+    ) -> list[int | None]: ...
+
+    def close(self) -> None: ...
 
 
 class SeenKeys:

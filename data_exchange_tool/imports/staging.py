@@ -125,8 +125,8 @@ def namespaces(validator: BatchValidator, phase: str = Phase.PREVIEW) -> list[tu
     """
     template = "{message}" if phase == Phase.IMPORT else "Duplicate of row {{first}}: {message}"
     found = [
-        (u.unique.namespace, u.column, template.format(message=u.unique.message))
-        for u in validator.uniques
+        (u.namespace, u.column, template.format(message=u.unique.message))
+        for u in validator.unique_checks
     ]
     existing = validator.existing
     if existing is not None:
@@ -229,7 +229,7 @@ class PreviewMerge:
         self, duplicates: dict[int, Duplicate], columns: ColumnMap, result: RunResult
     ) -> list[ImportJobRowError]:
         """Write the duplicates' row errors (and return them); move them to the invalid count."""
-        errors = []
+        errors: list[ImportJobRowError] = []
         for row, duplicate in sorted(duplicates.items()):
             duplicate.values = {
                 h: t.replace("\x00", "\ufffd") for h, t in columns.values(duplicate.cells).items()
@@ -246,7 +246,7 @@ class PreviewMerge:
                 for column, message in duplicate.errors
             )
             if duplicate.action != RowAction.INVALID:
-                name = _COUNT_OF[duplicate.action]
+                name = _COUNT_OF[RowAction(duplicate.action)]
                 setattr(result, name, getattr(result, name) - 1)
                 result.invalid += 1
         ImportJobRowError.objects.bulk_create(errors, batch_size=1000)
@@ -530,7 +530,7 @@ class ImportApply:
     def written_pks(self, result: RunResult) -> list[Any] | None:
         if result.new + result.updated > WRITTEN_PKS_KEPT:
             return None
-        pk = connection.ops.quote_name(self.model._meta.pk.column)
+        pk = connection.ops.quote_name(str(self.model._meta.pk.column))
         pks: list[Any] = []
         with connection.cursor() as cursor:
             for part in self.parts:

@@ -44,7 +44,7 @@ from data_exchange_tool.imports.queries import filter_keys
 
 if TYPE_CHECKING:
     from data_exchange_tool.imports.outcomes import RowOutcome
-    from data_exchange_tool.imports.seen import SeenKeys
+    from data_exchange_tool.imports.seen import KeyLedger
 
 KeyValues = tuple[Any, ...]
 #: ``{row number: pk of the stored row it updates}`` for the given rows (natural key), or {}.
@@ -330,7 +330,7 @@ def batch_unique_validators(
 class UniqueCheck:
     """Check a modelled unique set against the file's earlier rows."""
 
-    def __init__(self, unique: BatchUnique, seen: SeenKeys, column: str) -> None:
+    def __init__(self, unique: BatchUnique, seen: KeyLedger, column: str) -> None:
         self.unique = unique
         self.seen = seen
         self.column = column

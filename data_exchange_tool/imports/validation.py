@@ -42,7 +42,7 @@ from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.plan import ValidationPlan
 from data_exchange_tool.imports.related import BatchRelated
 from data_exchange_tool.imports.relations import ManyRelations
-from data_exchange_tool.imports.seen import SeenKeys
+from data_exchange_tool.imports.seen import KeyLedger, SeenKeys
 from data_exchange_tool.imports.uniques import (
     Batch,
     UniqueCheck,
@@ -84,7 +84,7 @@ class BatchValidator:
         headers: Sequence[str],
         *,
         for_display: bool = False,
-        seen: SeenKeys | None = None,
+        seen: KeyLedger | None = None,
     ):
         self.job = job
         self.model = job.get_target_model()
