@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('data_exchange_tool', '0006_job_parts'),
-        ('testapp', '0005_write_path_models'),
+        ('testapp', '0006_fidelity_models'),
     ]
 
     operations = [
