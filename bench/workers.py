@@ -215,6 +215,10 @@ def worker_command(name: str) -> list[str]:
         "prefork",
         "--concurrency",
         "1",
+        # As the README advises for partitioned jobs: a worker holds one part at a time, so the
+        # other worker is never idle while parts wait in one worker's prefetch.
+        "--prefetch-multiplier",
+        "1",
         "-l",
         "info",
         "--without-gossip",
