@@ -1,0 +1,96 @@
+"""
+Measure encoding detection on the text files of ``tests/files``: right, wrong or refused.
+
+Run ``python -m tests.imports.readers.corpus`` (``-v`` lists every sample). A sample is a text
+file ``MANIFEST.json`` names an encoding for, read as the CSV reader reads it (its first 64 KiB,
+detected among ``DATA_EXCHANGE_CSV_ENCODINGS``), and the head of each long file cut after its
+first ``HEAD_BYTES`` (less evidence: ten to twenty lines). A reading is right when it gives the
+text the file holds (cp1250 and cp1252 read German alike: either is right), wrong when it gives
+other text, refused when detection raises ``FileFormatError``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[2] / "files"
+#: Bytes of the head of a long file measured on its own.
+HEAD_BYTES = 1024
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass
+class Sample:
+    name: str
+    data: bytes
+    complete: bool
+    encoding: str
+
+
+@dataclass
+class Outcome:
+    sample: Sample
+    verdict: str  # "right", "wrong" or "refused"
+    found: str  # the encoding found, or the refusal
+
+
+def samples() -> list[Sample]:
+    """Return the measured samples: every text file, and the head of every long one."""
+    manifest = json.loads((HERE / "MANIFEST.json").read_text(encoding="utf-8"))
+    found = []
+    for name, entry in sorted(manifest.items()):
+        if "encoding" not in entry:
+            continue
+        data = (HERE / name).read_bytes()
+        encoding = str(entry["encoding"])
+        head = data[:SNIFF_BYTES]
+        found.append(Sample(name, head, len(head) == len(data), encoding))
+        if "_long" in name and len(data) > HEAD_BYTES:
+            found.append(Sample(f"{name}[:{HEAD_BYTES}]", data[:HEAD_BYTES], False, encoding))
+    return found
+
+
+def text_of(data: bytes, encoding: str, complete: bool) -> str:
+    """Return the text of ``data`` up to its last line end (the whole of it when complete)."""
+    if not complete and b"\n" in data:
+        data = data[: data.rindex(b"\n") + 1]
+    return data.decode(encoding)
+
+
+def measure(sample: Sample, legacy: tuple[str, ...] | None = None) -> Outcome:
+    """Return what detection makes of ``sample``."""
+    from data_exchange_tool.exceptions import FileFormatError
+    from data_exchange_tool.imports.readers.encodings import LEGACY_ENCODINGS, detect
+
+    try:
+        found = detect(sample.data, sample.complete, legacy or LEGACY_ENCODINGS).encoding
+    except FileFormatError as exc:
+        return Outcome(sample, "refused", str(exc))
+    truth = text_of(sample.data, sample.encoding, sample.complete).lstrip("\ufeff")
+    try:
+        read = text_of(sample.data, found, sample.complete).lstrip("\ufeff")
+    except UnicodeDecodeError:
+        read = None
+    return Outcome(sample, "right" if read == truth else "wrong", found)
+
+
+def main(argv: list[str]) -> None:
+    outcomes = [measure(sample) for sample in samples()]
+    for outcome in outcomes:
+        if "-v" in argv or outcome.verdict != "right":
+            print(f"{outcome.verdict:8} {outcome.sample.name:42} {outcome.found[:160]}")
+    counts = Counter(outcome.verdict for outcome in outcomes)
+    files = sum(1 for outcome in outcomes if "[:" not in outcome.sample.name)
+    print(
+        f"{len(outcomes)} samples ({files} files, {len(outcomes) - files} heads of "
+        f"{HEAD_BYTES} bytes): {counts['right']} right, {counts['wrong']} wrong, "
+        f"{counts['refused']} refused"
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
