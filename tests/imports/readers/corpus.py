@@ -1,7 +1,9 @@
 """
 Measure encoding detection on the text files of ``tests/files``: right, wrong or refused.
 
-Run ``python -m tests.imports.readers.corpus`` (``-v`` lists every sample). A sample is a text
+Run ``python -m tests.imports.readers.corpus`` (``-v`` lists every sample; ``--seeds N`` measures
+instead 4-row and 30-row files made by ``make_files.py`` with N other seeds for each of its legacy
+languages). A sample is a text
 file ``MANIFEST.json`` names an encoding for, read as the CSV reader reads it (its first 64 KiB,
 detected among ``DATA_EXCHANGE_CSV_ENCODINGS``), and the head of each long file cut after its
 first ``HEAD_BYTES`` (less evidence: ten to twenty lines). A reading is right when it gives the
@@ -54,6 +56,26 @@ def samples() -> list[Sample]:
     return found
 
 
+def seeded_samples(count: int) -> list[Sample]:
+    """Return files made as the corpus is, with ``count`` other seeds, of 4 and 30 rows."""
+    sys.path.insert(0, str(HERE))
+    import make_files
+
+    found = []
+    for stem, language, codec, _ in [*make_files.LEGACY, *make_files.MORE_LEGACY]:
+        if codec.startswith("utf"):
+            continue
+        for seed in range(100, 100 + count):
+            for rows in (4, 30):
+                headers, cells = make_files.plain_for(
+                    codec, language.headers, language.rows(rows, seed)
+                )
+                text = make_files.csv_text([headers, *cells], language.delimiter)
+                name = f"{stem}_{rows}_rows_seed_{seed}"
+                found.append(Sample(name, text.encode(codec), True, codec))
+    return found
+
+
 def text_of(data: bytes, encoding: str, complete: bool) -> str:
     """Return the text of ``data`` up to its last line end (the whole of it when complete)."""
     if not complete and b"\n" in data:
@@ -79,7 +101,8 @@ def measure(sample: Sample, legacy: tuple[str, ...] | None = None) -> Outcome:
 
 
 def main(argv: list[str]) -> None:
-    outcomes = [measure(sample) for sample in samples()]
+    seeds = int(argv[argv.index("--seeds") + 1]) if "--seeds" in argv else 0
+    outcomes = [measure(sample) for sample in (seeded_samples(seeds) if seeds else samples())]
     for outcome in outcomes:
         if "-v" in argv or outcome.verdict != "right":
             print(f"{outcome.verdict:8} {outcome.sample.name:42} {outcome.found[:160]}")
