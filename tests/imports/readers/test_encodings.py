@@ -100,6 +100,7 @@ def test_code_pages_beyond_western_europe_are_read_right(text, codec):
         ("ЮАИ НФЬГИ,ЗЛ ЮАИА,НАЖР ЗЛ ЮАИА ЖНОПКА", "almost all capitals"),
         ("NguyêŢn,NăŢng,măĚm Phú QuôĚc", "capitals inside words"),  # cp1258 read as cp1250
         ("Mـller,Kвrlis Vоtola,Rзzekne", "letters of two scripts inside words"),
+        ("Bucureºti,Timiºoara,Pre₫ul,Brânză", "symbols inside words"),  # cp1250 read as cp1258
     ],
 )
 def test_odd_readings_are_named(text, defect):
@@ -118,7 +119,14 @@ def test_impossible_readings_are_named(text, defect):
 
 
 def test_real_text_has_no_defect():
-    for text in (HEBREW, "สมชาย ใจดี,เชียงใหม่", "Nguyê\u0303n Văn An", "Иван Петров,Москва"):
+    for text in (
+        HEBREW,
+        "สมชาย ใจดี,เชียงใหม่",
+        "Nguyê\u0303n Văn An",
+        "Иван Петров,Москва",
+        "ハンカチ～花柄～",
+        "Nº 5,Café « Spécial »,½ kg",
+    ):
         reading = Reading("x", 0.0, 0.0, text)
         assert (reading.impossible, reading.odd) == ("", ""), text
 

@@ -24,7 +24,7 @@ from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.imports.readers import get_reader
 from data_exchange_tool.states import JobState
 from tests.helpers import create_job
-from tests.imports.readers.corpus import measure, samples
+from tests.imports.readers.corpus import measure, samples, seeded_samples
 from tests.testapp.models import AnyFileImportJob, Sample, SampleImportJob
 
 FILES = Path(__file__).resolve().parents[2] / "files"
@@ -145,6 +145,13 @@ def test_no_text_sample_is_misread():
     assert wrong == []
     assert refused == {name for name in REFUSED if "encoding" in MANIFEST[name]}
     assert len(outcomes) >= 130
+
+
+def test_no_sample_made_with_other_seeds_is_misread():
+    # 4-row and 30-row files of every legacy language, with words drawn by other seeds.
+    outcomes = [measure(sample) for sample in seeded_samples(3)]
+    assert [(o.sample.name, o.found) for o in outcomes if o.verdict == "wrong"] == []
+    assert sum(o.verdict == "right" for o in outcomes) >= 0.97 * len(outcomes) == 0.97 * 210
 
 
 @pytest.mark.parametrize(
