@@ -79,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
         "cp874",
         "cp949",
         "gb18030",
+        "cp950",
         "big5",
         "shift_jis",
         "euc_jp",

@@ -158,7 +158,7 @@ def statistical(
 
 
 class AmbiguousEncodingError(FileFormatError):
-    """The sample reads credibly, as different text, in code pages of different scripts."""
+    """The sample reads as credibly, as different text, in two code pages or more."""
 
 
 def rivals_of(best: Reading, readings: list[Reading], rank: dict[str, int]) -> list[Reading]:
@@ -216,7 +216,7 @@ def most_common_equivalent(sample: bytes, best: str, legacy: tuple[str, ...]) ->
 
 
 def ambiguous(readings: list[Reading]) -> str:
-    """Return the message of a file that reads credibly, as different text, in several scripts."""
+    """Return the message of a file that reads as credibly, as different text, in ``readings``."""
     names = [reading.encoding for reading in readings]
     described = " or as ".join(describe_encoding(name) for name in names)
     return (
@@ -254,7 +254,7 @@ def redetect(window: bytes, tried: str, legacy: tuple[str, ...] = LEGACY_ENCODIN
 
     ``window`` holds the bytes around the first one ``tried`` could not decode; a legacy code
     page is detected there (an ASCII head carries no evidence). Raises
-    ``AmbiguousEncodingError`` when they read credibly in code pages of different scripts.
+    ``AmbiguousEncodingError`` when they read as credibly, as different text, in several.
     """
     if window.startswith(codecs.BOM_UTF8):
         window = window[3:]

@@ -86,8 +86,9 @@ HEBREW = "לקוח,יישוב\r\nצביקה שטרן,קריית שמונה\r\nש
         ("Ügyfél;Város\r\nSzűcs Győző;Győr\r\nFülöp Tünde;Pécs\r\n", "cp1250"),
         ("Klientas;Miestas\r\nRūta Žukauskaitė;Klaipėda\r\nEglė Butkus;Šiauliai\r\n", "cp1257"),
         ("고객명,도시\r\n김민준,서울특별시\r\n이서연,부산광역시\r\n", "cp949"),
+        ("編號,商品名稱,單價\r\n1,珍珠奶茶 €5,碁盤\r\n2,鳳梨酥 12入,恒春\r\n", "cp950"),
     ],
-    ids=["hebrew", "arabic", "thai", "hungarian", "lithuanian", "korean"],
+    ids=["hebrew", "arabic", "thai", "hungarian", "lithuanian", "korean", "big5-windows"],
 )
 def test_code_pages_beyond_western_europe_are_read_right(text, codec):
     data = text.encode(codec)
