@@ -1,14 +1,14 @@
 """
 Measure encoding detection on the text files of ``tests/files``: right, wrong or refused.
 
-Run ``python -m tests.imports.readers.corpus`` (``-v`` lists every sample; ``--seeds N`` measures
-instead 4-row and 30-row files made by ``make_files.py`` with N other seeds for each of its legacy
-languages). A sample is a text
+Run ``python -m tests.imports.readers.corpus`` (``-v`` lists every sample). A sample is a text
 file ``MANIFEST.json`` names an encoding for, read as the CSV reader reads it (its first 64 KiB,
-detected among ``DATA_EXCHANGE_CSV_ENCODINGS``), and the head of each long file cut after its
-first ``HEAD_BYTES`` (less evidence: ten to twenty lines). A reading is right when it gives the
-text the file holds (cp1250 and cp1252 read German alike: either is right), wrong when it gives
-other text, refused when detection raises ``FileFormatError``.
+detected among the default ``DATA_EXCHANGE_CSV_ENCODINGS``), and the head of each long file cut
+after its first ``HEAD_BYTES`` (less evidence: ten to twenty lines). With ``--seeds N`` the
+samples are instead files of 4 and 30 rows made as ``make_files.py`` makes its legacy ones, with
+N other seeds each. A reading is right when it gives the text the file holds (cp1250 and cp1252
+read German alike: either is right), wrong when it gives other text, refused when detection
+raises ``FileFormatError``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_exchange_tool.imports.readers.csv import SNIFF_BYTES
+
 HERE = Path(__file__).resolve().parents[2] / "files"
 #: Bytes of the head of a long file measured on its own.
 HEAD_BYTES = 1024
-SNIFF_BYTES = 64 * 1024
 
 
 @dataclass

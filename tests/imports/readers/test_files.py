@@ -1,9 +1,11 @@
 """Real files (``tests/files``: by LibreOffice, or byte-exact by ``make_files.py``), cell by cell.
 
 Each file is read by its reader and compared with ``<name>.expected.json`` (the text a person sees),
-then, where it makes sense, previewed and imported end to end: legacy code pages of Western, Central
-and Eastern Europe and Japan, UTF-16 and UTF-32 with a BOM, quoted delimiters, zero-padded and
-fixed-decimal formats, dates and date-times, JSON.
+then, where it makes sense, previewed and imported end to end: every ANSI code page Excel writes on
+Windows (Europe, Hebrew, Arabic, Baltic, Vietnamese, Thai, Japanese, Chinese, Korean), Mac Roman,
+KOI8-R, ISO-8859-2, UTF-16 and UTF-32 with a BOM, quoted delimiters, zero-padded and
+fixed-decimal formats, dates and date-times, JSON. No text sample is misread (issue 11): each is
+read right, or refused naming the readings it allows.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from tests.imports.readers.corpus import measure, samples, seeded_samples
 from tests.testapp.models import AnyFileImportJob, Sample, SampleImportJob
 
 FILES = Path(__file__).resolve().parents[2] / "files"
-
 MANIFEST = json.loads((FILES / "MANIFEST.json").read_text(encoding="utf-8"))
 
 
@@ -150,8 +151,9 @@ def test_no_text_sample_is_misread():
 def test_no_sample_made_with_other_seeds_is_misread():
     # 4-row and 30-row files of every legacy language, with words drawn by other seeds.
     outcomes = [measure(sample) for sample in seeded_samples(3)]
+    assert len(outcomes) == 35 * 3 * 2
     assert [(o.sample.name, o.found) for o in outcomes if o.verdict == "wrong"] == []
-    assert sum(o.verdict == "right" for o in outcomes) >= 0.97 * len(outcomes) == 0.97 * 210
+    assert sum(o.verdict == "right" for o in outcomes) >= 0.97 * len(outcomes)
 
 
 @pytest.mark.parametrize(
