@@ -696,6 +696,8 @@ MORE_LEGACY = [
     ("cp950_zh_tw", TAIWANESE, "cp950", 41),
     ("mac_roman_fr", FRENCH_MAC, "mac_roman", 42),
     ("mac_roman_de_fr", WESTERN, "mac_roman", 43),
+    ("mac_roman_es", SPANISH, "mac_roman", 47),
+    ("iso8859_7_el", GREEK_STOCK, "iso8859_7", 48),
     ("utf8_he", HEBREW, "utf-8", 44),
     ("utf8_th", THAI, "utf-8", 45),
     ("utf8_vi", VIETNAMESE, "utf-8", 46),
@@ -794,12 +796,12 @@ def make_more_legacy_csvs() -> None:
                 note=f"Excel 'CSV' on a {language.code} Windows ({codec}), with stock codes",
                 expected=size == "short",
             )
-    # Four rows of Hebrew that read as credibly, as other text, in Greek (windows-1253): refused.
-    headers, rows = plain_for("cp1255", HEBREW_CUSTOMERS.headers, HEBREW_CUSTOMERS.rows(4, 17))
-    name = "cp1255_he_ambiguous_short.csv"
-    write_csv(name, headers, rows, encoding="cp1255", delimiter=",", expected=False)
-    MANIFEST[name]["note"] = "4 rows that read as Hebrew (cp1255) or Greek (cp1253): refused"
-    write_error(name, "ambiguous-encoding", readings=["cp1255", "cp1253"])
+    # Four rows of Greek that read as credibly, as other text, in Cyrillic (windows-1251): refused.
+    headers, rows = plain_for("cp1253", GREEK.headers, GREEK.rows(4, 118))
+    name = "cp1253_el_ambiguous_short.csv"
+    write_csv(name, headers, rows, encoding="cp1253", delimiter=";", expected=False)
+    MANIFEST[name]["note"] = "4 rows that read as Greek (cp1253) or Cyrillic (cp1251): refused"
+    write_error(name, "ambiguous-encoding", readings=["cp1253", "cp1251"])
 
 
 # --- Unicode samples ---------------------------------------------------------------------------

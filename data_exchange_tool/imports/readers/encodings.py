@@ -17,7 +17,8 @@ Which text encoding a file is in, decided from its first bytes, or refused in wo
    - a reading a person seldom writes gives way to one that is not odd: cased letters almost
      all capitals (Hebrew read as KOI8-R, KOI8-R Russian as windows-1251), capitals inside
      words (Vietnamese read as windows-1250), letters of two scripts inside one word (Western
-     text read as windows-1256);
+     text read as windows-1256), symbols or punctuation inside words (Mac Roman read as
+     windows-1252: ``Adri‡n``), the currency sign ``¤`` no one types;
    - of Latin readings, those whose letters are one language's alphabet (``ALPHABETS``, but
      for ``FIT_TOLERANCE`` of foreign names) win: Hungarian ő ű read as õ û in windows-1252,
      Baltic ū ė as û ë, Czech ISO-8859-2 š ž as ą ľ in windows-1250 fit no language. When no
@@ -29,22 +30,23 @@ Which text encoding a file is in, decided from its first bytes, or refused in wo
    first (German text reads alike in cp1250 and cp1252; charset-normalizer's own order is
    alphabetical). When a reading that gives other text is left as credible (``CHAOS_TIE``,
    ``RIVAL_COHERENCE``), the sample is refused naming both readings
-   (``AmbiguousEncodingError``): four rows of Hebrew that read as well as Greek do not show
+   (``AmbiguousEncodingError``): four rows of Greek that read as well as Russian do not show
    which they are.
 4. Otherwise the file is refused with a message naming what was tried and how to fix it.
 
-Measured (``python -m tests.imports.readers.corpus``) on 135 samples: 97 text files
+Measured (``python -m tests.imports.readers.corpus``) on 141 samples: 101 text files
 (``tests/files``: 3 to 300 rows of customers, stock codes, cities and products in 28 languages,
-in 17 legacy code pages, every ANSI code page Excel writes on Windows and Mac Excel's Mac Roman,
-and in UTF) and the first KiB of each long one: 134 right, none wrong, 1 refused (the 4 Hebrew
-rows above); charset-normalizer alone, as before, read 113 right and 22 wrong (Hungarian,
-Baltic, Vietnamese, Czech ISO-8859-2, Chinese as Cyrillic, short Turkish and Hebrew). On 3,500
-files made alike with other seeds (``--seeds 50``: 4 and 30 rows of each of the 35 legacy
-samples): 3,482 right, none wrong, 18 refused (4 rows of German, French, Spanish and Danish
-names that read as well in windows-1250 or -1257, Danish æ ø read as Lithuanian ę ų, Japanese
-that reads as well as Chinese), where charset-normalizer alone read 2,724 right and 776 wrong.
-The first measure, on 81 samples of 11 code pages, had found 74 right and 7 wrong; the fallback
-chain before it (UTF-8, cp1252, latin-1) read 11 of those right and garbled the rest.
+in 18 legacy code pages, every ANSI code page Excel writes on Windows and Mac Excel's Mac Roman,
+and in UTF) and the first KiB of each long one: 140 right, none wrong, 1 refused (the 4 Greek
+rows above); charset-normalizer alone, as before, read 115 right and 26 wrong (Hungarian,
+Baltic, Vietnamese, Czech ISO-8859-2, Chinese as Cyrillic, Mac Roman Spanish, ISO Greek, short
+Turkish and Hebrew). On 3,700 files made alike with other seeds (``--seeds 50``: 4 and 30 rows
+of each of the 37 legacy samples): 3,682 right, none wrong, 18 refused (4 rows of German,
+French, Spanish and Danish names that read as well in windows-1250 or -1257, Danish æ ø read as
+Lithuanian ę ų, Japanese that reads as well as Chinese), where charset-normalizer alone read
+2,724 right and 976 wrong. The first measure, on 81 samples of 11 code pages, had found 74 right
+and 7 wrong; the fallback chain before it (UTF-8, cp1252, latin-1) read 11 of those right and
+garbled the rest.
 """
 
 from __future__ import annotations
@@ -550,16 +552,30 @@ def mixed_scripts(pairs: Counter[str], letters: Counter[str]) -> str:
 
 
 def symbols_in_words(text: str, letters: Counter[str]) -> str:
-    """Return a defect when symbols often sit between two letters (Romanian read as windows-1258
-    is ``Bucureºti``, ``Pre₫``; Greek read as another code page has ``±`` and ``§`` in words)."""
+    """Return a defect when symbols or punctuation often sit between two letters (Romanian read
+    as windows-1258 is ``Bucureºti``, ``Pre₫``; Mac Roman Spanish read as a Windows code page is
+    ``Adri‡n G—mez``), or text holds the currency sign no one types (``¤``: the euro sign of
+    ISO-8859-7 or -15 read as a Windows code page)."""
     inside = sum(
         count
         for triple, count in Counter(SANDWICHED.findall(text)).items()
-        if (triple[1] in "ªº" or unicodedata.category(triple[1])[0] == "S")
-        and script_of(triple[0]) in SPACED
-        and script_of(triple[2]) in SPACED
+        if is_sign(triple[1]) and script_of(triple[0]) in SPACED and script_of(triple[2]) in SPACED
     )
-    return "symbols inside words" if inside and inside > sum(letters.values()) / 50 else ""
+    if inside and inside > sum(letters.values()) / 50:
+        return "symbols inside words"
+    return "a currency sign no one types" if "\u00a4" in text else ""
+
+
+@lru_cache(maxsize=4096)
+def is_sign(char: str) -> bool:
+    """Return True for a symbol or punctuation that is not found inside a word (apostrophes, the
+    Catalan middle dot are)."""
+    category = unicodedata.category(char)
+    return char in "ªº" or category[0] == "S" or (category[0] == "P" and char not in INSIDE_WORDS)
+
+
+#: Punctuation found inside words: apostrophes (U+2019, U+2018, U+02BC), the Catalan ``l·l``.
+INSIDE_WORDS = "\u2019\u2018\u02bc\u00b7"
 
 
 #: Scripts whose words are set apart by spaces (not Chinese, Japanese, Thai, whose

@@ -102,6 +102,8 @@ def test_code_pages_beyond_western_europe_are_read_right(text, codec):
         ("NguyêŢn,NăŢng,măĚm Phú QuôĚc", "capitals inside words"),  # cp1258 read as cp1250
         ("Mـller,Kвrlis Vоtola,Rзzekne", "letters of two scripts inside words"),
         ("Bucureºti,Timiºoara,Pre₫ul,Brânză", "symbols inside words"),  # cp1250 read as cp1258
+        ("Adri‡n G—mez,Logro–o,Env’o gratis", "symbols inside words"),  # Mac Roman as cp1252
+        ("Τιμή ¤,Φέτα ΠΟΠ", "a currency sign no one types"),  # ISO-8859-7 read as cp1253
     ],
 )
 def test_odd_readings_are_named(text, defect):
@@ -127,6 +129,7 @@ def test_real_text_has_no_defect():
         "Иван Петров,Москва",
         "ハンカチ～花柄～",
         "Nº 5,Café « Spécial »,½ kg",
+        "O\u2019Brien,Col·legi,l\u2019été,Nord-Süd",
     ):
         reading = Reading("x", 0.0, 0.0, text)
         assert (reading.impossible, reading.odd) == ("", ""), text

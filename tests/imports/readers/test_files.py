@@ -121,10 +121,10 @@ def test_czech_iso_8859_2_is_told_from_cp1250(size):
         ("bad_not_array.json", "must hold an array of objects"),
         ("bad_line.jsonl", "Line 2 is not a JSON object"),
         (
-            "cp1255_he_ambiguous_short.csv",
-            "it reads as Hebrew (windows-1255) or as Greek (windows-1253), and its text does not "
+            "cp1253_el_ambiguous_short.csv",
+            "it reads as Greek (windows-1253) or as Cyrillic (windows-1251), and its text does not "
             "show which is right. Choose its encoding on upload (the 'Text encoding' field, or "
-            "'encoding' in the API: cp1255 or cp1253)",
+            "'encoding' in the API: cp1253 or cp1251)",
         ),
     ],
 )
@@ -151,7 +151,7 @@ def test_no_text_sample_is_misread():
 def test_no_sample_made_with_other_seeds_is_misread():
     # 4-row and 30-row files of every legacy language, with words drawn by other seeds.
     outcomes = [measure(sample) for sample in seeded_samples(3)]
-    assert len(outcomes) == 35 * 3 * 2
+    assert len(outcomes) == 37 * 3 * 2
     assert [(o.sample.name, o.found) for o in outcomes if o.verdict == "wrong"] == []
     assert sum(o.verdict == "right" for o in outcomes) >= 0.97 * len(outcomes)
 
@@ -209,22 +209,22 @@ def test_a_preview_keeps_each_rows_text(name, run_on_commit):
 
 @pytest.mark.django_db
 def test_an_ambiguous_encoding_fails_the_preview_and_reads_right_once_chosen(run_on_commit):
-    name = "cp1255_he_ambiguous_short.csv"
+    name = "cp1253_el_ambiguous_short.csv"
     job = previewed(name, AnyFileImportJob, run_on_commit)
     assert job.state == JobState.PREVIEW_FAILED
-    assert "reads as Hebrew (windows-1255) or as Greek (windows-1253)" in job.message
+    assert "reads as Greek (windows-1253) or as Cyrillic (windows-1251)" in job.message
     assert "choose its encoding on upload" in job.message.lower()
     with run_on_commit():  # as the upload form and the API pass what the person chose
         job = actions.start_import(
             AnyFileImportJob,
             SimpleUploadedFile(name, (FILES / name).read_bytes()),
-            encoding="windows-1255",
+            encoding="windows-1253",
         )
     job.refresh_from_db()
     assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
-    assert job.file_encoding == "cp1255"
-    text = (FILES / name).read_bytes().decode("cp1255")
-    headers, *rows = csv.reader(io.StringIO(text, newline=""))
+    assert job.file_encoding == "cp1253"
+    text = (FILES / name).read_bytes().decode("cp1253")
+    headers, *rows = csv.reader(io.StringIO(text, newline=""), delimiter=";")
     assert job.file_headers == headers
     first = job.preview_rows.order_by("row_number").first().values
     assert first == dict(zip(headers, rows[0], strict=True))
