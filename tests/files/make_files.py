@@ -796,6 +796,11 @@ def make_more_legacy_csvs() -> None:
                 note=f"Excel 'CSV' on a {language.code} Windows ({codec}), with stock codes",
                 expected=size == "short",
             )
+    # Four rows of a Hebrew customer list read as KOI8-R capitals before issue 11; KOI8-R's
+    # reading is more coherent to charset-normalizer: refused, naming both.
+    name = "cp1255_he_customers_short.csv"
+    MANIFEST[name]["note"] = "4 rows that read as Hebrew (cp1255) or Russian (KOI8-R): refused"
+    write_error(name, "ambiguous-encoding", readings=["cp1255", "koi8-r"])
     # Four rows of Greek that read as credibly, as other text, in Cyrillic (windows-1251): refused.
     headers, rows = plain_for("cp1253", GREEK.headers, GREEK.rows(4, 118))
     name = "cp1253_el_ambiguous_short.csv"

@@ -14,11 +14,12 @@ Which text encoding a file is in, decided from its first bytes, or refused in wo
    - a reading no person wrote is dropped: combining marks that follow no letter (Arabic read
      as Hebrew points), Thai without consonants or full of signs out of use (Hebrew or Korean
      read as Thai);
-   - a reading a person seldom writes gives way to one that is not odd: cased letters almost
-     all capitals (Hebrew read as KOI8-R, KOI8-R Russian as windows-1251), capitals inside
-     words (Vietnamese read as windows-1250), letters of two scripts inside one word (Western
-     text read as windows-1256), symbols or punctuation inside words (Mac Roman read as
-     windows-1252: ``Adri‡n``), the currency sign ``¤`` no one types;
+   - a reading a person seldom writes gives way to one that is not odd: capitals inside words
+     (KOI8-R Russian read as windows-1251: ``иВАН``; Vietnamese read as windows-1250), letters
+     almost all capitals in a code page Excel does not write (Hebrew read as KOI8-R; in a
+     Windows code page they are a sheet in capitals), letters of two scripts inside one word
+     (Western text read as windows-1256), symbols or punctuation inside words (Mac Roman read
+     as windows-1252: ``Adri‡n``), the currency sign ``¤`` no one types;
    - of Latin readings, those whose letters are one language's alphabet (``ALPHABETS``, but
      for ``FIT_TOLERANCE`` of foreign names) win: Hungarian ő ű read as õ û in windows-1252,
      Baltic ū ė as û ë, Czech ISO-8859-2 š ž as ą ľ in windows-1250 fit no language. When no
@@ -31,22 +32,25 @@ Which text encoding a file is in, decided from its first bytes, or refused in wo
    alphabetical). When a reading that gives other text is left as credible (``CHAOS_TIE``,
    ``RIVAL_COHERENCE``), the sample is refused naming both readings
    (``AmbiguousEncodingError``): four rows of Greek that read as well as Russian do not show
-   which they are.
+   which they are. So is a sample whose KOI8-R reading, set aside as capitals, is more coherent
+   than the reading kept (Russian in capitals in KOI8-R, or Hebrew, read as windows-1251).
 4. Otherwise the file is refused with a message naming what was tried and how to fix it.
 
 Measured (``python -m tests.imports.readers.corpus``) on 141 samples: 101 text files
 (``tests/files``: 3 to 300 rows of customers, stock codes, cities and products in 28 languages,
 in 18 legacy code pages, every ANSI code page Excel writes on Windows and Mac Excel's Mac Roman,
-and in UTF) and the first KiB of each long one: 140 right, none wrong, 1 refused (the 4 Greek
-rows above); charset-normalizer alone, as before, read 115 right and 26 wrong (Hungarian,
-Baltic, Vietnamese, Czech ISO-8859-2, Chinese as Cyrillic, Mac Roman Spanish, ISO Greek, short
-Turkish and Hebrew). On 3,700 files made alike with other seeds (``--seeds 50``: 4 and 30 rows
-of each of the 37 legacy samples): 3,682 right, none wrong, 18 refused (4 rows of German,
-French, Spanish and Danish names that read as well in windows-1250 or -1257, Danish æ ø read as
-Lithuanian ę ų, Japanese that reads as well as Chinese), where charset-normalizer alone read
-2,724 right and 976 wrong. The first measure, on 81 samples of 11 code pages, had found 74 right
-and 7 wrong; the fallback chain before it (UTF-8, cp1252, latin-1) read 11 of those right and
-garbled the rest.
+and in UTF) and the first KiB of each long one: 139 right, none wrong, 2 refused (4 Greek rows
+that read as well as Russian, 4 Hebrew rows that KOI8-R reads more coherently as capitals);
+charset-normalizer alone, as before, read 115 right and 26 wrong (Hungarian, Baltic,
+Vietnamese, Czech ISO-8859-2, Chinese as Cyrillic, Mac Roman Spanish, ISO Greek, short Turkish
+and Hebrew). On 3,700 files made alike with other seeds (``--seeds 50``: 4 and 30 rows of each
+of the 37 legacy samples): 3,679 right, none wrong, 21 refused (4 rows of German, French,
+Spanish and Danish names that read as well in windows-1250 or -1257, Danish æ ø read as
+Lithuanian ę ų, Japanese that reads as well as Chinese, Hebrew as KOI8-R), where
+charset-normalizer alone read 2,724 right and 976 wrong. The same files in capitals (330 of 11
+languages): none wrong, the 30 in KOI8-R and 3 Western ones refused (before: 58 wrong). The
+first measure, on 81 samples of 11 code pages, had found 74 right and 7 wrong; the fallback
+chain before it (UTF-8, cp1252, latin-1) read 11 of those right and garbled the rest.
 """
 
 from __future__ import annotations
@@ -136,13 +140,12 @@ def statistical(
         sample = head[: head.rindex(b"\n") + 1]
     rank = {codecs.lookup(name).name: index for index, name in enumerate(legacy)}
     found = from_bytes(sample, cp_isolation=list(legacy), threshold=DETECTOR_THRESHOLD)
-    candidates = plausible(
-        [
-            Reading(codecs.lookup(match.encoding).name, match.chaos, match.coherence, str(match))
-            for match in found
-            if match.chaos <= MAX_CHAOS + RIVAL_CHAOS
-        ]
-    )
+    found_readings = [
+        Reading(codecs.lookup(match.encoding).name, match.chaos, match.coherence, str(match))
+        for match in found
+        if match.chaos <= MAX_CHAOS + RIVAL_CHAOS
+    ]
+    candidates = plausible(found_readings)
     readings = [reading for reading in candidates if reading.chaos <= MAX_CHAOS]
     if not readings:
         raise FileFormatError(refusal(head))
@@ -153,7 +156,7 @@ def statistical(
         (reading for reading in near if reading.coherence >= most - COHERENCE_TIE),
         key=lambda reading: (rank.get(reading.encoding, len(rank)), reading.chaos),
     )
-    rivals = rivals_of(best, candidates, rank)
+    rivals = rivals_of(best, candidates, rank) + capital_rivals(best, found_readings)
     if rivals:
         raise AmbiguousEncodingError(ambiguous([best, *rivals]))
     return superset_of(sample, most_common_equivalent(sample, best.encoding, legacy))
@@ -177,6 +180,26 @@ def rivals_of(best: Reading, readings: list[Reading], rank: dict[str, int]) -> l
         ):
             rivals[reading.text] = reading
     return list(rivals.values())[1:]
+
+
+def capital_rivals(best: Reading, readings: list[Reading]) -> list[Reading]:
+    """Return a reading set aside for being all capitals in a code page Excel does not write
+    that is clearly more coherent than ``best``: a KOI8-R file in capitals read as windows-1251
+    is lowercase gibberish, Hebrew read as KOI8-R is capitals; only coherence can tell them
+    apart, and when it says KOI8-R the file is refused rather than guessed."""
+    if best.capitals:  # a sheet in capitals: capitals are no evidence against a reading
+        return []
+    for reading in readings:
+        if (
+            reading.odd == "almost all capitals"
+            and reading.script != "LATIN"  # Mac Roman read as Latin capitals is no language
+            and not reading.impossible
+            and reading.text != best.text
+            and reading.chaos <= best.chaos + RIVAL_CHAOS
+            and reading.coherence > best.coherence
+        ):
+            return [reading]
+    return []
 
 
 #: Code pages Windows writes that extend a standard one: a sample the standard one reads is
@@ -407,13 +430,27 @@ class Reading:
 
     @cached_property
     def odd(self) -> str:
-        """What text a person wrote seldom has: letters almost all capitals, capitals inside
-        words ("" for nothing)."""
+        """What text a person wrote seldom has: capitals, other scripts' letters, symbols inside
+        words; letters almost all capitals in a code page Excel does not write (Hebrew read as
+        KOI8-R). All capitals are no defect in a Windows code page: sheets are often in capitals.
+        "" for nothing."""
+        if self.capitals and not self.windows:
+            return "almost all capitals"
         return (
             capitals(self.pairs, self.letters)
             or mixed_scripts(self.pairs, self.letters)
             or symbols_in_words(self.text, self.letters)
         )
+
+    @cached_property
+    def capitals(self) -> bool:
+        """Its cased letters are almost all capitals."""
+        return all_capitals(self.letters)
+
+    @property
+    def windows(self) -> bool:
+        """It is in a code page Excel writes on Windows (or one such a code page extends)."""
+        return SUPERSETS.get(self.encoding, self.encoding) in WINDOWS
 
     @cached_property
     def misfit(self) -> float:
@@ -521,15 +558,20 @@ def thai_without_consonants(text: str, letters: Counter[str]) -> str:
 RARE_THAI = "\u0e03\u0e05\u0e4d\u0e4e\u0e4f\u0e5a\u0e5b"
 
 
+def all_capitals(letters: Counter[str]) -> bool:
+    """Return True when (at least 8) cased letters are almost all capitals."""
+    upper = sum(count for char, count in letters.items() if char.isupper())
+    lower = sum(count for char, count in letters.items() if char.islower())
+    return upper + lower >= 8 and upper > 0.8 * (upper + lower)
+
+
 def capitals(pairs: Counter[str], letters: Counter[str]) -> str:
-    """Return a defect when cased letters are almost all capitals, or capitals often follow a
-    small letter inside a word (KOI8-R Russian read as windows-1251 is ``иВАН``)."""
+    """Return a defect when capitals often follow a small letter inside a word (KOI8-R Russian
+    read as windows-1251 is ``иВАН``)."""
     upper = sum(count for char, count in letters.items() if char.isupper())
     lower = sum(count for char, count in letters.items() if char.islower())
     if upper + lower < 8:
         return ""
-    if upper > 0.8 * (upper + lower):
-        return "almost all capitals"
     inside = sum(count for pair, count in pairs.items() if pair[1].isupper() and pair[0].islower())
     return "capitals inside words" if inside >= 2 and inside > (upper + lower) / 20 else ""
 
@@ -598,9 +640,7 @@ def plausible(readings: list[Reading]) -> list[Reading]:
         readings = prefer(readings, lambda reading: reading.word_misfit <= least)
         least = min(reading.misfit for reading in readings)  # then the fewest letters astray
         readings = prefer(readings, lambda reading: reading.misfit <= least + MIX_MARGIN)
-    return prefer(
-        readings, lambda reading: SUPERSETS.get(reading.encoding, reading.encoding) in WINDOWS
-    )
+    return prefer(readings, lambda reading: reading.windows)
 
 
 def prefer(readings: list[Reading], test: Callable[[Reading], bool]) -> list[Reading]:

@@ -121,6 +121,21 @@ def test_impossible_readings_are_named(text, defect):
     assert Reading("x", 0.0, 0.0, text).impossible == defect
 
 
+def test_capitals_are_odd_only_in_a_code_page_excel_does_not_write():
+    caps = "ИВАН ПЕТРОВ,МОСКВА,ГРЕЧКА ЯДРИЦА"
+    assert Reading("cp1251", 0.0, 0.0, caps).odd == ""  # sheets are often in capitals
+    assert Reading("koi8-r", 0.0, 0.0, caps).odd == "almost all capitals"  # Hebrew as KOI8-R
+
+
+def test_russian_in_capitals_reads_right_in_windows_1251_and_is_refused_in_koi8_r():
+    text = "ТОВАР;ГОРОД\r\nГРЕЧКА ЯДРИЦА;МОСКВА\r\nПЕЛЬМЕНИ ДОМАШНИЕ;КАЗАНЬ\r\nКВАС;САМАРА\r\n"
+    assert detect(text.encode("cp1251"), complete=True).encoding == "cp1251"
+    # In KOI8-R windows-1251 reads it as small letters and KOI8-R's capitals are set aside as
+    # Hebrew read as KOI8-R is: charset-normalizer finds KOI8-R more coherent, so it is refused.
+    with pytest.raises(FileFormatError, match=r"or as Russian \(KOI8-R\)"):
+        detect(text.encode("koi8_r"), complete=True)
+
+
 def test_real_text_has_no_defect():
     for text in (
         HEBREW,

@@ -121,6 +121,12 @@ def test_czech_iso_8859_2_is_told_from_cp1250(size):
         ("bad_not_array.json", "must hold an array of objects"),
         ("bad_line.jsonl", "Line 2 is not a JSON object"),
         (
+            "cp1255_he_customers_short.csv",
+            "it reads as Hebrew (windows-1255) or as Russian (KOI8-R), and its text does not show "
+            "which is right. Choose its encoding on upload (the 'Text encoding' field, or "
+            "'encoding' in the API: cp1255 or koi8-r)",
+        ),
+        (
             "cp1253_el_ambiguous_short.csv",
             "it reads as Greek (windows-1253) or as Cyrillic (windows-1251), and its text does not "
             "show which is right. Choose its encoding on upload (the 'Text encoding' field, or "
