@@ -16,10 +16,11 @@ Which text encoding a file is in, decided from its first bytes, or refused in wo
      read as Thai);
    - a reading a person seldom writes gives way to one that is not odd: capitals inside words
      (KOI8-R Russian read as windows-1251: ``иВАН``; Vietnamese read as windows-1250), letters
-     almost all capitals in a code page Excel does not write (Hebrew read as KOI8-R; in a
-     Windows code page they are a sheet in capitals), letters of two scripts inside one word
-     (Western text read as windows-1256), symbols or punctuation inside words (Mac Roman read
-     as windows-1252: ``Adri‡n``), the currency sign ``¤`` no one types;
+     of a cased script other than Latin almost all capitals in a code page Excel does not
+     write (Hebrew read as KOI8-R; in a Windows code page they are a sheet in capitals),
+     letters of two scripts inside one word (Western text read as windows-1256), symbols or
+     punctuation inside words (Mac Roman read as windows-1252: ``Adri‡n``), the currency sign
+     ``¤`` no one types;
    - of Latin readings, those whose letters are one language's alphabet (``ALPHABETS``, but
      for ``FIT_TOLERANCE`` of foreign names) win: Hungarian ő ű read as õ û in windows-1252,
      Baltic ū ė as û ë, Czech ISO-8859-2 š ž as ą ľ in windows-1250 fit no language. When no
@@ -47,8 +48,10 @@ and Hebrew). On 3,700 files made alike with other seeds (``--seeds 50``: 4 and 3
 of the 37 legacy samples): 3,679 right, none wrong, 21 refused (4 rows of German, French,
 Spanish and Danish names that read as well in windows-1250 or -1257, Danish æ ø read as
 Lithuanian ę ų, Japanese that reads as well as Chinese, Hebrew as KOI8-R), where
-charset-normalizer alone read 2,724 right and 976 wrong. The same files in capitals (330 of 11
-languages): none wrong, the 30 in KOI8-R and 3 Western ones refused (before: 58 wrong). The
+charset-normalizer alone read 2,724 right and 976 wrong. In capitals, as ERP exports often are
+(``--seeds 15 --capitals``, 1,110 files): 1,043 right, none wrong, 67 refused (the KOI8-R and
+ISO-8859-7 ones: capitals in a code page Excel does not write are set aside, and refuse the file
+when they are more coherent), where charset-normalizer alone read 843 right and 267 wrong. The
 first measure, on 81 samples of 11 code pages, had found 74 right and 7 wrong; the fallback
 chain before it (UTF-8, cp1252, latin-1) read 11 of those right and garbled the rest.
 """
@@ -192,7 +195,6 @@ def capital_rivals(best: Reading, readings: list[Reading]) -> list[Reading]:
     for reading in readings:
         if (
             reading.odd == "almost all capitals"
-            and reading.script != "LATIN"  # Mac Roman read as Latin capitals is no language
             and not reading.impossible
             and reading.text != best.text
             and reading.chaos <= best.chaos + RIVAL_CHAOS
@@ -434,7 +436,7 @@ class Reading:
         words; letters almost all capitals in a code page Excel does not write (Hebrew read as
         KOI8-R). All capitals are no defect in a Windows code page: sheets are often in capitals.
         "" for nothing."""
-        if self.capitals and not self.windows:
+        if self.capitals and not self.windows and self.script != "LATIN":
             return "almost all capitals"
         return (
             capitals(self.pairs, self.letters)

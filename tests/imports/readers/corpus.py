@@ -6,9 +6,10 @@ file ``MANIFEST.json`` names an encoding for, read as the CSV reader reads it (i
 detected among the default ``DATA_EXCHANGE_CSV_ENCODINGS``), and the head of each long file cut
 after its first ``HEAD_BYTES`` (less evidence: ten to twenty lines). With ``--seeds N`` the
 samples are instead files of 4 and 30 rows made as ``make_files.py`` makes its legacy ones, with
-N other seeds each. A reading is right when it gives the text the file holds (cp1250 and cp1252
-read German alike: either is right), wrong when it gives other text, refused when detection
-raises ``FileFormatError``.
+N other seeds each; ``--capitals`` writes their words in capitals (as many ERP exports do). A
+reading is right when it gives the text the file holds (cp1250 and cp1252 read German alike:
+either is right), wrong when it gives other text, refused when detection raises
+``FileFormatError``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from data_exchange_tool.imports.readers.csv import SNIFF_BYTES
 
@@ -57,8 +59,9 @@ def samples() -> list[Sample]:
     return found
 
 
-def seeded_samples(count: int) -> list[Sample]:
-    """Return files made as the corpus is, with ``count`` other seeds, of 4 and 30 rows."""
+def seeded_samples(count: int, capitals: bool = False) -> list[Sample]:
+    """Return files made as the corpus is, with ``count`` other seeds, of 4 and 30 rows (their
+    words in capitals when ``capitals``)."""
     sys.path.insert(0, str(HERE))
     import make_files
 
@@ -66,6 +69,8 @@ def seeded_samples(count: int) -> list[Sample]:
     for stem, language, codec, _ in [*make_files.LEGACY, *make_files.MORE_LEGACY]:
         if codec.startswith("utf"):
             continue
+        if capitals:
+            language = in_capitals(language)
         for seed in range(100, 100 + count):
             for rows in (4, 30):
                 headers, cells = make_files.plain_for(
@@ -73,8 +78,17 @@ def seeded_samples(count: int) -> list[Sample]:
                 )
                 text = make_files.csv_text([headers, *cells], language.delimiter)
                 name = f"{stem}_{rows}_rows_seed_{seed}"
-                found.append(Sample(name, text.encode(codec), True, codec))
+                found.append(Sample(name, text.encode(codec, "replace"), True, codec))
     return found
+
+
+def in_capitals(language: Any) -> Any:
+    """Return a ``make_files.Language`` whose words are in capitals."""
+    upper = {
+        name: [word.upper() for word in getattr(language, name)]
+        for name in ("headers", "first", "last", "cities", "products", "extra")
+    }
+    return replace(language, **upper)
 
 
 def text_of(data: bytes, encoding: str, complete: bool) -> str:
@@ -103,7 +117,8 @@ def measure(sample: Sample, legacy: tuple[str, ...] | None = None) -> Outcome:
 
 def main(argv: list[str]) -> None:
     seeds = int(argv[argv.index("--seeds") + 1]) if "--seeds" in argv else 0
-    outcomes = [measure(sample) for sample in (seeded_samples(seeds) if seeds else samples())]
+    chosen = seeded_samples(seeds, "--capitals" in argv) if seeds else samples()
+    outcomes = [measure(sample) for sample in chosen]
     for outcome in outcomes:
         if "-v" in argv or outcome.verdict != "right":
             print(f"{outcome.verdict:8} {outcome.sample.name:42} {outcome.found[:160]}")
