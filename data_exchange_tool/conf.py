@@ -66,9 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "XLSX_PROCESS_THRESHOLD": 4 * 1024 * 1024,
     # The legacy code pages a CSV file without a BOM that is not UTF-8 may be in, the most
     # common first: charset-normalizer picks among them, and the order breaks its ties (German
-    # text reads alike in cp1250 and cp1252). Put "iso8859_2" before "cp1250" if your Czech
-    # users send ISO-8859-2 files; leave a code page out to refuse files in it. DOS Latin code
-    # pages (cp437, cp850) are not listed: they won German samples of two rows from cp1252.
+    # text reads alike in cp1250 and cp1252); Windows code pages win over the others when both
+    # read a file plausibly. Leave a code page out to refuse files in it. DOS Latin code pages
+    # (cp437, cp850) are not listed: they won German samples of two rows from cp1252.
     "CSV_ENCODINGS": (
         "cp1252",
         "cp1250",
@@ -79,9 +79,11 @@ DEFAULTS: dict[str, Any] = {
         "cp1257",
         "cp1255",
         "cp1256",
+        "cp1258",
         "cp874",
         "cp949",
         "gb18030",
+        "cp950",
         "big5",
         "shift_jis",
         "euc_jp",

@@ -12,7 +12,8 @@ Europe; "Unicode Text" = UTF-16 LE with BOM, tab-separated).
 each cell, as the package's readers give it (the lead's decisions of #11: dates as ISO dates, a
 date-time at midnight as a date, percentages and scientific notation as the stored value, grouping
 and currency symbols left out), or ``{"error": {...}}`` for a file that must be refused. The long
-legacy CSVs (200 rows) have none: their text is the file decoded with the codec ``MANIFEST.json``
+legacy CSVs (200 rows; 300 in the second corpus, every ANSI code page Excel writes, Mac Roman,
+with stock codes) have none: their text is the file decoded with the codec ``MANIFEST.json``
 names. ``MANIFEST.json`` says, for each file, how it was made and what a reader must find
 (encoding, delimiter, number formats LibreOffice stored). Files that only repeat others (a
 workbook renamed ``.csv``) and the file of more than 64 KiB are made by the tests themselves.
@@ -29,6 +30,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
@@ -106,6 +108,13 @@ class Language:
     decimal: str = ","
     date_format: str = "{d:02d}.{m:02d}.{y}"
     extra: list[str] = field(default_factory=list)
+    #: How a name is written from its parts (Korean and Chinese: family name first, no space).
+    name_format: str = "{first} {last}"
+    #: Prefix of an ASCII stock code (SKU) column after the first one, as in a real stock
+    #: sheet (its header is in ``headers``); none when empty (the first samples have none).
+    sku: str = ""
+    #: Excel's list separator in the locale: ";" where the decimal separator is a comma.
+    delimiter: str = ";"
 
     def rows(self, count: int, seed: int) -> list[list[str]]:
         rng = random.Random(seed)
@@ -114,10 +123,12 @@ class Language:
             price = rng.randint(50, 250_000) / 100
             price_text = f"{price:.2f}".replace(".", self.decimal)
             day, month = rng.randint(1, 28), rng.randint(1, 12)
-            name = f"{rng.choice(self.first)} {rng.choice(self.last)}"
+            name = self.name_format.format(first=rng.choice(self.first), last=rng.choice(self.last))
+            sku = [f"{self.sku}-{rng.randint(1000, 99999)}"] if self.sku else []
             rows.append(
                 [
                     str(number),
+                    *sku,
                     name,
                     rng.choice(self.cities),
                     rng.choice(self.products),
@@ -126,9 +137,10 @@ class Language:
                     self.date_format.format(d=day, m=month, y=2024),
                 ]
             )
+        column = 4 if self.sku else 3
         for offset, text in enumerate(self.extra):
             if offset < len(rows):
-                rows[offset][3] = text
+                rows[offset][column] = text
         return rows
 
 
@@ -231,6 +243,467 @@ GREEK = Language(
     date_format="{d:02d}/{m:02d}/{y}",
 )
 
+# Languages of the second corpus (issue 11, "CSVs saved by a non-Western Excel"): every ANSI code
+# page Excel writes on Windows, and Mac Excel's Mac Roman; each row carries an ASCII stock code.
+SPANISH = Language(
+    code="es",
+    headers=["Nº", "Código", "Cliente", "Ciudad", "Artículo", "Cantidad", "Precio €", "Fecha"],
+    first=["José", "María", "Íñigo", "Begoña", "Raúl", "Lucía", "Andrés", "Adrián"],
+    last=["García", "Fernández", "Muñoz", "Martínez", "Peña", "Ibáñez", "Gómez", "Durán"],
+    cities=["Madrid", "A Coruña", "Cádiz", "Logroño", "Córdoba", "Málaga", "Jaén", "León"],
+    products=[
+        "Jamón ibérico de bellota",
+        "Aceite de oliva virgen extra",
+        "Turrón de Jijona",
+        "Queso manchego curado",
+        "Piñones 100 g",
+        "Sidra asturiana",
+        "Pimentón de la Vera",
+    ],
+    date_format="{d:02d}/{m:02d}/{y}",
+    sku="ES",
+    extra=["Envío gratis a partir de 50 €", "¿Descuento? ¡Sí, 10 %!"],
+)
+PORTUGUESE = Language(
+    code="pt",
+    headers=["Nº", "Código", "Cliente", "Cidade", "Produto", "Quantidade", "Preço R$", "Data"],
+    first=["João", "Conceição", "Sebastião", "Luís", "Inês", "Gonçalo", "Lúcia", "Antônio"],
+    last=["Gonçalves", "Simões", "Magalhães", "Araújo", "Brandão", "Assunção", "Louçã"],
+    cities=["São Paulo", "Belém", "Florianópolis", "Goiânia", "Maceió", "Lisboa", "Évora"],
+    products=[
+        "Pão de queijo",
+        "Açaí na tigela",
+        "Feijão preto 1 kg",
+        "Café torrado e moído",
+        "Requeijão cremoso",
+        "Guaraná 2 L",
+        "Bacalhau à Gomes de Sá",
+    ],
+    date_format="{d:02d}/{m:02d}/{y}",
+    sku="BR",
+)
+SWEDISH = Language(
+    code="sv",
+    headers=["Nr", "Artikelnr", "Kund", "Ort", "Artikel", "Antal", "Pris kr", "Datum"],
+    first=["Åsa", "Björn", "Märta", "Göran", "Ingrid", "Sören", "Maja", "Örjan"],
+    last=["Åkesson", "Lindqvist", "Öberg", "Johansson", "Strömberg", "Ekström", "Hägglund"],
+    cities=["Göteborg", "Malmö", "Västerås", "Örebro", "Jönköping", "Umeå", "Norrköping"],
+    products=[
+        "Kanelbulle",
+        "Knäckebröd råg",
+        "Lingonsylt",
+        "Köttbullar 500 g",
+        "Prästost lagrad",
+        "Gravad lax",
+        "Smörgåstårta",
+    ],
+    date_format="{y}-{m:02d}-{d:02d}",
+    sku="SE",
+)
+DANISH = Language(
+    code="da-no",
+    headers=["Nr.", "Varenr.", "Kunde", "By", "Vare", "Antal", "Pris kr.", "Dato"],
+    first=["Søren", "Mette", "Bjørn", "Åse", "Kjærsti", "Jørgen", "Sigrid", "Ødegaard"],
+    last=["Jørgensen", "Sørensen", "Kjær", "Østergaard", "Bræstrup", "Løvås", "Dæhlie"],
+    cities=["København", "Århus", "Ålborg", "Tromsø", "Bodø", "Kristiansand", "Næstved"],
+    products=[
+        "Rødgrød med fløde",
+        "Smørrebrød",
+        "Brunost",
+        "Æblekage",
+        "Leverpostej",
+        "Flæskesteg",
+        "Fårikål",
+    ],
+    sku="DK",
+)
+HUNGARIAN = Language(
+    code="hu",
+    headers=["Sorsz.", "Cikkszám", "Ügyfél", "Város", "Termék", "Mennyiség", "Ár (Ft)", "Dátum"],
+    first=["Árpád", "Erzsébet", "Győző", "Tünde", "Ödön", "Zsófia", "Bálint", "Réka"],
+    last=["Kovács", "Szűcs", "Németh", "Tóth", "Fülöp", "Győri", "Molnár", "Hegedűs"],
+    cities=["Győr", "Pécs", "Székesfehérvár", "Nyíregyháza", "Debrecen", "Kecskemét", "Sopron"],
+    products=[
+        "Túró Rudi",
+        "Pálinka (szilva)",
+        "Lángos sajtos-tejfölös",
+        "Gulyásleves",
+        "Pick szalámi",
+        "Dobos torta",
+        "Pogácsa",
+    ],
+    date_format="{y}. {m:02d}. {d:02d}.",
+    sku="HU",
+    extra=["Árvíztűrő tükörfúrógép", "Öt szép szűzlány őrült írót nyúz"],
+)
+ROMANIAN = Language(
+    code="ro",
+    headers=["Nr.", "Cod", "Client", "Oraş", "Produs", "Cantitate", "Preţ (lei)", "Data"],
+    first=["Ştefan", "Ioana", "Mihai", "Alexandra", "Răzvan", "Cătălina", "Andrei", "Oana"],
+    last=["Popescu", "Ionescu", "Dumitrescu", "Stănescu", "Ţăranu", "Munteanu", "Văduva"],
+    cities=["Bucureşti", "Cluj-Napoca", "Timişoara", "Iaşi", "Braşov", "Constanţa", "Piteşti"],
+    products=[
+        "Mititei",
+        "Brânză de burduf",
+        "Ţuică de prune",
+        "Cozonac cu nucă",
+        "Mămăligă",
+        "Zacuscă de casă",
+        "Sarmale în foi de viţă",
+    ],
+    sku="RO",
+)
+UKRAINIAN = Language(
+    code="uk",
+    headers=["№", "Артикул", "Клієнт", "Місто", "Товар", "Кількість", "Ціна, грн", "Дата"],
+    first=["Олександр", "Оксана", "Тарас", "Ірина", "Богдан", "Юлія", "Андрій", "Їжакова"],
+    last=["Шевченко", "Коваленко", "Бондаренко", "Ткаченко", "Кравчук", "Мельник", "Ґудзь"],
+    cities=["Київ", "Львів", "Одеса", "Харків", "Дніпро", "Запоріжжя", "Івано-Франківськ"],
+    products=[
+        "Борщ український",
+        "Вареники з вишнею",
+        "Сало з часником",
+        "Хліб житній",
+        "Ряжанка 2,5%",
+        "Мед гречаний",
+        "Узвар сушений",
+    ],
+    sku="UA",
+    extra=["Чуєш їх, доцю, га? Кумедна ж ти, прощайся без ґольфів!"],
+)
+SERBIAN = Language(
+    code="sr",
+    headers=["Бр.", "Шифра", "Купац", "Град", "Производ", "Количина", "Цена дин.", "Датум"],
+    first=["Никола", "Јелена", "Ђорђе", "Милица", "Љубомир", "Драгана", "Небојша"],
+    last=["Јовановић", "Петровић", "Николић", "Ђорђевић", "Живковић", "Стојановић"],
+    cities=["Београд", "Нови Сад", "Ниш", "Крагујевац", "Суботица", "Чачак", "Ужице"],
+    products=["Ајвар љути", "Ракија шљивовица", "Пршута", "Кајмак", "Пљескавица", "Ђувеч"],
+    sku="RS",
+)
+TURKISH_STOCK = Language(
+    code="tr",
+    headers=["Sıra", "Stok Kodu", "Müşteri", "İl", "Ürün", "Adet", "Birim Fiyat TL", "Tarih"],
+    first=["Ahmet", "Gülşen", "İsmail", "Çağrı", "Şükrü", "Öznur", "Ümit", "Buğra"],
+    last=["Yılmaz", "Öztürk", "Şahin", "Çelik", "Doğan", "Aydın", "Kılıç", "Erdoğdu"],
+    cities=["İstanbul", "İzmir", "Eskişehir", "Muğla", "Şanlıurfa", "Çanakkale", "Iğdır"],
+    products=[
+        "Yağlı güreş havlusu",
+        "Çiğ köfte (acılı)",
+        "Ayran 1 lt",
+        "Fıstıklı baklava",
+        "Öğle yemeği kuponu",
+        "Kağıt havlu 12'li",
+    ],
+    sku="TR",
+)
+GREEK_STOCK = Language(
+    code="el",
+    headers=["Α/Α", "Κωδικός", "Πελάτης", "Πόλη", "Είδος", "Τεμάχια", "Τιμή €", "Ημερομηνία"],
+    first=["Γιάννης", "Σοφία", "Νίκος", "Κατερίνα", "Παναγιώτης", "Δέσποινα", "Βασίλης"],
+    last=["Καραγιάννης", "Βλάχου", "Ζαχαρίου", "Μαυρίδης", "Ψαρρά", "Χατζηδάκης"],
+    cities=["Αθήνα", "Θεσσαλονίκη", "Ιωάννινα", "Χανιά", "Καλαμάτα", "Ρόδος", "Κέρκυρα"],
+    products=["Κασέρι", "Παστέλι με σουσάμι", "Τσίπουρο", "Χαλβάς", "Ρίγανη ξερή", "Λουκούμι"],
+    date_format="{d:02d}/{m:02d}/{y}",
+    sku="GR",
+)
+HEBREW = Language(
+    code="he",
+    headers=["מס'", 'מק"ט', "לקוח", "עיר", "מוצר", "כמות", "מחיר ₪", "תאריך"],
+    first=["יוסי", "מיכל", "אבי", "נועה", "דני", "שירה", "משה", "רחל", "איתי", "תמר"],
+    last=["כהן", "לוי", "מזרחי", "פרץ", "ביטון", "אברהם", "פרידמן", "שפירא", "דהן"],
+    cities=["תל אביב", "ירושלים", "חיפה", "באר שבע", "ראשון לציון", "פתח תקווה", "אשדוד"],
+    products=[
+        "חלב 3% קרטון ליטר",
+        "לחם אחיד פרוס",
+        "גבינה לבנה 5%",
+        "במבה 80 גרם",
+        "שמן זית כתית מעולה",
+        "קפה שחור טורקי",
+        "חומוס עם טחינה",
+        "ביצים L תבנית 12",
+    ],
+    decimal=".",
+    date_format="{d:02d}/{m:02d}/{y}",
+    sku="IL",
+    delimiter=",",
+    extra=["משלוח חינם מעל 200 ₪", "מבצע: 1+1 על כל המוצרים"],
+)
+#: A customer list whose short samples charset-normalizer read as KOI8-R capitals (issue 11).
+HEBREW_CUSTOMERS = Language(
+    code="he",
+    headers=["מס' לקוח", "שם", "יישוב", "כתובת", "הזמנות", "יתרה ₪", "תאריך הצטרפות"],
+    first=["צביקה", "שושנה", "זאב", "ציפורה", "שמואל", "חיים", "יצחק", "צפורה", "עוזי", "גליה"],
+    last=["קצנלנבוגן", "שטרן", "גולדשטיין", "צוקרמן", "פלדמן", "וייס", "קליין", "שוורץ"],
+    cities=["קריית שמונה", "צפת", "קצרין", "זכרון יעקב", "חדרה", "קריית גת", "עפולה"],
+    products=[
+        "רחוב ז'בוטינסקי 12",
+        "שדרות ירושלים 7",
+        "רחוב הרצל 45",
+        "סמטת השקמה 3",
+        "רחוב ויצמן 101",
+        "דרך חברון 22",
+    ],
+    decimal=".",
+    date_format="{d:02d}/{m:02d}/{y}",
+    delimiter=",",
+)
+ARABIC = Language(
+    code="ar",
+    headers=["رقم", "رمز الصنف", "العميل", "المدينة", "المنتج", "الكمية", "السعر", "التاريخ"],
+    first=["محمد", "فاطمة", "أحمد", "عائشة", "خالد", "مريم", "يوسف", "نورة", "عبد الله"],
+    last=["العلي", "الحسن", "المصري", "الشمري", "القحطاني", "الزهراني", "حداد", "منصور"],
+    cities=["الرياض", "جدة", "دبي", "القاهرة", "عمّان", "الدار البيضاء", "الدوحة", "بيروت"],
+    products=[
+        "أرز بسمتي 5 كغ",
+        "زيت زيتون بكر",
+        "تمر مجدول",
+        "قهوة عربية بالهيل",
+        "حليب طازج 1 لتر",
+        "خبز عربي",
+        "جبنة بيضاء",
+        "شاي أحمر",
+    ],
+    decimal=".",
+    date_format="{d:02d}/{m:02d}/{y}",
+    sku="SA",
+    delimiter=",",
+)
+PERSIAN = Language(
+    code="fa",
+    headers=["ردیف", "کد کالا", "مشتری", "شهر", "کالا", "تعداد", "قیمت (ریال)", "تاریخ"],
+    first=["علی", "زهرا", "حسین", "مریم", "رضا", "فاطمه", "امیر", "نرگس"],
+    last=["محمدی", "حسینی", "رضایی", "کریمی", "احمدی", "موسوی", "جعفری", "پورمحمد"],
+    cities=["تهران", "اصفهان", "شیراز", "مشهد", "تبریز", "کرج", "رشت"],
+    products=[
+        "چای ایرانی",
+        "زعفران یک مثقال",
+        "برنج هاشمی",
+        "پسته اکبری",
+        "گز اصفهان",
+        "دوغ محلی",
+        "ماست پرچرب",
+    ],
+    decimal=".",
+    date_format="{y}/{m:02d}/{d:02d}",
+    sku="IR",
+    delimiter=",",
+)
+LITHUANIAN = Language(
+    code="lt",
+    headers=["Nr.", "Prekės kodas", "Klientas", "Miestas", "Prekė", "Kiekis", "Kaina €", "Data"],
+    first=["Jonas", "Rūta", "Žygimantas", "Aušra", "Mindaugas", "Gintarė", "Šarūnas", "Eglė"],
+    last=["Kazlauskas", "Petrauskienė", "Jankauskas", "Žukauskaitė", "Butkus", "Paulauskas"],
+    cities=["Vilnius", "Kaunas", "Klaipėda", "Šiauliai", "Panevėžys", "Alytus", "Marijampolė"],
+    products=[
+        "Šakotis",
+        "Cepelinai su mėsa",
+        "Juoda duona",
+        "Rūkyti skilandžiai",
+        "Kefyras 2,5 %",
+        "Grietinė",
+        "Varškės sūris",
+    ],
+    date_format="{y}-{m:02d}-{d:02d}",
+    sku="LT",
+)
+LATVIAN = Language(
+    code="lv",
+    headers=["Nr.", "Kods", "Klients", "Pilsēta", "Prece", "Daudzums", "Cena €", "Datums"],
+    first=["Jānis", "Līga", "Andris", "Ilze", "Kārlis", "Inese", "Mārtiņš", "Dace"],
+    last=["Bērziņš", "Kalniņa", "Ozoliņš", "Liepiņa", "Krūmiņš", "Vītola", "Zariņš"],
+    cities=["Rīga", "Daugavpils", "Liepāja", "Jelgava", "Jūrmala", "Ventspils", "Rēzekne"],
+    products=[
+        "Rupjmaize",
+        "Pelēkie zirņi ar speķi",
+        "Sklandrausis",
+        "Kefīrs 2 %",
+        "Biezpiens",
+        "Šprotes eļļā",
+        "Rīgas Melnais balzams",
+    ],
+    date_format="{d:02d}.{m:02d}.{y}.",
+    sku="LV",
+)
+ESTONIAN = Language(
+    code="et",
+    headers=["Nr", "Tootekood", "Klient", "Linn", "Toode", "Kogus", "Hind €", "Kuupäev"],
+    first=["Jüri", "Mari", "Tõnu", "Külli", "Märt", "Ülle", "Andres", "Kadri"],
+    last=["Tamm", "Saar", "Sepp", "Mägi", "Kask", "Kukk", "Rebane", "Õunapuu"],
+    cities=["Tallinn", "Tartu", "Pärnu", "Narva", "Viljandi", "Kuressaare", "Võru"],
+    products=[
+        "Kama",
+        "Verivorst",
+        "Rukkileib",
+        "Hapukurk",
+        "Kohuke",
+        "Räim marinaadis",
+        "Šokolaad Kalev",
+    ],
+    sku="EE",
+)
+VIETNAMESE = Language(
+    code="vi",
+    headers=[
+        "STT",
+        "Mã hàng",
+        "Khách hàng",
+        "Thành phố",
+        "Sản phẩm",
+        "Số lượng",
+        "Đơn giá ₫",
+        "Ngày",
+    ],
+    first=["Nguyễn Văn", "Trần Thị", "Lê Hoàng", "Phạm Minh", "Hoàng Thị", "Vũ Đức", "Đặng Thu"],
+    last=["An", "Bình", "Hương", "Tuấn", "Lan", "Dũng", "Hà", "Phượng"],
+    cities=["Hà Nội", "Thành phố Hồ Chí Minh", "Đà Nẵng", "Hải Phòng", "Cần Thơ", "Huế"],
+    products=[
+        "Cà phê sữa đá",
+        "Phở bò tái",
+        "Bánh mì thịt nướng",
+        "Nước mắm Phú Quốc",
+        "Gạo ST25 túi 5kg",
+        "Trà xanh Thái Nguyên",
+        "Bánh chưng",
+    ],
+    date_format="{d:02d}/{m:02d}/{y}",
+    sku="VN",
+)
+THAI = Language(
+    code="th",
+    headers=["ลำดับ", "รหัสสินค้า", "ลูกค้า", "จังหวัด", "สินค้า", "จำนวน", "ราคา (บาท)", "วันที่"],
+    first=["สมชาย", "สมหญิง", "วิชัย", "มาลี", "ประเสริฐ", "สุดารัตน์", "ธนากร", "กาญจนา"],
+    last=["ใจดี", "แสงทอง", "ศรีสุข", "วงศ์สวัสดิ์", "บุญมา", "ทองคำ", "รัตนพันธ์"],
+    cities=["กรุงเทพมหานคร", "เชียงใหม่", "ขอนแก่น", "ภูเก็ต", "นครราชสีมา", "สงขลา"],
+    products=[
+        "น้ำปลาแท้ 700 มล.",
+        "ข้าวหอมมะลิ 5 กก.",
+        "กาแฟเย็น",
+        "ผัดไทยกุ้งสด",
+        "มะม่วงน้ำดอกไม้",
+        "น้ำพริกเผา",
+        "ยาหม่องตราลิงถือลูกท้อ",
+    ],
+    decimal=".",
+    date_format="{d:02d}/{m:02d}/{y}",
+    sku="TH",
+    delimiter=",",
+)
+KOREAN = Language(
+    code="ko",
+    headers=["번호", "상품코드", "고객명", "도시", "상품명", "수량", "단가(원)", "날짜"],
+    first=["민준", "서연", "지훈", "하은", "도윤", "수빈", "예준", "지우"],
+    last=["김", "이", "박", "최", "정", "강", "조", "윤"],
+    cities=["서울특별시", "부산광역시", "인천광역시", "대구광역시", "대전광역시", "수원시"],
+    products=[
+        "신라면 120g",
+        "햇반 210g",
+        "포기김치 1kg",
+        "참이슬 소주",
+        "바나나맛 우유",
+        "초코파이 12개입",
+        "고추장 500g",
+    ],
+    decimal=".",
+    date_format="{y}-{m:02d}-{d:02d}",
+    name_format="{last}{first}",
+    sku="KR",
+    delimiter=",",
+)
+CHINESE = Language(
+    code="zh-cn",
+    headers=["序号", "商品编码", "客户", "城市", "商品名称", "数量", "单价(元)", "日期"],
+    first=["伟", "芳", "娜", "秀英", "敏", "静", "强", "磊"],
+    last=["王", "李", "张", "刘", "陈", "杨", "赵", "黄"],
+    cities=["北京市", "上海市", "广州市", "深圳市", "成都市", "杭州市", "武汉市"],
+    products=[
+        "红烧牛肉面",
+        "矿泉水 550ml",
+        "五常大米 5kg",
+        "食用调和油",
+        "香辣脆油辣椒",
+        "纯牛奶 250ml×12",
+        "绿茶饮料",
+    ],
+    decimal=".",
+    date_format="{y}/{m}/{d}",
+    name_format="{last}{first}",
+    sku="CN",
+    delimiter=",",
+)
+TAIWANESE = Language(
+    code="zh-tw",
+    headers=["編號", "商品代碼", "客戶", "城市", "商品名稱", "數量", "單價(元)", "日期"],
+    first=["志明", "春嬌", "家豪", "淑芬", "俊傑", "美玲", "冠宇"],
+    last=["陳", "林", "黃", "張", "李", "王", "吳"],
+    cities=["臺北市", "新北市", "臺中市", "高雄市", "桃園市", "臺南市", "新竹市"],
+    products=[
+        "珍珠奶茶",
+        "鳳梨酥 12入",
+        "烏龍茶 600ml",
+        "牛肉麵",
+        "滷肉飯便當",
+        "綠豆椪",
+        "太陽餅",
+    ],
+    decimal=".",
+    date_format="{y}/{m}/{d}",
+    name_format="{last}{first}",
+    sku="TW",
+    delimiter=",",
+)
+FRENCH_MAC = Language(
+    code="fr",
+    headers=["N°", "Référence", "Client", "Ville", "Article", "Quantité", "Prix €", "Date"],
+    first=["Amélie", "François", "Hélène", "Jérôme", "Loïc", "Noémie", "Cécile", "Gaëlle"],
+    last=["Lefèvre", "Dubois", "Bérenger", "Mercier", "Faure", "Chevalier", "Lemaître"],
+    cities=["Besançon", "Orléans", "Nîmes", "Saint-Étienne", "Montréal", "Genève", "Bâle"],
+    products=[
+        "Crème fraîche épaisse",
+        "Pâté de campagne",
+        "Bœuf bourguignon",
+        "Café « Spécial »",
+        "Fromage à raclette",
+        "Crêpes au sucre",
+        "Rosé de Provence 75 cl",
+    ],
+    date_format="{d:02d}/{m:02d}/{y}",
+    sku="FR",
+)
+
+#: (file stem, language, codec, seed) of the second corpus: short files of 4 rows, long of 300.
+MORE_LEGACY = [
+    ("cp1252_es", SPANISH, "cp1252", 21),
+    ("cp1252_pt", PORTUGUESE, "cp1252", 22),
+    ("cp1252_sv", SWEDISH, "cp1252", 23),
+    ("cp1252_da_no", DANISH, "cp1252", 24),
+    ("cp1250_hu", HUNGARIAN, "cp1250", 25),
+    ("cp1250_ro", ROMANIAN, "cp1250", 26),
+    ("cp1251_uk", UKRAINIAN, "cp1251", 27),
+    ("cp1251_sr", SERBIAN, "cp1251", 28),
+    ("cp1253_el_stock", GREEK_STOCK, "cp1253", 29),
+    ("cp1254_tr_stock", TURKISH_STOCK, "cp1254", 30),
+    ("cp1255_he", HEBREW, "cp1255", 31),
+    ("cp1255_he_customers", HEBREW_CUSTOMERS, "cp1255", 9),
+    ("cp1256_ar", ARABIC, "cp1256", 32),
+    ("cp1256_fa", PERSIAN, "cp1256", 33),
+    ("cp1257_lt", LITHUANIAN, "cp1257", 34),
+    ("cp1257_lv", LATVIAN, "cp1257", 35),
+    ("cp1257_et", ESTONIAN, "cp1257", 36),
+    ("cp1258_vi", VIETNAMESE, "cp1258", 37),
+    ("cp874_th", THAI, "cp874", 38),
+    ("cp949_ko", KOREAN, "cp949", 39),
+    ("gbk_zh_cn", CHINESE, "gbk", 40),
+    ("cp950_zh_tw", TAIWANESE, "cp950", 41),
+    ("mac_roman_fr", FRENCH_MAC, "mac_roman", 42),
+    ("mac_roman_de_fr", WESTERN, "mac_roman", 43),
+    ("mac_roman_es", SPANISH, "mac_roman", 47),
+    ("iso8859_7_el", GREEK_STOCK, "iso8859_7", 48),
+    ("utf8_he", HEBREW, "utf-8", 44),
+    ("utf8_th", THAI, "utf-8", 45),
+    ("utf8_vi", VIETNAMESE, "utf-8", 46),
+]
+
+
 #: (file stem, language, codec, seed): the legacy code pages Excel writes on Windows.
 LEGACY = [
     ("cp1252_de_fr", WESTERN, "cp1252", 1),
@@ -251,14 +724,46 @@ LEGACY = [
 REPLACEMENTS = {
     "iso8859_2": {"„": '"', "“": '"', "–": "-"},
     "koi8_r": {"№": "N"},
+    "cp1256": {"ی": "ي"},  # Persian yeh is not in cp1256: Arabic yeh, as older systems type it
+    "mac_roman": {"½": "1/2"},
 }
+
+
+def decomposed_for(codec: str, text: str) -> str:
+    """Return ``text`` as a code page of base letters and combining marks stores it.
+
+    Windows' Vietnamese code page (cp1258) holds â ê ô ơ ư ă but no letter with a tone: ``ệ``
+    is written ``ê`` and a combining dot below, and read back so.
+    """
+    out = []
+    for char in text:
+        try:
+            char.encode(codec)
+        except UnicodeEncodeError:
+            base, *marks = unicodedata.normalize("NFD", char)
+            for mark in list(marks):
+                joined = unicodedata.normalize("NFC", base + mark)
+                if len(joined) == 1 and joined.encode(codec, "ignore"):
+                    base = joined
+                    marks.remove(mark)
+            char = base + "".join(marks)
+        out.append(char)
+    return "".join(out)
 
 
 def plain_for(
     codec: str, headers: list[str], rows: list[list[str]]
 ) -> tuple[list[str], list[list[str]]]:
     table = str.maketrans(REPLACEMENTS.get(codec, {}))
-    return [h.translate(table) for h in headers], [[c.translate(table) for c in r] for r in rows]
+
+    def plain(text: str) -> str:
+        return (
+            decomposed_for(codec, text.translate(table))
+            if codec == "cp1258"
+            else text.translate(table)
+        )
+
+    return [plain(h) for h in headers], [[plain(c) for c in r] for r in rows]
 
 
 def make_legacy_csvs() -> None:
@@ -276,6 +781,32 @@ def make_legacy_csvs() -> None:
                 note=f"Excel 'CSV (semicolon)' on a {language.code} Windows ({codec})",
                 expected=size == "short",
             )
+
+
+def make_more_legacy_csvs() -> None:
+    for stem, language, codec, seed in MORE_LEGACY:
+        for size, count in (("short", 4), ("long", 300)):
+            headers, rows = plain_for(codec, language.headers, language.rows(count, seed))
+            write_csv(
+                f"{stem}_{size}.csv",
+                headers,
+                rows,
+                encoding=codec,
+                delimiter=language.delimiter,
+                note=f"Excel 'CSV' on a {language.code} Windows ({codec}), with stock codes",
+                expected=size == "short",
+            )
+    # Four rows of a Hebrew customer list read as KOI8-R capitals before issue 11; KOI8-R's
+    # reading is more coherent to charset-normalizer: refused, naming both.
+    name = "cp1255_he_customers_short.csv"
+    MANIFEST[name]["note"] = "4 rows that read as Hebrew (cp1255) or Russian (KOI8-R): refused"
+    write_error(name, "ambiguous-encoding", readings=["cp1255", "koi8-r"])
+    # Four rows of Greek that read as credibly, as other text, in Cyrillic (windows-1251): refused.
+    headers, rows = plain_for("cp1253", GREEK.headers, GREEK.rows(4, 118))
+    name = "cp1253_el_ambiguous_short.csv"
+    write_csv(name, headers, rows, encoding="cp1253", delimiter=";", expected=False)
+    MANIFEST[name]["note"] = "4 rows that read as Greek (cp1253) or Cyrillic (cp1251): refused"
+    write_error(name, "ambiguous-encoding", readings=["cp1253", "cp1251"])
 
 
 # --- Unicode samples ---------------------------------------------------------------------------
@@ -1150,6 +1681,7 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     make_spreadsheets()
     make_legacy_csvs()
+    make_more_legacy_csvs()
     make_unicode_files()
     make_delimiter_files()
     make_json_files()

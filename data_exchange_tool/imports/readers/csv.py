@@ -28,7 +28,11 @@ from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import EncodingGuessError, FileFormatError
 from data_exchange_tool.imports.readers.base import BaseReader
 from data_exchange_tool.imports.readers.delimiters import sniff_delimiter
-from data_exchange_tool.imports.readers.encodings import detect, redetect
+from data_exchange_tool.imports.readers.encodings import (
+    AmbiguousEncodingError,
+    detect,
+    redetect,
+)
 from data_exchange_tool.imports.readers.signatures import describe, not_text
 
 #: Bytes read first, to tell the encoding and the delimiter.
@@ -156,7 +160,13 @@ class CSVReader(BaseReader):
         byte = f"byte 0x{exc.object[exc.start]:02X}" if exc.start < len(exc.object) else "a byte"
         if not self.encoding_given:
             legacy = tuple(app_settings.CSV_ENCODINGS)
-            found = redetect(bytes(exc.object), self.encoding, legacy)
+            try:
+                found = redetect(bytes(exc.object), self.encoding, legacy)
+            except AmbiguousEncodingError as ambiguous:
+                return FileFormatError(
+                    f"The file is not {self.encoding} text past its first bytes ({byte} cannot "
+                    f"be decoded). {ambiguous}"
+                )
             if found:
                 return EncodingGuessError(
                     f"The file is not {self.encoding} past its first bytes; reading it as {found}.",

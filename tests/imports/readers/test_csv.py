@@ -13,6 +13,7 @@ from data_exchange_tool.imports.readers import CSVReader, get_reader, supported_
 from data_exchange_tool.imports.readers.csv import SNIFF_BYTES
 from data_exchange_tool.states import JobState
 from tests.helpers import create_job, csv_bytes, stock_rows
+from tests.imports.readers.test_files import FILES
 
 
 def read(content: bytes, name: str = "file.csv"):
@@ -76,6 +77,21 @@ def test_invalid_utf8_byte_after_the_sniffed_head_names_the_next_encoding():
         with pytest.raises(EncodingGuessError, match="not utf-8 past its first bytes") as late:
             list(reader.iter_rows())
     assert late.value.encoding == "cp1252"
+
+
+def test_late_text_that_reads_in_two_scripts_is_refused_naming_both():
+    # An ASCII head read as UTF-8, then four rows of Greek that read as well in Cyrillic.
+    greek = (FILES / "cp1253_el_ambiguous_short.csv").read_bytes().split(b"\r\n", 1)[1]
+    line = b"x,x,x,x,x,x,x\r\n"
+    content = b"a,b,c,d,e,f,g\r\n" + line * (2 * SNIFF_BYTES // len(line)) + greek
+    reader = get_reader("late.csv", io.BytesIO(content))
+    with reader:
+        assert reader.encoding == "utf-8"
+        with pytest.raises(FileFormatError) as refused:
+            list(reader.iter_rows())
+    assert not isinstance(refused.value, EncodingGuessError)
+    assert str(refused.value).startswith("The file is not utf-8 text past its first bytes (byte")
+    assert "reads as Greek (windows-1253) or as Cyrillic (windows-1251)" in str(refused.value)
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])

@@ -9,6 +9,7 @@ import pytest
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.imports.readers.encodings import (
     LEGACY_ENCODINGS,
+    Reading,
     check_encoding,
     detect,
     redetect,
@@ -38,7 +39,8 @@ def test_a_bom_decides(content, encoding):
 def test_utf8_is_strict_but_a_character_cut_at_the_end_of_the_sample_is_fine():
     head = "Zoë".encode()[:-1]
     assert detect(head, complete=False).encoding == "utf-8"
-    assert detect(head, complete=True).encoding != "utf-8"
+    with pytest.raises(FileFormatError, match="cannot be told for sure"):
+        detect(head, complete=True)  # not UTF-8, and one byte cannot tell which code page
 
 
 @pytest.mark.parametrize(
@@ -70,6 +72,82 @@ def test_no_credible_code_page_is_refused_naming_what_was_tried():
     assert "not recognised: it is not UTF-8 (byte 0x80 at position 0)" in message
     assert "tried: UTF-8, UTF-16 and UTF-32" in message
     assert "choose its encoding on upload" in message
+
+
+HEBREW = "לקוח,יישוב\r\nצביקה שטרן,קריית שמונה\r\nשושנה צוקרמן,זכרון יעקב\r\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        (HEBREW, "cp1255"),
+        ("العميل,المدينة\r\nمحمد العلي,الرياض\r\nفاطمة الحسن,القاهرة\r\n", "cp1256"),
+        ("ลูกค้า,จังหวัด\r\nสมชาย ใจดี,เชียงใหม่\r\nมาลี ทองคำ,ขอนแก่น\r\n", "cp874"),
+        ("Ügyfél;Város\r\nSzűcs Győző;Győr\r\nFülöp Tünde;Pécs\r\n", "cp1250"),
+        ("Klientas;Miestas\r\nRūta Žukauskaitė;Klaipėda\r\nEglė Butkus;Šiauliai\r\n", "cp1257"),
+        ("고객명,도시\r\n김민준,서울특별시\r\n이서연,부산광역시\r\n", "cp949"),
+        ("編號,商品名稱,單價\r\n1,珍珠奶茶 €5,碁盤\r\n2,鳳梨酥 12入,恒春\r\n", "cp950"),
+    ],
+    ids=["hebrew", "arabic", "thai", "hungarian", "lithuanian", "korean", "big5-windows"],
+)
+def test_code_pages_beyond_western_europe_are_read_right(text, codec):
+    data = text.encode(codec)
+    assert data.decode(detect(data, complete=True).encoding) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "defect"),
+    [
+        ("ЮАИ НФЬГИ,ЗЛ ЮАИА,НАЖР ЗЛ ЮАИА ЖНОПКА", "almost all capitals"),
+        ("NguyêŢn,NăŢng,măĚm Phú QuôĚc", "capitals inside words"),  # cp1258 read as cp1250
+        ("Mـller,Kвrlis Vоtola,Rзzekne", "letters of two scripts inside words"),
+        ("Bucureºti,Timiºoara,Pre₫ul,Brânză", "symbols inside words"),  # cp1250 read as cp1258
+        ("Adri‡n G—mez,Logro–o,Env’o gratis", "symbols inside words"),  # Mac Roman as cp1252
+        ("Τιμή ¤,Φέτα ΠΟΠ", "a currency sign no one types"),  # ISO-8859-7 read as cp1253
+    ],
+)
+def test_odd_readings_are_named(text, defect):
+    assert Reading("x", 0.0, 0.0, text).odd == defect
+
+
+@pytest.mark.parametrize(
+    ("text", "defect"),
+    [
+        ("เแ ๆ๘,๚ เแแ,แ๖๒ โใไ", "Thai without consonants"),
+        (",\u05b0\u05b4 x\u05b8, \u05b9", "combining marks without a letter"),
+    ],
+)
+def test_impossible_readings_are_named(text, defect):
+    assert Reading("x", 0.0, 0.0, text).impossible == defect
+
+
+def test_capitals_are_odd_only_in_a_code_page_excel_does_not_write():
+    caps = "ИВАН ПЕТРОВ,МОСКВА,ГРЕЧКА ЯДРИЦА"
+    assert Reading("cp1251", 0.0, 0.0, caps).odd == ""  # sheets are often in capitals
+    assert Reading("koi8-r", 0.0, 0.0, caps).odd == "almost all capitals"  # Hebrew as KOI8-R
+
+
+def test_russian_in_capitals_reads_right_in_windows_1251_and_is_refused_in_koi8_r():
+    text = "ТОВАР;ГОРОД\r\nГРЕЧКА ЯДРИЦА;МОСКВА\r\nПЕЛЬМЕНИ ДОМАШНИЕ;КАЗАНЬ\r\nКВАС;САМАРА\r\n"
+    assert detect(text.encode("cp1251"), complete=True).encoding == "cp1251"
+    # In KOI8-R windows-1251 reads it as small letters and KOI8-R's capitals are set aside as
+    # Hebrew read as KOI8-R is: charset-normalizer finds KOI8-R more coherent, so it is refused.
+    with pytest.raises(FileFormatError, match=r"or as Russian \(KOI8-R\)"):
+        detect(text.encode("koi8_r"), complete=True)
+
+
+def test_real_text_has_no_defect():
+    for text in (
+        HEBREW,
+        "สมชาย ใจดี,เชียงใหม่",
+        "Nguyê\u0303n Văn An",
+        "Иван Петров,Москва",
+        "ハンカチ～花柄～",
+        "Nº 5,Café « Spécial »,½ kg",
+        "O\u2019Brien,Col·legi,l\u2019été,Nord-Süd",
+    ):
+        reading = Reading("x", 0.0, 0.0, text)
+        assert (reading.impossible, reading.odd) == ("", ""), text
 
 
 def test_a_late_failure_is_detected_again_around_it():
