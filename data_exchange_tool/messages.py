@@ -23,6 +23,8 @@ from typing import Any
 MAX_LENGTH = 2000
 #: Items ``listing`` names before it counts the rest.
 MAX_LISTED = 20
+#: What a person can do after a failed import: nothing was written and the file is still there.
+RERUN_HINT = "Run the preview again (with a corrected file if needed), then confirm."
 
 # C0 and C1 controls but tab, line feed and carriage return; DEL; lone surrogates (which no
 # database encoding stores); the bidirectional overrides and isolates that reorder what is shown.
@@ -54,6 +56,12 @@ def clean(text: Any, max_length: int = MAX_LENGTH) -> str:
     longest_tail = len(" " + more(len(text), "characters"))
     head = text[: max(0, max_length - longest_tail)].rstrip()
     return f"{head} {more(len(text) - len(head), 'characters')}"
+
+
+def sentence(text: Any) -> str:
+    """Return ``text`` stripped and ending as a sentence does (a full stop added if need be)."""
+    text = str(text).strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def listing(items: Iterable[Any], limit: int = MAX_LISTED, separator: str = ", ") -> str:

@@ -486,3 +486,39 @@ def test_deleting_a_target_row_does_not_go_through_the_job_receiver(catalogue):
     from django.db.models.signals import post_delete
 
     assert not post_delete.has_listeners(StockRecord)
+
+
+# --- the package -----------------------------------------------------------------------------
+
+
+def test_importing_the_package_registers_every_task_under_its_name():
+    """``autodiscover_tasks`` imports ``data_exchange_tool.tasks``: that alone registers them all,
+    and the name a preview's part sends the single preview by is ``preview_job``'s."""
+    from celery import current_app
+
+    from data_exchange_tool.tasks import parts
+
+    names = {
+        "data_exchange_tool.preview_job",
+        "data_exchange_tool.import_job",
+        "data_exchange_tool.export_job",
+        "data_exchange_tool.preview_part",
+        "data_exchange_tool.import_part",
+        "data_exchange_tool.finish_preview",
+        "data_exchange_tool.finish_import",
+        "data_exchange_tool.reap_stale_jobs",
+    }
+    registered = {name for name in current_app.tasks if name.startswith("data_exchange_tool.")}
+    assert registered == names
+    assert current_app.tasks[parts.PREVIEW_JOB] is tasks.preview_job._get_current_object()
+
+
+def test_a_starting_worker_looks_for_dead_jobs_once(monkeypatch):
+    from celery.signals import worker_ready
+
+    from data_exchange_tool.tasks import recovery
+
+    calls = []
+    monkeypatch.setattr(recovery, "restart_dead_jobs", lambda: calls.append(1) or {"imports": 0})
+    worker_ready.send(sender=None)
+    assert calls == [1]

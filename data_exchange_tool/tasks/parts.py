@@ -1,0 +1,387 @@
+"""
+The tasks of a partitioned preview or import: the cut, the parts, and the step that ends them.
+
+``partition`` cuts a claimed job's file into parts (``imports.parts``, ``imports.pipeline``) and
+sends a task for each; from then on the job lives through its parts (``liveness``). A part's task
+claims its part under the part's row lock (``claim_part``), validates its range, and records how
+it ended; the last part to end sends the task that merges (preview) or applies (import) what the
+parts staged (``imports.staging``), in one transaction. A part that fails stops the others and
+fails the job, or, for a preview's part that cannot read its range, runs the preview again in one
+task (``jobs.preview_job``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from celery import current_app, shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from data_exchange_tool import leases, liveness, recording
+from data_exchange_tool.conf import app_settings
+from data_exchange_tool.exceptions import FileFormatError, ImportAbortedError, ImportCancelledError
+from data_exchange_tool.imports import staging
+from data_exchange_tool.imports.pipeline import (
+    PartImportRun,
+    PartPreviewRun,
+    import_partitionable,
+    may_partition,
+    plan_parts,
+)
+from data_exchange_tool.imports.staging import ImportApply, PreviewMerge
+from data_exchange_tool.messages import RERUN_HINT, sentence
+from data_exchange_tool.models import (
+    ImportJob,
+    ImportJobPart,
+    ImportJobPreviewRow,
+    ImportJobRowError,
+    PartState,
+    Phase,
+    RunResult,
+)
+from data_exchange_tool.progress import COUNT_COLUMNS, PartChannel, ProgressChannel
+from data_exchange_tool.states import JobState
+from data_exchange_tool.tasks.claims import claim
+
+if TYPE_CHECKING:
+    from celery import Task
+
+logger = logging.getLogger(__name__)
+
+#: The state a job is in while its parts of each phase run.
+PHASE_STATES = {
+    Phase.PREVIEW: JobState.PREVIEW_IN_PROGRESS,
+    Phase.IMPORT: JobState.IMPORT_IN_PROGRESS,
+}
+#: The name of ``jobs.preview_job``, which a preview's part sends to run the preview in one task:
+#: ``jobs`` sends the parts' tasks (``partition``), so this room finds that task by its name.
+PREVIEW_JOB = "data_exchange_tool.preview_job"
+
+
+# --- cutting -------------------------------------------------------------------------------
+
+
+def partition(job: ImportJob, phase: str) -> bool:
+    """Cut the claimed job's file into parts and send their tasks; False to run in one task.
+
+    The parts, the staging table of keys and the facts read from the file's head are committed
+    together; the part tasks are sent once they are. The job's lease is given back when the
+    task returns: from then on the job lives through its parts (``liveness``). An import reads
+    the file as its preview did, and is cut only when ``COPY`` writes all it writes.
+    """
+    if not may_partition(job) or (phase == Phase.IMPORT and not import_partitionable(job)):
+        return False
+    try:
+        plan = plan_parts(job, phase)
+    except FileFormatError:
+        return False  # the single run says what is wrong, in its words
+    if plan is None:
+        return False
+    ranges = plan.ranges
+    with transaction.atomic():
+        current = recording.locked(job)
+        if current is None or current.state != PHASE_STATES[Phase(phase)]:
+            staging.delete_source(plan.source)
+            return True
+        if current.attempts != job.attempts:
+            staging.delete_source(plan.source)
+            return True
+        staging.drop_tables(job.pk)
+        staging.create(job.pk)
+        parts = ImportJobPart.objects.bulk_create(
+            ImportJobPart(
+                job_id=job.pk,
+                phase=phase,
+                index=index,
+                count=len(ranges),
+                start=start,
+                end=end,
+                source=plan.source,
+                source_size=plan.source_size,
+                task_id=str(uuid.uuid4()),
+            )
+            for index, (start, end) in enumerate(ranges)
+        )
+        ImportJob._base_manager.filter(pk=job.pk).update(
+            file_encoding=job.file_encoding,
+            file_delimiter=job.file_delimiter,
+            file_headers=job.file_headers,
+        )
+        # The lead gives the job's lease back under the row lock, before the parts can start:
+        # whoever judges the job under that lock sees either the lease or the parts.
+        leases.release(current)
+        transaction.on_commit(partial(_send_parts, parts))
+    logger.info("data_exchange_tool: %s of job %s cut into %s parts", phase, job.pk, len(ranges))
+    return True
+
+
+def part_tasks(phase: str) -> tuple[Task, Task, str]:
+    """Return the task of a part, the task that ends the parts, and their queue."""
+    if phase == Phase.PREVIEW:
+        return preview_part, finish_preview, app_settings.PREVIEW_QUEUE
+    return import_part, finish_import, app_settings.IMPORT_QUEUE
+
+
+def _send_parts(parts: list[ImportJobPart]) -> None:
+    for part in parts:
+        task, _finish, queue = part_tasks(part.phase)
+        task.apply_async((part.pk,), queue=queue, task_id=part.task_id)
+
+
+# --- a part's life -------------------------------------------------------------------------
+
+
+def claim_part(part_pk: Any) -> tuple[ImportJob, ImportJobPart] | None:
+    """Start a part, or again after its earlier task died; None when there is nothing to do.
+
+    A part that died ``MAX_ATTEMPTS`` times fails its job, saying so.
+    """
+    try:
+        with transaction.atomic():
+            part = ImportJobPart.objects.select_for_update().filter(pk=part_pk).first()
+            if part is None or part.state not in (PartState.PENDING, PartState.RUNNING):
+                return None
+            job = ImportJob.objects.filter(pk=part.job_id).first()
+            if job is None or job.state != PHASE_STATES[Phase(part.phase)]:
+                return None
+            if not liveness.take_over_part(part):
+                return None
+            if part.state == PartState.RUNNING:
+                if part.attempts >= int(app_settings.MAX_ATTEMPTS):
+                    message = liveness.GAVE_UP_MESSAGES[job.state].format(attempts=part.attempts)
+                    transaction.on_commit(partial(_give_up, job, part, message))
+                    return None
+                errors = ImportJobRowError.objects.filter(job=job, phase=part.phase)
+                errors.filter(part=part.index).delete()
+                ImportJobPreviewRow.objects.filter(job=job, part=part.index).delete()
+                staging.delete_part(job.pk, part.index)
+            part.state = PartState.RUNNING
+            part.attempts += 1
+            part.heartbeat_at = timezone.now()
+            part.save()
+    except BaseException:
+        if "part" in locals() and part is not None:
+            leases.release_or_disconnect(part)
+        raise
+    return job, part
+
+
+def _give_up(job: ImportJob, part: ImportJobPart, message: str) -> None:
+    leases.release_or_disconnect(part)
+    _part_failed(job, part, message)
+
+
+def _end_part(part: ImportJobPart, state: str, **values: Any) -> bool:
+    """Record the part's end under its row lock, unless it moved on; return True if recorded."""
+    current = ImportJobPart.objects.select_for_update().filter(pk=part.pk).first()
+    if current is None or current.state != PartState.RUNNING or current.attempts != part.attempts:
+        return False
+    ImportJobPart.objects.filter(pk=part.pk).update(state=state, **values)
+    leases.release(part)
+    return True
+
+
+def _part_done(job: ImportJob, part: ImportJobPart, result: RunResult, records: int) -> None:
+    """Record a finished part; the last one sends the merge (decided under the job's lock)."""
+    with transaction.atomic():
+        current = recording.locked(job)
+        counts = {COUNT_COLUMNS[name]: count for name, count in result.as_counts().items()}
+        if not _end_part(part, PartState.DONE, records=records, **counts):
+            return
+        if current is None or current.state != PHASE_STATES[Phase(part.phase)]:
+            return
+        parts = ImportJobPart.objects.filter(job=job, phase=part.phase)
+        if not parts.exclude(state=PartState.DONE).exists():
+            _task, finish, queue = part_tasks(part.phase)
+            transaction.on_commit(partial(finish.apply_async, (job.pk,), queue=queue))
+
+
+def _part_failed(
+    job: ImportJob, part: ImportJobPart, message: str, *, single_task: bool = False
+) -> None:
+    """A part failed: stop the others; fail the job, or run it again in one task."""
+    with transaction.atomic():
+        current = recording.locked(job)
+        if current is None or current.state != PHASE_STATES[Phase(part.phase)]:
+            return
+        ImportJobPart.objects.filter(job=job, phase=part.phase).exclude(
+            state=PartState.DONE
+        ).update(state=PartState.FAILED, message=message[:1000])
+        leases.release(part)
+        if part.phase == Phase.IMPORT:
+            where = f"Part {part.index + 1} of {part.count} of the file: "
+            recording.fail_import(job, f"{where}{sentence(message)} Nothing was written.")
+            return
+        if single_task:
+            options = {**(current.options or {}), "single_task": True}
+            ImportJob._base_manager.filter(pk=job.pk).update(options=options)
+            preview_job = current_app.tasks[PREVIEW_JOB]
+            transaction.on_commit(
+                partial(preview_job.apply_async, (job.pk,), queue=app_settings.PREVIEW_QUEUE)
+            )
+            return
+        where = f"Part {part.index + 1} of {part.count} of the file: "
+        recording.end_preview(job, message=where + message)
+
+
+def _claim_finish(job_pk: Any, phase: Phase) -> ImportJob | None:
+    """Start the step that ends the parts of ``phase``: the job is still in that phase and
+    every one of its parts is done. Return the job, holding its lease, or None."""
+
+    def begin(job: ImportJob) -> bool:
+        if job.state != PHASE_STATES[phase]:
+            return False
+        parts = ImportJobPart.objects.filter(job=job, phase=phase)
+        if not parts.exists() or parts.exclude(state=PartState.DONE).exists():
+            return False
+        return leases.hold(job)
+
+    return claim(ImportJob, job_pk, begin)
+
+
+# --- partitioned preview -------------------------------------------------------------------
+
+
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.preview_part",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def preview_part(self: Task, part_pk: Any) -> None:
+    """Validate one part of a partitioned preview; the last part to end sends the merge."""
+    claimed = claim_part(part_pk)
+    if claimed is None:
+        return
+    job, part = claimed
+    channel = PartChannel(job, part)
+    run = PartPreviewRun(job, part, channel)
+    try:
+        result = run.execute()
+    except ImportCancelledError:
+        with transaction.atomic():
+            _end_part(part, PartState.FAILED, message="stopped")
+    except FileFormatError as exc:
+        # The single run reads the file again and says what is wrong with the file's rows.
+        logger.warning("data_exchange_tool: job %s runs in one task: %s", job.pk, exc)
+        _part_failed(job, part, str(exc), single_task=True)
+    except Exception as exc:
+        logger.exception("data_exchange_tool: part %s of job %s failed", part.index, job.pk)
+        _part_failed(job, part, f"The preview failed unexpectedly: {exc}")
+    else:
+        _part_done(job, part, result, run.records)
+    finally:
+        channel.close()
+        leases.release_or_disconnect(part)
+
+
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.finish_preview",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def finish_preview(self: Task, job_pk: Any) -> None:
+    """Merge the parts of a partitioned preview and record it (one transaction)."""
+    job = _claim_finish(job_pk, Phase.PREVIEW)
+    if job is None:
+        return
+    try:
+        with transaction.atomic():
+            result = PreviewMerge(job).execute()
+            recording.end_preview(job, result=result)
+    except Exception as exc:
+        logger.exception("data_exchange_tool: merge of job %s failed", job_pk)
+        recording.end_preview(job, message=f"The preview failed unexpectedly: {exc}")
+    finally:
+        staging.drop_all(job.pk)
+        leases.release_or_disconnect(job)
+
+
+# --- partitioned import --------------------------------------------------------------------
+
+
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.import_part",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def import_part(self: Task, part_pk: Any) -> None:
+    """Validate one part of a partitioned import and stage its rows; the last part to end
+    sends the apply."""
+    claimed = claim_part(part_pk)
+    if claimed is None:
+        return
+    job, part = claimed
+    channel = PartChannel(job, part)
+    run = PartImportRun(job, part, channel)
+    try:
+        result = run.execute()
+    except ImportCancelledError:
+        with transaction.atomic():  # a running import is asked to stop: its parts record it
+            current = recording.locked(job)
+            _end_part(part, PartState.FAILED, message="stopped")
+            if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
+                recording.cancel(current)
+    except (FileFormatError, ImportAbortedError) as exc:
+        _part_failed(job, part, str(exc))
+    except Exception as exc:
+        logger.exception("data_exchange_tool: part %s of job %s failed", part.index, job.pk)
+        _part_failed(job, part, f"The import failed unexpectedly: {exc}")
+    else:
+        _part_done(job, part, result, run.records)
+    finally:
+        channel.close()
+        leases.release_or_disconnect(part)
+
+
+@shared_task(
+    bind=True,
+    name="data_exchange_tool.finish_import",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def finish_import(self: Task, job_pk: Any) -> None:
+    """Apply the staged rows of a partitioned import in one transaction, and record it."""
+    job = _claim_finish(job_pk, Phase.IMPORT)
+    if job is None:
+        return
+    channel = ProgressChannel(job)
+    try:
+        _apply(job, channel)
+    finally:
+        channel.close()
+        staging.drop_all(job.pk)
+        leases.release_or_disconnect(job)
+
+
+def _apply(job: ImportJob, channel: ProgressChannel) -> None:
+    apply = ImportApply(job)
+    apply.renumber()  # committed: the parts' row errors keep the file's numbers whatever happens
+    try:
+        with transaction.atomic():
+            result = apply.execute()
+            job.after_import(result)
+            if channel.cancel_requested():
+                raise ImportCancelledError(job.pk)
+            recording.succeed_import(job, result)
+    except ImportCancelledError:
+        with transaction.atomic():
+            current = recording.locked(job)
+            if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
+                recording.cancel(current)
+    except ImportAbortedError as exc:
+        recording.fail_import(job, str(exc), apply.errors)
+    except Exception as exc:
+        logger.exception("data_exchange_tool: the apply of job %s failed", job.pk)
+        message = f"The import failed and nothing was written: {sentence(exc)} {RERUN_HINT}"
+        recording.fail_import(job, message)
