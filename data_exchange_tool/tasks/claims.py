@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import django_fsm as fsm
+from celery import shared_task
 from django.db import transaction
 
 from data_exchange_tool import leases, liveness, recording
@@ -34,6 +35,17 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 Job = TypeVar("Job", ImportJob, ExportJob)
+
+
+def job_task(name: str) -> Any:
+    """Declare the task ``name`` that runs a job or a part of one.
+
+    Every such task is acknowledged late and rejected when its worker is lost, so a task whose
+    worker died is delivered again (README, "When a worker dies"); it keeps no result.
+    """
+    return shared_task(
+        bind=True, name=name, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    )
 
 
 def routing_key(task: Task) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from celery import shared_task
 from django.db import transaction
 
 from data_exchange_tool import leases, recording
@@ -34,6 +33,7 @@ from data_exchange_tool.tasks.claims import (
     claim_export,
     claim_import,
     claim_preview,
+    job_task,
     routing_key,
 )
 from data_exchange_tool.tasks.parts import partition
@@ -47,13 +47,7 @@ logger = logging.getLogger(__name__)
 # --- preview -------------------------------------------------------------------------------
 
 
-@shared_task(
-    bind=True,
-    name="data_exchange_tool.preview_job",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@job_task("data_exchange_tool.preview_job")
 def preview_job(self: Task, job_pk: Any) -> None:
     """Validate every row of the job's file and record what the import would do.
 
@@ -97,13 +91,7 @@ def _partitioned(job: ImportJob, phase: str) -> bool:
 # --- import --------------------------------------------------------------------------------
 
 
-@shared_task(
-    bind=True,
-    name="data_exchange_tool.import_job",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@job_task("data_exchange_tool.import_job")
 def import_job(self: Task, job_pk: Any) -> None:
     """Write the job's rows in one transaction, in batches."""
     job = claim_import(job_pk, routing_key(self))
@@ -150,13 +138,7 @@ def _import(job: ImportJob, channel: ProgressChannel) -> None:
 # --- export --------------------------------------------------------------------------------
 
 
-@shared_task(
-    bind=True,
-    name="data_exchange_tool.export_job",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@job_task("data_exchange_tool.export_job")
 def export_job(self: Task, job_pk: Any) -> None:
     """Write the export's rows to a file in the job storage."""
     job = claim_export(job_pk, routing_key(self))

@@ -17,7 +17,7 @@ import uuid
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from celery import current_app, shared_task
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,7 +45,7 @@ from data_exchange_tool.models import (
 )
 from data_exchange_tool.progress import COUNT_COLUMNS, PartChannel, ProgressChannel
 from data_exchange_tool.states import JobState
-from data_exchange_tool.tasks.claims import claim
+from data_exchange_tool.tasks.claims import claim, job_task
 
 if TYPE_CHECKING:
     from celery import Task
@@ -246,13 +246,7 @@ def _claim_finish(job_pk: Any, phase: Phase) -> ImportJob | None:
 # --- partitioned preview -------------------------------------------------------------------
 
 
-@shared_task(
-    bind=True,
-    name="data_exchange_tool.preview_part",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@job_task("data_exchange_tool.preview_part")
 def preview_part(self: Task, part_pk: Any) -> None:
     """Validate one part of a partitioned preview; the last part to end sends the merge."""
     claimed = claim_part(part_pk)
@@ -280,13 +274,7 @@ def preview_part(self: Task, part_pk: Any) -> None:
         leases.release_or_disconnect(part)
 
 
-@shared_task(
-    bind=True,
-    name="data_exchange_tool.finish_preview",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@job_task("data_exchange_tool.finish_preview")
 def finish_preview(self: Task, job_pk: Any) -> None:
     """Merge the parts of a partitioned preview and record it (one transaction)."""
     job = _claim_finish(job_pk, Phase.PREVIEW)
@@ -307,13 +295,7 @@ def finish_preview(self: Task, job_pk: Any) -> None:
 # --- partitioned import --------------------------------------------------------------------
 
 
-@shared_task(
-    bind=True,
-    name="data_exchange_tool.import_part",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@job_task("data_exchange_tool.import_part")
 def import_part(self: Task, part_pk: Any) -> None:
     """Validate one part of a partitioned import and stage its rows; the last part to end
     sends the apply."""
@@ -343,13 +325,7 @@ def import_part(self: Task, part_pk: Any) -> None:
         leases.release_or_disconnect(part)
 
 
-@shared_task(
-    bind=True,
-    name="data_exchange_tool.finish_import",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
+@job_task("data_exchange_tool.finish_import")
 def finish_import(self: Task, job_pk: Any) -> None:
     """Apply the staged rows of a partitioned import in one transaction, and record it."""
     job = _claim_finish(job_pk, Phase.IMPORT)
