@@ -10,6 +10,14 @@ serializer's validators and ``validate()``, each value placed by the serializer'
 when it overrides it. The result and the errors are the ones
 ``run_validation`` gives (``tests/imports/test_plan.py`` compares them on many inputs).
 
+A validator of a kind whose test is known exactly (``passes``: Django's value and length limits,
+the NUL and surrogate checks DRF gives every ``CharField``) is first asked that test inline; only a
+value that fails it, or one the test cannot judge, is handed to the validator itself, whose error
+is then the one DRF would give. A plain ``IntegerField`` reads a cell of ASCII digits with
+``int()``, and a plain ``DecimalField`` a cell of digits within its limits with ``Decimal``
+(``PlainDecimal``): each gives what the field's ``to_internal_value`` gives for such text; any
+other text goes to the field.
+
 Only DRF's own steps are shortened. A serializer that overrides ``run_validation``,
 ``to_internal_value`` or ``run_validators`` is called as it is, row by row; so is a field that
 overrides ``get_value``, ``validate_empty_values``, ``run_validation`` or ``run_validators``
@@ -20,15 +28,19 @@ only concerns blank cells). A blank or missing cell always goes through the fiel
 
 from __future__ import annotations
 
+import decimal
+import re
 from collections.abc import Callable
 from typing import Any
 
+from django.core import validators as django_validators
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import fields as drf_fields
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.relations import RelatedField
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 #: ``run_validation`` implementations whose only addition to ``Field``'s concerns blank data.
 _PLAIN_RUN_VALIDATION: set[Callable[..., Any]] = {
@@ -41,6 +53,96 @@ _PLAIN_EMPTY_VALUES: set[Callable[..., Any]] = {
     drf_fields.Field.validate_empty_values,
     drf_fields.DecimalField.validate_empty_values,
 }
+
+
+#: A UTF-16 surrogate, the character ``ProhibitSurrogateCharactersValidator`` refuses.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: ``BaseValidator`` kinds and the test under which each passes a value: ``compare`` is False.
+_LIMITS: dict[type, Callable[[Any, Any], bool]] = {
+    django_validators.MaxValueValidator: lambda value, limit: not value > limit,
+    django_validators.MinValueValidator: lambda value, limit: not value < limit,
+    django_validators.MaxLengthValidator: lambda value, limit: not len(value) > limit,
+    django_validators.MinLengthValidator: lambda value, limit: not len(value) < limit,
+}
+
+
+def passes(validator: Any) -> Callable[[Any], bool] | None:
+    """Return a test that is True only for values ``validator`` certainly lets pass, or None.
+
+    Only validators of exactly a kind whose ``__call__`` is known (no subclass: it may change
+    ``clean`` or ``compare``) and whose limit is fixed get one. False means "ask the validator":
+    it raises its own error (or, for a value the test cannot judge, gives its own answer).
+    """
+    kind = type(validator)
+    if (
+        kind in _LIMITS
+        and not callable(validator.limit_value)
+        and not vars(validator).keys()
+        & {
+            "clean",
+            "compare",
+            "__call__",
+        }
+    ):
+        limit, compare = validator.limit_value, _LIMITS[kind]
+        return lambda value: compare(value, limit)
+    if kind is django_validators.ProhibitNullCharactersValidator:
+        return lambda value: value.__class__ is str and "\x00" not in value
+    if kind is ProhibitSurrogateCharactersValidator:
+        search = _SURROGATE.search
+        return lambda value: value.__class__ is str and (value.isascii() or not search(value))
+    return None
+
+
+def _plain_integer(field: drf_fields.Field) -> bool:
+    """Return True for an ``IntegerField`` whose reading of text is DRF's own."""
+    return (
+        type(field) is drf_fields.IntegerField
+        and _same(field, "to_internal_value", drf_fields.IntegerField)
+        and field.MAX_STRING_LENGTH == drf_fields.IntegerField.MAX_STRING_LENGTH
+        and getattr(field, "re_decimal", None) is drf_fields.IntegerField.re_decimal
+    )
+
+
+class PlainDecimal:
+    """A plain ``DecimalField``'s reading of a cell written as digits its limits allow.
+
+    ``-123.45`` with no more whole digits than ``max_digits - decimal_places`` and no more
+    decimals than ``decimal_places`` passes DRF's ``validate_precision`` (the digits it counts are
+    at most the ones written) and ``quantize`` only pads it with zeros: ``read`` gives the same
+    ``Decimal``. Any other text (a sign ``+``, spaces, an exponent, too many digits) is None: the
+    field reads it.
+    """
+
+    def __init__(self, field: drf_fields.DecimalField) -> None:
+        places: int = field.decimal_places  # type: ignore[assignment]
+        whole = field.max_digits - places  # type: ignore[operator]
+        decimals = rf"(?:\.[0-9]{{1,{places}}})?" if places else ""
+        self.pattern = re.compile(rf"-?[0-9]{{1,{whole}}}{decimals}")
+        self.exponent = decimal.Decimal(1).scaleb(-places)
+        self.context = decimal.Context(prec=field.max_digits)
+
+    @staticmethod
+    def applies(field: drf_fields.Field) -> bool:
+        """Return True for a ``DecimalField`` whose reading of text is DRF's own."""
+        return (
+            type(field) is drf_fields.DecimalField
+            and all(
+                _same(field, name, drf_fields.DecimalField)
+                for name in ("to_internal_value", "validate_precision", "quantize")
+            )
+            and not field.localize
+            and field.max_digits is not None
+            and field.decimal_places is not None
+            and field.max_digits > field.decimal_places
+            and field.max_digits - field.decimal_places == field.max_whole_digits
+            and field.max_digits + 2 <= field.MAX_STRING_LENGTH
+        )
+
+    def read(self, text: str) -> decimal.Decimal | None:
+        if self.pattern.fullmatch(text) is None:
+            return None
+        return decimal.Decimal(text).quantize(self.exponent, context=self.context)
 
 
 def _same(obj: Any, name: str, base: type) -> bool:
@@ -56,6 +158,8 @@ class FieldStep:
     """What one writable field does with a row."""
 
     __slots__ = (
+        "decimal",
+        "digits",
         "field",
         "get_value",
         "name",
@@ -63,6 +167,7 @@ class FieldStep:
         "run_validation",
         "source",
         "source_attrs",
+        "tests",
         "to_internal_value",
         "validate_method",
         "validators",
@@ -86,21 +191,51 @@ class FieldStep:
             (validator, bool(getattr(validator, "requires_context", False)))
             for validator in field.validators
         ]
+        tests = [passes(validator) for validator, _ in self.validators]
+        #: Every validator's inline test (``passes``), or None: the validators are always called.
+        self.tests: list[Callable[[Any], bool]] | None = (
+            tests if self.validators and None not in tests else None  # type: ignore[assignment]
+        )
+        #: The longest text of digits read with ``int()``, or 0 (see the module docstring).
+        self.digits: int = field.MAX_STRING_LENGTH if _plain_integer(field) else 0  # type: ignore[attr-defined]
+        self.decimal = PlainDecimal(field) if PlainDecimal.applies(field) else None  # type: ignore[arg-type]
         self.validate_method = getattr(serializer, "validate_" + field.field_name, None)  # type: ignore[operator]
 
     def validate(self, data: dict[str, Any]) -> Any:
         """Return the field's internal value for a row, as ``field.run_validation`` would."""
         primitive = data.get(self.name, empty) if self.get_value is None else self.get_value(data)
-        if not self.plain or primitive.__class__ is not str or not primitive.strip():
+        # ``not text.strip()``, without the copy: ``strip`` and ``isspace`` agree on whitespace.
+        if not self.plain or primitive.__class__ is not str or not primitive or primitive.isspace():
             return self.run_validation(primitive)
-        value = self.to_internal_value(primitive)
+        if (
+            self.digits
+            and primitive.isdigit()
+            and primitive.isascii()
+            and len(primitive) <= self.digits
+        ):
+            value: Any = int(primitive)
+        elif self.decimal is None or (value := self.decimal.read(primitive)) is None:
+            value = self.to_internal_value(primitive)
         if self.validators:
-            self.run_validators(value)
+            tests = self.tests
+            if tests is None or not _all_pass(tests, value):
+                self.run_validators(value)
         return value
 
     def run_validators(self, value: Any) -> None:
         """Run the field's validators, gathering their errors as ``Field.run_validators``."""
         run_validators(self.validators, value, self.field)
+
+
+def _all_pass(tests: list[Callable[[Any], bool]], value: Any) -> bool:
+    """Return True when every test passes ``value``; False when one fails or cannot judge it."""
+    try:
+        for test in tests:
+            if not test(value):
+                return False
+    except Exception:  # the validators themselves meet the value and answer
+        return False
+    return True
 
 
 def run_validators(validators: list[tuple[Any, bool]], value: Any, context: Any) -> None:

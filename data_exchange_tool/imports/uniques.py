@@ -136,6 +136,32 @@ class BatchUnique:
         #: Rows whose batch query failed: DRF's validator answers them (step 3).
         self.unanswered: set[int] = set()
         self.defer = False
+        #: ``(serializer, sources)``: the sources DRF's ``enforce_required_fields`` requires in a
+        #: row's data for that serializer, or None: the method runs for every row.
+        self._required: tuple[Any, frozenset[str] | None] = (None, None)
+
+    def _enforce_required_fields(self, value: Any, context: Any) -> None:
+        """DRF's ``enforce_required_fields``, skipped when it would find nothing missing."""
+        if self._required[0] is not context:
+            self._required = (context, self._required_sources(context))
+        required = self._required[1]
+        if required is None or not required.issubset(value):
+            self.validator.enforce_required_fields(value, context)
+
+    def _required_sources(self, serializer: Any) -> frozenset[str] | None:
+        """Return what ``enforce_required_fields`` looks for in the data (DRF 3.15 to 3.18:
+        each field's source, condition fields included), or None when it is not DRF's own."""
+        method = type(self.validator).enforce_required_fields
+        if (
+            method is not UniqueTogetherValidator.enforce_required_fields
+            or "enforce_required_fields" in vars(self.validator)
+        ):
+            return None
+        names = (*self.validator.fields, *getattr(self.validator, "condition_fields", ()))
+        try:
+            return frozenset(str(serializer.fields[name].source) for name in names)
+        except Exception:  # DRF's own check meets the same error, row by row
+            return None
 
     @property
     def message(self) -> str:
@@ -156,7 +182,7 @@ class BatchUnique:
 
     def __call__(self, value: Any, context: Any) -> None:
         if self.together:
-            self.validator.enforce_required_fields(value, context)
+            self._enforce_required_fields(value, context)
         if self.batch.answering:
             row = self.batch.row
             refusal = self.refused.get(row)

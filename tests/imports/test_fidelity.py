@@ -190,3 +190,27 @@ def test_a_row_updating_a_stored_row_keeps_its_code_as_drf_with_that_instance(mo
         drf_answer(ThingSerializer, {"code": "bob", "title": "second", "active": "true"})
         == (answers[1])
     )
+
+
+def test_a_unique_set_with_an_optional_field_requires_it_as_drf_does():
+    """DRF's ``UniqueTogetherValidator`` requires every field of its set in the data; the
+    stand-in skips that check only when it would find nothing missing."""
+
+    class CodeAndQtySerializer(serializers.ModelSerializer):
+        class Meta:
+            model = FidelityThing
+            fields = ("code", "qty")
+            validators = [
+                UniqueTogetherValidator(
+                    queryset=FidelityThing.objects.all(), fields=("code", "qty")
+                )
+            ]
+
+    FidelityThing.objects.create(code="taken", qty=1)
+    rows = [["a", ""], ["b", "2"], ["taken", "1"], ["c", "x"]]
+    answers = compare(FidelityImportJob, CodeAndQtySerializer, ["code", "qty"], rows)
+    assert answers[0] == ("valid", {"code": "a", "qty": None})  # a blank cell is a null
+    assert answers[1][0] == "valid"
+    assert answers[2][0] == "invalid"
+    only_code = compare(FidelityImportJob, CodeAndQtySerializer, ["code"], [["d"]])
+    assert only_code == [("invalid", {("qty", "This field is required.", "required")})]

@@ -9,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core import validators
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from data_exchange_tool.imports.plan import ValidationPlan
+from data_exchange_tool.imports.plan import ValidationPlan, passes
 from example_project.demo.models import Partner, Product
 from example_project.demo.serializers import ImportStockRecordSerializer
 
@@ -211,3 +213,144 @@ def test_dates_and_defaults() -> None:
         "size": 1.0,
         "hidden": "h",
     }
+
+
+# Values of every kind a field's internal value can be, the edges of the limits included.
+LIMIT_VALUES: list[Any] = [
+    0,
+    -1,
+    1,
+    9,
+    10,
+    11,
+    2**31,
+    -(2**31) - 1,
+    Decimal("9.99"),
+    Decimal("10.00"),
+    Decimal("10.01"),
+    Decimal("NaN"),
+    10.0,
+    float("nan"),
+    "",
+    "a",
+    "abcdefghij",
+    "abcdefghijk",
+    "a\x00b",
+    "\x00",
+    "\ud800",
+    "ok \udfff",
+    "Ünïcödé",
+    "日本語",
+    None,
+    [1, 2],
+    datetime.date(2024, 1, 1),
+    True,
+]
+LIMITED_VALIDATORS = [
+    validators.MaxValueValidator(10),
+    validators.MinValueValidator(0),
+    validators.MaxValueValidator(Decimal("10.00")),
+    validators.MaxLengthValidator(10),
+    validators.MinLengthValidator(1),
+    validators.ProhibitNullCharactersValidator(),
+    ProhibitSurrogateCharactersValidator(),
+]
+
+
+def validator_raises(validator: Any, value: Any) -> bool:
+    try:
+        validator(value)
+    except (DjangoValidationError, ValidationError, TypeError):
+        return True
+    return False
+
+
+@pytest.mark.parametrize("validator", LIMITED_VALIDATORS, ids=repr)
+def test_an_inline_test_passes_only_what_the_validator_passes(validator: Any) -> None:
+    test = passes(validator)
+    assert test is not None
+    judged = []
+    for value in LIMIT_VALUES:
+        try:
+            passed = test(value)
+        except Exception:
+            passed = False  # the plan then asks the validator
+        if passed:
+            assert not validator_raises(validator, value), value
+        judged.append(passed)
+    assert any(judged)  # the inline test does spare the common value a call
+    assert not all(judged) or isinstance(validator, validators.MinLengthValidator)
+
+
+def test_a_validator_whose_test_is_not_known_has_none() -> None:
+    class Stricter(validators.MaxValueValidator):
+        def compare(self, a: Any, b: Any) -> bool:
+            return a >= b
+
+    assert passes(Stricter(10)) is None
+    assert passes(validators.MaxValueValidator(lambda: 10)) is None
+    assert passes(validators.RegexValidator("x")) is None
+    assert passes(no_thirteen) is None
+    step = {s.name: s for s in ValidationPlan(Everything()).steps}
+    assert step["count"].tests is None  # no_thirteen and the context validator have no test
+    assert step["name"].tests is not None
+
+
+def test_an_integer_cell_of_digits_reads_as_the_field_reads_it() -> None:
+    step = {s.name: s for s in ValidationPlan(Everything()).steps}
+    assert step["count"].digits == serializers.IntegerField.MAX_STRING_LENGTH
+    assert step["name"].digits == 0
+    rng = random.Random(7)
+    texts = ["0", "007", "-0", "12", "1" * 1000, "1" * 1001, "١٢", "1.0", " 12", "+3", "-5"]
+    texts += [
+        "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 40))) for _ in range(500)
+    ]
+    serializer = type(
+        "S", (serializers.Serializer,), {"n": serializers.IntegerField(max_value=10**30)}
+    )()
+    plan = ValidationPlan(serializer)
+    assert plan.steps[0].digits
+    results = [outcome(plan.run_validation, {"n": text}) for text in texts]
+    assert results == [outcome(serializer.run_validation, {"n": text}) for text in texts]
+    assert {result[0] for result in results} == {"ok", "error"}
+
+
+@pytest.mark.parametrize(
+    ("max_digits", "decimal_places"), [(6, 2), (12, 2), (5, 0), (3, 3), (30, 10), (40, 1)]
+)
+def test_a_decimal_cell_reads_as_the_field_reads_it(max_digits: int, decimal_places: int) -> None:
+    field = serializers.DecimalField(max_digits=max_digits, decimal_places=decimal_places)
+    serializer = type("S", (serializers.Serializer,), {"d": field})()
+    plan = ValidationPlan(serializer)
+    assert (plan.steps[0].decimal is not None) == (max_digits > decimal_places)
+    rng = random.Random(max_digits * 100 + decimal_places)
+    texts = ["0", "-0", "0.0", "007.50", "1.", ".5", "+1", "1e2", " 1", "1_0", "NaN", "-1.005"]
+    for _ in range(600):
+        whole = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, max_digits + 2)))
+        places = "".join(
+            rng.choice("0123456789") for _ in range(rng.randint(0, decimal_places + 2))
+        )
+        texts.append(rng.choice(["", "-"]) + whole + ("." + places if places else ""))
+    results = [outcome(plan.run_validation, {"d": text}) for text in texts]
+    expected = [outcome(serializer.run_validation, {"d": text}) for text in texts]
+    assert results == expected
+    # Same value, exponent included (``Decimal`` equality ignores trailing zeros).
+    assert [str(r[1]["d"]) for r in results if r[0] == "ok"] == [
+        str(r[1]["d"]) for r in expected if r[0] == "ok"
+    ]
+    assert {result[0] for result in results} == {"ok", "error"}
+
+
+def test_a_decimal_field_of_its_own_kind_reads_every_cell_itself() -> None:
+    class Rounded(serializers.DecimalField):
+        def quantize(self, value: Decimal) -> Decimal:
+            return value
+
+    plan = ValidationPlan(
+        type("S", (serializers.Serializer,), {"d": Rounded(max_digits=6, decimal_places=2)})()
+    )
+    assert plan.steps[0].decimal is None
+    assert plan.run_validation({"d": "1.5"}) == {"d": Decimal("1.5")}
+    localized = serializers.DecimalField(max_digits=6, decimal_places=2, localize=True)
+    plan = ValidationPlan(type("S", (serializers.Serializer,), {"d": localized})())
+    assert plan.steps[0].decimal is None
