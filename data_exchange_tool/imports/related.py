@@ -115,12 +115,15 @@ class BatchRelated:
 
     def prefetch_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         """Load, with one query, the objects the cells of a batch's rows name."""
-        texts: set[Any] = set()
         name, texts_of = self.name, self.texts_of
-        for data in rows:
-            value = data.get(name)
-            if value is not None and value != "":
-                texts.update(texts_of(value))
+        if texts_of is _one_text:  # a cell names one object: its value is the text
+            texts: set[Any] = {data.get(name) for data in rows}
+        else:
+            texts = set()
+            for data in rows:
+                value = data.get(name)
+                if value is not None and value != "":
+                    texts.update(texts_of(value))
         texts.discard("")
         texts.discard(None)
         self.prefetch(texts)
