@@ -32,8 +32,8 @@ other one with another price (``load_update_mode``), so every row exists and abo
 - ``copy-upsert``: ``COPY`` of the file's rows into a temporary table, then one ``INSERT ...
   SELECT ... ON CONFLICT DO UPDATE ... WHERE IS DISTINCT FROM`` into the table.
 
-``DXT_BENCH_OVERLAP_WRITES=1`` (read by ``bench.settings``) runs the library's imports with
-``DATA_EXCHANGE_OVERLAP_WRITES = True``.
+``DXT_BENCH_OVERLAP_WRITES=0`` (read by ``bench.settings``) runs the library's imports with
+``DATA_EXCHANGE_OVERLAP_WRITES = False`` (written in line; the default overlaps).
 """
 
 from __future__ import annotations

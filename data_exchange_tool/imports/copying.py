@@ -35,7 +35,7 @@ import itertools
 import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,6 +316,8 @@ class CopyWriter:
         )
         self._codecs: dict[str, ColumnCodec] | None = None
         self._update_table: str | None = None
+        #: The write statements collected by ``deferring`` (None: each runs at once).
+        self._deferred: list[Callable[[], Any]] | None = None
         self.sequence = self._prepare_table() if keys else None
 
     def quote(self, name: str | None) -> str:
@@ -358,21 +360,45 @@ class CopyWriter:
             cursor.execute(sql, params)
             return cursor.rowcount
 
+    @contextmanager
+    def deferring(self) -> Iterator[list[Callable[[], Any]]]:
+        """Collect, instead of sending, the write statements of the ``insert`` and ``update``
+        calls made inside: their values are checked and encoded now, keys are drawn now, and
+        the list holds the statements to run later, in order, on the same connection (the
+        import's overlap sends them from its background thread, where waiting for the server
+        holds no lock Python's other thread needs)."""
+        self._deferred = steps = []
+        try:
+            yield steps
+        finally:
+            self._deferred = None
+
+    def _send(self, step: Callable[[], Any]) -> Any:
+        """Run a write statement now, or collect it (``deferring``)."""
+        if self._deferred is not None:
+            self._deferred.append(step)
+            return 0
+        return step()
+
     def copy(self, table: str, columns: Sequence[str], data: str, indexes: Sequence[int]) -> None:
         """Send ``data`` with one ``COPY table (columns) FROM STDIN``; ``indexes`` name its
         lines in a refusal."""
         listed = ", ".join(self.quote(c) for c in columns)
         sql = f"COPY {table} ({listed}) FROM STDIN"
-        try:
-            with self.connection.cursor() as cursor:
 
-                def send() -> None:
-                    with self.connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
-                        copy.write(data)
+        def step() -> None:
+            try:
+                with self.connection.cursor() as cursor:
 
-                observed(cursor, sql, send)
-        except DatabaseError as exc:
-            raise refusal_of(exc, columns, data, indexes) from exc
+                    def send() -> None:
+                        with self.connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+                            copy.write(data)
+
+                    observed(cursor, sql, send)
+            except DatabaseError as exc:
+                raise refusal_of(exc, columns, data, indexes) from exc
+
+        self._send(step)
 
     # - inserts
 
@@ -438,7 +464,7 @@ class CopyWriter:
             raise ValueError(f"not written by this writer: {', '.join(sorted(unknown))}")
         masked = any(len(values.keys() - auto) != len(names) for _, values in changes)
         table = self._temporary_table(updatable)
-        self.execute(f"TRUNCATE {table}")
+        self._send(lambda: self.execute(f"TRUNCATE {table}"))
         codecs: list[Any] = [self.codecs[self.pk.attname], *(self.codecs[n] for n in names)]
         if masked:
             codecs.append(MaskCodec(MASK))
@@ -447,10 +473,14 @@ class CopyWriter:
         data = self._update_lines(codecs, rows)
         self.copy(table, [codec.column for codec in codecs], data, indexes)
         sql, params = self._update_sql(table, names, masked)
-        try:
-            return self.execute(sql, params)
-        except DatabaseError as exc:
-            raise refusal_of(exc, [codec.column for codec in codecs], data, indexes) from exc
+
+        def step() -> int:
+            try:
+                return self.execute(sql, params)
+            except DatabaseError as exc:
+                raise refusal_of(exc, [codec.column for codec in codecs], data, indexes) from exc
+
+        return self._send(step)
 
     @staticmethod
     def _update_values(pk: Any, values: dict, names: list[str], masked: bool) -> list[Any]:

@@ -245,9 +245,36 @@ class BatchWriter:
                 self._call_hook(self.after_row, written)
             self.on_written(written)
         else:
+            # Values are encoded and keys drawn here; the background thread only sends the
+            # statements and waits for the server, while this thread validates the next batch.
+            changed = [o for o in updated if o.changes]
+            table: CopyWriter = self.table  # type: ignore[assignment]  # see __init__
+            with table.deferring() as inserts:
+                self._insert_rows(new)
+            with table.deferring() as updates:
+                self._update_rows(changed)
             self.background.submit(
-                lambda: self._write(new, updated), lambda: self.on_written(written)
+                lambda: self._send(inserts, new, updates, changed, written),
+                lambda: self.on_written(written),
             )
+
+    def _send(
+        self,
+        inserts: list[Callable[[], Any]],
+        new: list[RowOutcome],
+        updates: list[Callable[[], Any]],
+        changed: list[RowOutcome],
+        written: list[RowOutcome],
+    ) -> None:
+        """Run a batch's collected statements (on the background thread), then its relations."""
+        for statements, outcomes in ((inserts, new), (updates, changed)):
+            try:
+                for statement in statements:
+                    statement()
+            except WriteRefusedError as exc:
+                raise self._refusal(exc, outcomes) from exc
+        if self.relations:
+            self.relations.write_outcomes(written)
 
     def _write(self, new: list[RowOutcome], updated: list[RowOutcome]) -> None:
         self._write_rows(new, [o for o in updated if o.changes])
@@ -255,6 +282,10 @@ class BatchWriter:
             self.relations.write_outcomes([*new, *updated])
 
     def _write_rows(self, new: list[RowOutcome], updated: list[RowOutcome]) -> None:
+        self._insert_rows(new)
+        self._update_rows(updated)
+
+    def _insert_rows(self, new: list[RowOutcome]) -> None:
         if new:
             try:
                 pks = self.table.insert([o.row for o in new])  # type: ignore[misc]  # built
@@ -262,6 +293,8 @@ class BatchWriter:
                 raise self._refusal(exc, new) from exc
             for outcome, pk in zip(new, pks, strict=True):
                 outcome.pk = pk
+
+    def _update_rows(self, updated: list[RowOutcome]) -> None:
         if updated:
             attname_of = self.shape.attname_of
             changes = [

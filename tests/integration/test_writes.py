@@ -261,3 +261,45 @@ def test_a_cancel_mid_import_writes_nothing_with_overlap(catalogue, monkeypatch,
     assert validated == [2, 3, 4, 5, 6, 7]  # stopped before writing the third batch
     assert StockRecord.objects.count() == 0
     assert connection.allow_thread_sharing is False
+
+
+def test_deferred_statements_are_encoded_now_and_sent_when_run(catalogue):
+    """The overlap encodes a batch and draws its keys on the import's thread and only sends it
+    on the background thread: ``deferring`` collects the statements, in order."""
+    partner, product = catalogue["partners"][0], catalogue["products"][0]
+    stored = StockRecord.objects.create(**stock(partner, product, "old"))
+    with transaction.atomic():
+        writer = CopyWriter(StockRecord, ["partner_id", "product_id", "partner_sku"], "default")
+        with writer.deferring() as inserts:
+            pks = writer.insert([stock(partner, product, f"n{i}") for i in range(3)])
+        with writer.deferring() as updates:
+            writer.update([(stored.pk, {"partner_sku": "n1"})])  # refused once n1 exists
+        assert len(pks) == 3  # keys drawn at once
+        assert all(pks)
+        assert len(inserts) == 1  # COPY
+        assert len(updates) == 3  # TRUNCATE, COPY into the temporary table, UPDATE ... FROM
+        assert StockRecord.objects.count() == 1  # nothing sent yet
+        for statement in inserts:
+            statement()
+        assert sorted(StockRecord.objects.values_list("pk", flat=True)) == sorted([stored.pk, *pks])
+        truncate, copy, update = updates
+        truncate()
+        copy()
+        with pytest.raises(WriteRefusedError) as caught:
+            update()
+        transaction.set_rollback(True)
+    assert caught.value.row_index == 0
+    assert "duplicate key" in caught.value.message
+    assert StockRecord.objects.get().partner_sku == "old"
+
+
+def test_a_value_refused_while_encoding_is_refused_before_anything_is_sent(catalogue):
+    partner, product = catalogue["partners"][0], catalogue["products"][0]
+    rows = [stock(partner, product, "ok"), stock(partner, product, "x" * 500)]
+    with transaction.atomic():
+        writer = CopyWriter(StockRecord, ["partner_id", "product_id", "partner_sku"], "default")
+        with pytest.raises(WriteRefusedError) as caught, writer.deferring() as inserts:
+            writer.insert(rows)
+        transaction.set_rollback(True)
+    assert caught.value.row_index == 1
+    assert inserts == []
