@@ -185,7 +185,7 @@ class RowEncoder:
 
     def lines(self, rows: Sequence[Row], indexes: Sequence[int]) -> str:
         """Return the rows as text ``COPY`` data; ``indexes`` name them in a refusal."""
-        texts = [codec.text for codec in self.taken]
+        texts = [codec.quick_text() for codec in self.taken]
         per_row = [(codec.text, default) for codec, default in self.per_row]
         constant = "\t".join(codec.text(value) for codec, value in self.constant)
         lines = []
@@ -367,7 +367,8 @@ class CopyWriter:
         the list holds the statements to run later, in order, on the same connection (the
         import's overlap sends them from its background thread, where waiting for the server
         holds no lock Python's other thread needs)."""
-        self._deferred = steps = []
+        steps: list[Callable[[], Any]] = []
+        self._deferred = steps
         try:
             yield steps
         finally:

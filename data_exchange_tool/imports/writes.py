@@ -254,8 +254,8 @@ class BatchWriter:
             with table.deferring() as updates:
                 self._update_rows(changed)
             self.background.submit(
-                lambda: self._send(inserts, new, updates, changed, written),
-                lambda: self.on_written(written),
+                lambda: self._send(inserts, new, updates, changed),
+                lambda: self._written(written),
             )
 
     def _send(
@@ -264,17 +264,23 @@ class BatchWriter:
         new: list[RowOutcome],
         updates: list[Callable[[], Any]],
         changed: list[RowOutcome],
-        written: list[RowOutcome],
     ) -> None:
-        """Run a batch's collected statements (on the background thread), then its relations."""
+        """Run a batch's collected statements (on the background thread: only these, which use
+        the import's connection itself; the ORM there would open a connection of its own,
+        outside the import's transaction)."""
         for statements, outcomes in ((inserts, new), (updates, changed)):
             try:
                 for statement in statements:
                     statement()
             except WriteRefusedError as exc:
                 raise self._refusal(exc, outcomes) from exc
+
+    def _written(self, written: list[RowOutcome]) -> None:
+        """After a batch sent in the background: its many-to-many rows, written on the import's
+        thread (through the ORM, in the import's transaction), then ``on_written``."""
         if self.relations:
             self.relations.write_outcomes(written)
+        self.on_written(written)
 
     def _write(self, new: list[RowOutcome], updated: list[RowOutcome]) -> None:
         self._write_rows(new, [o for o in updated if o.changes])

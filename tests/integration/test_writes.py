@@ -303,3 +303,51 @@ def test_a_value_refused_while_encoding_is_refused_before_anything_is_sent(catal
         transaction.set_rollback(True)
     assert caught.value.row_index == 1
     assert inserts == []
+
+
+QUICK_VALUES: list[Any] = [
+    None,
+    0,
+    -1,
+    2**31 - 1,
+    2**31,
+    -(2**63) - 1,
+    True,
+    "",
+    "plain",
+    "tab\there",
+    "new\nline\r\\",
+    "a\x00b",
+    "x" * 300,
+    "Ünïcödé 日本",
+    "lone \ud800",
+    Decimal("1.50"),
+    Decimal("-0.00"),
+    Decimal("123456789012.345"),
+    Decimal("NaN"),
+    Decimal("Infinity"),
+    1.5,
+    [1, 2],
+    {"a": 1},
+]
+
+
+@pytest.mark.parametrize("model", [StockRecord, Everything], ids=lambda m: m.__name__)
+def test_quick_text_gives_what_text_gives(model):
+    """``ColumnCodec.quick_text`` (the encoder's per-value call) answers as ``text`` does, value
+    or refusal, for every column and every kind of value."""
+    writer = CopyWriter(model, [f.attname for f in model._meta.concrete_fields], "default")
+
+    def answer(call: Any, value: Any) -> Any:
+        try:
+            return ("text", call(value))
+        except Exception as exc:  # the kind and message are compared
+            return ("error", type(exc).__name__, str(exc))
+
+    quick_columns = 0
+    for codec in writer.codecs.values():
+        quick = codec.quick_text()
+        quick_columns += quick is not codec.text
+        for value in QUICK_VALUES:
+            assert answer(quick, value) == answer(codec.text, value), (codec.attname, value)
+    assert quick_columns >= 3
