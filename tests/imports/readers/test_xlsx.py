@@ -414,9 +414,8 @@ def test_shared_strings_past_the_memory_bound_are_read_from_disk():
 
 
 def shared_strings_xml(count: int) -> bytes:
-    return (
-        f'<sst xmlns="{MAIN}">' + "".join(f"<si><t>s{i} é</t></si>" for i in range(count)) + "</sst>"
-    ).encode()
+    items = "".join(f"<si><t>s{i} é</t></si>" for i in range(count))
+    return f'<sst xmlns="{MAIN}">{items}</sst>'.encode()
 
 
 def test_spilled_shared_strings_are_read_across_index_blocks_in_any_order():
