@@ -36,7 +36,7 @@ KEEP_IN_MEMORY = 65_536
 #: Spilled strings gathered before they are written.
 PENDING_STRINGS = 4096
 #: Spilled strings whose offsets are read back together, and the blocks of them kept.
-INDEX_BLOCK = 1024
+INDEX_BLOCK = 128
 INDEX_BLOCKS_CACHED = 64
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
