@@ -419,9 +419,13 @@ def shared_strings_xml(count: int) -> bytes:
 
 
 def test_spilled_shared_strings_are_read_across_index_blocks_in_any_order():
-    from data_exchange_tool.imports.readers.ooxml import INDEX_BLOCK, load_shared_strings
+    from data_exchange_tool.imports.readers.ooxml import (
+        INDEX_BLOCK,
+        INDEX_BLOCKS_CACHED,
+        load_shared_strings,
+    )
 
-    count = 3 * INDEX_BLOCK + 7
+    count = (INDEX_BLOCKS_CACHED + 3) * INDEX_BLOCK + 7  # more blocks than are cached
     table = load_shared_strings(io.BytesIO(shared_strings_xml(count)), keep=5)
     try:
         get = table.getter()
