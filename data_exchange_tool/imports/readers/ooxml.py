@@ -8,12 +8,13 @@ declared (billion laughs, external entities). The shared strings table is held a
 ``KEEP_IN_MEMORY`` strings; the rest goes to a temporary file and is read back with ``os.pread``
 (the page cache, not this process's memory): Excel numbers strings by first appearance, so the
 ones that repeat (categories, partners) stay in memory, and a sheet of a million distinct names
-costs 4 bytes a string instead of about 110.
+costs no memory per string (where each spilled string ends waits in a second temporary file).
 """
 
 from __future__ import annotations
 
 import array
+import functools
 import os
 import posixpath
 import re
@@ -32,6 +33,11 @@ from data_exchange_tool.imports.readers.cellformat import Formatter, builtin_cod
 CHUNK = 64 * 1024
 #: Shared strings kept in memory; the rest is spilled to a temporary file.
 KEEP_IN_MEMORY = 65_536
+#: Spilled strings gathered before they are written.
+PENDING_STRINGS = 4096
+#: Spilled strings whose offsets are read back together, and the blocks of them kept.
+INDEX_BLOCK = 128
+INDEX_BLOCKS_CACHED = 64
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 StartHandler = Callable[[str, dict[str, str]], None]
@@ -204,15 +210,24 @@ def _int(text: str | None) -> int:
 
 
 class SharedStrings:
-    """The shared strings table: the first strings in memory, the rest in a temporary file."""
+    """The shared strings table: the first strings in memory, the rest in a temporary file.
+
+    The spilled strings' offsets wait on disk too (``index``: where each one ends, 8 bytes
+    apiece), read back ``INDEX_BLOCK`` at a time with the last ``INDEX_BLOCKS_CACHED`` blocks
+    kept: memory does not grow with the table, and strings asked for in order (as Excel numbers
+    them) cost one read of the index per block.
+    """
 
     def __init__(self, keep: int = KEEP_IN_MEMORY) -> None:
         self.head: list[str] = []
         self.keep = keep
         self.file: IO[bytes] | None = None
-        self.offsets = array.array("Q", [0])
-        self.pending: list[bytes] = []
+        self.index: IO[bytes] | None = None
+        #: Strings spilled, and the bytes they take in ``file``.
+        self.count = 0
         self.size = 0
+        self.pending: list[bytes] = []
+        self.pending_ends = array.array("Q", [0])  # the first spilled string starts at 0
 
     def append(self, text: str) -> None:
         """Add the next string of the table."""
@@ -221,45 +236,64 @@ class SharedStrings:
             return
         if self.file is None:
             self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+            self.index = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         data = text.encode("utf-8")
         self.pending.append(data)
         self.size += len(data)
-        self.offsets.append(self.size)
-        if len(self.pending) >= 4096:
+        self.pending_ends.append(self.size)
+        self.count += 1
+        if len(self.pending) >= PENDING_STRINGS:
             self.flush()
 
     def flush(self) -> None:
-        """Write the strings not written yet."""
-        if self.file is not None and self.pending:
+        """Write the strings (and their ends) not written yet."""
+        if self.file is not None and self.index is not None and self.pending:
             self.file.write(b"".join(self.pending))
             self.file.flush()
+            self.index.write(self.pending_ends.tobytes())
+            self.index.flush()
             self.pending.clear()
+            self.pending_ends = array.array("Q")
 
     def __len__(self) -> int:
-        return len(self.head) + len(self.offsets) - 1
+        return len(self.head) + self.count
 
     def getter(self) -> Callable[[int], str]:
         """Return ``index -> text`` (raises ``IndexError`` for an index not in the table)."""
         self.flush()
         head = self.head
-        if self.file is None:
+        if self.file is None or self.index is None:
             return head.__getitem__
-        offsets, kept = self.offsets, len(head)
-        fd, pread = self.file.fileno(), os.pread
+        kept, count, fd, pread = len(head), self.count, self.file.fileno(), os.pread
+        index_fd, width = self.index.fileno(), self.pending_ends.itemsize
+
+        @functools.lru_cache(maxsize=INDEX_BLOCKS_CACHED)
+        def ends_of(block: int) -> array.array[int]:
+            # INDEX_BLOCK strings: their starts, and the end of the last one.
+            ends = array.array("Q")
+            ends.frombytes(pread(index_fd, (INDEX_BLOCK + 1) * width, block * INDEX_BLOCK * width))
+            return ends
 
         def get(index: int) -> str:
             if index < kept:
                 return head[index]
-            start = offsets[index - kept]
-            return pread(fd, offsets[index - kept + 1] - start, start).decode("utf-8")
+            spilled = index - kept
+            if spilled >= count:
+                raise IndexError(index)
+            ends = ends_of(spilled // INDEX_BLOCK)
+            at = spilled % INDEX_BLOCK
+            start = ends[at]
+            return pread(fd, ends[at + 1] - start, start).decode("utf-8")
 
         return get
 
     def close(self) -> None:
-        """Drop the temporary file."""
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        """Drop the temporary files."""
+        for name in ("file", "index"):
+            part = getattr(self, name)
+            if part is not None:
+                part.close()
+                setattr(self, name, None)
 
 
 class _StringsParser:

@@ -413,6 +413,54 @@ def test_shared_strings_past_the_memory_bound_are_read_from_disk():
         table.close()
 
 
+def shared_strings_xml(count: int) -> bytes:
+    items = "".join(f"<si><t>s{i} é</t></si>" for i in range(count))
+    return f'<sst xmlns="{MAIN}">{items}</sst>'.encode()
+
+
+def test_spilled_shared_strings_are_read_across_index_blocks_in_any_order():
+    from data_exchange_tool.imports.readers.ooxml import (
+        INDEX_BLOCK,
+        INDEX_BLOCKS_CACHED,
+        load_shared_strings,
+    )
+
+    count = (INDEX_BLOCKS_CACHED + 3) * INDEX_BLOCK + 7  # more blocks than are cached
+    table = load_shared_strings(io.BytesIO(shared_strings_xml(count)), keep=5)
+    try:
+        get = table.getter()
+        assert len(table) == count
+        order = [*range(count - 1, -1, -1), *range(0, count, 97), INDEX_BLOCK + 4, INDEX_BLOCK + 5]
+        assert [get(i) for i in order] == [f"s{i} é" for i in order]
+        with pytest.raises(IndexError):
+            get(count)
+    finally:
+        table.close()
+
+
+def test_spilled_shared_strings_keep_nothing_per_string_in_memory():
+    """Ten times the spilled strings retain no more memory (their offsets wait on disk too)."""
+    import tracemalloc
+
+    from data_exchange_tool.imports.readers.ooxml import load_shared_strings
+
+    def retained(count: int) -> int:
+        xml = shared_strings_xml(count)
+        tracemalloc.start()
+        try:
+            table = load_shared_strings(io.BytesIO(xml), keep=10)
+            table.getter()
+            size = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        table.close()
+        return size
+
+    small, large = retained(10_000), retained(60_000)
+    # 50,000 more strings: 8 bytes each would be 400 KB more.
+    assert large - small < 64 * 1024, (small, large)
+
+
 @pytest.mark.parametrize("threshold", [0, None], ids=["child-process", "this-process"])
 def test_a_large_sheet_read_by_a_child_process_reads_alike(threshold, settings):
     settings.DATA_EXCHANGE_XLSX_PROCESS_THRESHOLD = threshold
