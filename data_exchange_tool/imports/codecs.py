@@ -328,7 +328,8 @@ class ValueChecks:
 # --- comparing with what is stored ------------------------------------------------------------
 
 
-def _same(value: Any) -> Any:
+def same_value(value: Any) -> Any:
+    """The normalizer of a value compared as it is."""
     return value
 
 
@@ -351,7 +352,7 @@ def normalizer(field: models.Field) -> Callable[[Any], Any]:
             timezone.make_aware(v) if isinstance(v, datetime.datetime) and timezone.is_naive(v)
             else v
         )  # fmt: skip
-    return _same
+    return same_value
 
 
 # --- preparing and encoding one column (PostgreSQL's text COPY) -------------------------------

@@ -34,7 +34,7 @@ from django.db import connections, router
 from django.db.models.fields.related import RelatedField
 from rest_framework import serializers
 
-from data_exchange_tool.imports.codecs import RowShape, ValueChecks, normalizer
+from data_exchange_tool.imports.codecs import RowShape, ValueChecks, normalizer, same_value
 from data_exchange_tool.imports.columns import ColumnMap
 from data_exchange_tool.imports.files import FileColumns
 from data_exchange_tool.imports.natural_keys import ExistingRows, Key, Stored
@@ -132,7 +132,11 @@ class BatchValidator:
         self.rows_needed = not for_display or bool(self.checks.checks)
         key_columns = set(self.key.attnames) if self.key is not None else set()
         compared = [(n, f) for n, f in self.shape.columns if f.attname not in key_columns]
-        self.compared = [(name, f.attname, normalizer(f)) for name, f in compared]
+        #: ``(name, attname, normalizer or None: compared as it is)`` of each compared column.
+        self.compared = [
+            (name, f.attname, None if (n := normalizer(f)) is same_value else n)
+            for name, f in compared
+        ]
         #: Related fields whose old value the preview shows as the object: ``{name: field}``.
         self.shown: dict[str, RelatedField] = (
             {n: f for n, f in compared if isinstance(f, RelatedField)} if for_display else {}
@@ -292,8 +296,10 @@ class BatchValidator:
             row = outcome.row = self.shape.row(validated)
         changes = outcome.changes
         for (name, attname, normalize), old in zip(self.compared, stored[1:], strict=True):
-            if attname in row and normalize(row[attname]) != old:
-                changes[name] = (old, validated[name])
+            if attname in row:
+                value = row[attname]
+                if (value if normalize is None else normalize(value)) != old:
+                    changes[name] = (old, validated[name])
         outcome.action = RowAction.UPDATE if changes else RowAction.UNCHANGED
 
     def _show_related(self, outcomes: list[RowOutcome]) -> None:
