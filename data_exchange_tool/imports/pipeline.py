@@ -294,22 +294,22 @@ class PreviewRun(Run):
                 kept.append(self.sample_row(outcome))
         self.preview_rows.insert(kept)
 
-    def sample_row(self, outcome: RowOutcome) -> ImportJobPreviewRow:
-        """Return an unsaved preview row for an outcome."""
+    def sample_row(self, outcome: RowOutcome) -> dict[str, Any]:
+        """Return the preview row of an outcome as ``{attname: value}``, to insert."""
         changes = {
             name: [_json_value(old), _json_value(new)]
             for name, (old, new) in itertools.chain(
                 outcome.changes.items(), outcome.relation_changes.items()
             )
         }
-        return ImportJobPreviewRow(
-            job_id=self.job.pk,
-            row_number=outcome.row_number,
-            action=outcome.action,
-            values=self.row_values(outcome.cells),
-            changes=changes,
-            errors=[[column[:255], message] for column, message in outcome.errors],
-        )
+        return {
+            "job_id": self.job.pk,
+            "row_number": outcome.row_number,
+            "action": outcome.action,
+            "values": self.row_values(outcome.cells),
+            "changes": changes,
+            "errors": [[column[:255], message] for column, message in outcome.errors],
+        }
 
 
 class ImportRun(Run):
@@ -500,9 +500,9 @@ class PartPreviewRun(PartReading, PreviewRun):
             row.part = self.part.index
         return rows
 
-    def sample_row(self, outcome: RowOutcome) -> ImportJobPreviewRow:
+    def sample_row(self, outcome: RowOutcome) -> dict[str, Any]:
         row = super().sample_row(outcome)
-        row.part = self.part.index
+        row["part"] = self.part.index
         return row
 
 

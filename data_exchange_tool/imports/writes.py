@@ -128,17 +128,23 @@ class RecordWriter:
         self.names = [f.attname for f in model._meta.concrete_fields if not f.primary_key]
         self._copy: CopyWriter | None = None
 
-    def insert(self, objs: Sequence[models.Model]) -> None:
-        """Insert unsaved instances (their pks stay unset on PostgreSQL)."""
+    def insert(self, objs: Sequence[models.Model | dict[str, Any]]) -> None:
+        """Insert unsaved instances, or rows given as ``{attname: value}`` (a missing column
+        takes its default), without building an instance for each on PostgreSQL (their pks
+        stay unset there)."""
         if not objs:
             return
         if connections[self.using].vendor != "postgresql":
-            self.model._base_manager.using(self.using).bulk_create(objs)
+            self.model._base_manager.using(self.using).bulk_create(
+                [o if isinstance(o, models.Model) else self.model(**o) for o in objs]
+            )
             return
         if self._copy is None:
             self._copy = CopyWriter(self.model, self.names, self.using, keys=False)
         names = self.names
-        self._copy.insert([{name: getattr(obj, name) for name in names} for obj in objs])
+        self._copy.insert(
+            [o if isinstance(o, dict) else {name: getattr(o, name) for name in names} for o in objs]
+        )
 
 
 class Background:
