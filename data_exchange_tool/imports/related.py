@@ -81,8 +81,11 @@ class BatchRelated:
         self.texts_of: Callable[[Any], Iterable[Any]] = _one_text
         #: True when a cell lists several objects (its items are split from the cell's text).
         self.many = isinstance(serializer_field, ManyRelatedField | ThroughManyField)
+        #: The fields whose ``to_internal_value`` this object answers, given back by ``close``.
+        self.taken_over: list[serializers.Field] = []
         if isinstance(serializer_field, ManyRelatedField):
             self.texts_of = _list_texts
+            self.taken_over.append(serializer_field)
             serializer_field.to_internal_value = partial(  # type: ignore[method-assign]
                 self.many_to_internal_value, serializer_field
             )
@@ -105,6 +108,19 @@ class BatchRelated:
         self.cache: dict[str, Any] = {}
         self.original = self.field.to_internal_value
         self.field.to_internal_value = self.to_internal_value  # type: ignore[method-assign]
+        self.taken_over.append(self.field)
+
+    def close(self) -> None:
+        """Give the fields back their own ``to_internal_value`` and forget the cached objects.
+
+        A field taken over refers to this object, which refers to the field: a cycle, freed only
+        by the garbage collector, which a run keeps off the objects it finds (``pipeline``), so
+        the objects of a whole run (every partner and product a file names) would outlive it.
+        """
+        self.cache = {}
+        for serializer_field in self.taken_over:
+            vars(serializer_field).pop("to_internal_value", None)
+        self.taken_over = []
 
     @classmethod
     def supports(cls, serializer_field: serializers.Field) -> bool:
