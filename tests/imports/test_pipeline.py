@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from data_exchange_tool import actions, tasks
 from data_exchange_tool.imports import pipeline
+from data_exchange_tool.imports.pipeline import PreviewRun
 from data_exchange_tool.locking import confirm_refusal
 from data_exchange_tool.models import ImportJob, ImportJobPreviewRow, ImportJobRowError
 from data_exchange_tool.states import JobState
@@ -430,3 +431,23 @@ def test_a_preview_leaves_no_cycle_holding_the_objects_it_named(
         gc.set_debug(0)
         gc.garbage.clear()
     assert named == []
+
+
+@pytest.mark.parametrize(("freeze_bytes", "freezes"), [(0, True), (1 << 30, False)])
+def test_only_a_large_file_s_run_freezes(
+    catalogue, run_on_commit, monkeypatch, freeze_bytes, freezes
+):
+    # The freeze costs a full collection first: a small file's run saves less than that.
+    monkeypatch.setattr(pipeline, "FREEZE_BYTES", freeze_bytes)
+    frozen_while_handled = []
+    handle = PreviewRun.handle
+
+    def spy(self, outcomes):
+        frozen_while_handled.append(gc.get_freeze_count() > 0)
+        return handle(self, outcomes)
+
+    monkeypatch.setattr(PreviewRun, "handle", spy)
+    job = previewed(csv_bytes(stock_rows(5)), run_on_commit)
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    assert frozen_while_handled == [freezes]
+    assert gc.get_freeze_count() == 0
