@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.imports.related import BatchRelated
 from data_exchange_tool.imports.validation import BatchValidator
 from data_exchange_tool.states import RowAction
 from example_project.demo.models import StockRecord, StockRecordImportJob
@@ -319,3 +320,18 @@ def test_close_gives_a_many_field_and_its_items_field_back(catalogue):
     assert "to_internal_value" not in vars(tags)
     assert "to_internal_value" not in vars(tags.child_relation)
     assert validator.related[0].cache == {}
+
+
+def test_close_gives_a_field_back_what_its_instance_held(catalogue):
+    tags = CatalogueItemImportJob().get_serializer().fields["tags"]
+
+    def own(data):
+        return ["own"]
+
+    tags.to_internal_value = own
+    related = BatchRelated("tags", tags)
+    assert tags.to_internal_value is not own
+    related.close()
+    related.close()  # twice: nothing more to give back
+    assert tags.to_internal_value is own
+    assert "to_internal_value" not in vars(tags.child_relation)
