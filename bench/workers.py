@@ -413,7 +413,7 @@ def on_fresh_workers(
     """Start the config's workers, time one phase on them, stop them.
 
     Each phase has workers of its own, so its peak RSS does not carry what an earlier task left
-    in a pool child's heap (a child that ran the preview's parts kept a few MB more).
+    in a pool child's heap.
     """
     with Pool(config.workers, config.part_rows, config.log_dir, label) as pool:
         try:

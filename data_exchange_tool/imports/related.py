@@ -37,6 +37,8 @@ MISSING = object()
 INCORRECT = object()
 #: A text whose look-up fails otherwise: DRF's own ``to_internal_value`` answers it.
 ASK = object()
+#: A field taken over whose instance held no ``to_internal_value`` of its own.
+UNSET = object()
 #: Texts of one related field whose objects are kept between batches.
 RELATED_CACHE_SIZE = 20_000
 
@@ -81,11 +83,12 @@ class BatchRelated:
         self.texts_of: Callable[[Any], Iterable[Any]] = _one_text
         #: True when a cell lists several objects (its items are split from the cell's text).
         self.many = isinstance(serializer_field, ManyRelatedField | ThroughManyField)
+        #: The fields whose ``to_internal_value`` this object answers, with what their instance
+        #: held before (``close`` gives it back).
+        self.taken_over: list[tuple[serializers.Field, Any]] = []
         if isinstance(serializer_field, ManyRelatedField):
             self.texts_of = _list_texts
-            serializer_field.to_internal_value = partial(  # type: ignore[method-assign]
-                self.many_to_internal_value, serializer_field
-            )
+            self.take_over(serializer_field, partial(self.many_to_internal_value, serializer_field))
             serializer_field = serializer_field.child_relation
         elif isinstance(serializer_field, ThroughManyField):
             self.texts_of = serializer_field.keys_of
@@ -104,7 +107,29 @@ class BatchRelated:
         self.model_field = model_field
         self.cache: dict[str, Any] = {}
         self.original = self.field.to_internal_value
-        self.field.to_internal_value = self.to_internal_value  # type: ignore[method-assign]
+        self.take_over(self.field, self.to_internal_value)
+
+    def close(self) -> None:
+        """Give the fields back their own ``to_internal_value`` and forget the cached objects.
+
+        A field taken over refers to this object, which refers to the field: a cycle, so every
+        object the run named (each partner and product of the file) would wait for a full
+        collection, which a worker running task after task may put off for long (see
+        ``pipeline._freeze_old_objects``). Broken here, they go when the run ends.
+        """
+        self.cache = {}
+        for serializer_field, before in reversed(self.taken_over):
+            if before is UNSET:
+                del serializer_field.to_internal_value
+            else:
+                serializer_field.to_internal_value = before
+        self.taken_over = []
+
+    def take_over(self, serializer_field: serializers.Field, method: Callable[..., Any]) -> None:
+        """Answer the field's ``to_internal_value`` with ``method`` until ``close``."""
+        before = vars(serializer_field).get("to_internal_value", UNSET)
+        self.taken_over.append((serializer_field, before))
+        serializer_field.to_internal_value = method  # type: ignore[method-assign]
 
     @classmethod
     def supports(cls, serializer_field: serializers.Field) -> bool:

@@ -317,5 +317,7 @@ class BatchValidator:
                     outcome.changes[name] = (found.get(old, old), new)
 
     def close(self) -> None:
-        """Release the on-disk key store."""
+        """Release the on-disk key store and the related objects kept between batches."""
+        for related in self.related:
+            related.close()
         self.seen.close()

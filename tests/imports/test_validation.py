@@ -9,11 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from data_exchange_tool.exceptions import FileFormatError
+from data_exchange_tool.imports.related import BatchRelated
 from data_exchange_tool.imports.validation import BatchValidator
 from data_exchange_tool.states import RowAction
 from example_project.demo.models import StockRecord, StockRecordImportJob
 from tests.helpers import STOCK_HEADERS, stock_rows
-from tests.testapp.models import Tag, TagImportJob
+from tests.testapp.models import CatalogueItemImportJob, Tag, TagImportJob
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +291,47 @@ def test_an_invalid_row_does_not_make_the_owner_a_duplicate(catalogue):
     assert errors(taken) == [("label", "tag with this label already exists.")]
     assert own.action == RowAction.UPDATE, own.errors
     assert errors(later) == [("label", "tag with this label already exists.")]
+
+
+def test_close_gives_the_related_fields_back_and_forgets_their_objects(catalogue):
+    # A field taken over for the run refers to what answers it, which refers to the field: a
+    # cycle holding every object the run named, which a worker kept from task to task (#15).
+    validator = BatchValidator(StockRecordImportJob(), STOCK_HEADERS)
+    [outcome] = validator.validate([(2, ["ACME", "P-1", "A", "1", "5", "0"])])
+    fields = validator.serializer.fields
+    assert outcome.action == RowAction.NEW
+    assert "to_internal_value" in vars(fields["partner"])
+    assert all(related.cache for related in validator.related)
+    validator.close()
+    assert [related.cache for related in validator.related] == [{}, {}]
+    assert "to_internal_value" not in vars(fields["partner"])
+    assert "to_internal_value" not in vars(fields["product"])
+
+
+def test_close_gives_a_many_field_and_its_items_field_back(catalogue):
+    Tag.objects.create(code="red", label="Red")
+    validator = BatchValidator(CatalogueItemImportJob(), ["sku", "name", "tags"])
+    [outcome] = validator.validate([(2, ["S-1", "One", "red"])])
+    tags = validator.serializer.fields["tags"]
+    assert outcome.action == RowAction.NEW, outcome.errors
+    assert "to_internal_value" in vars(tags)
+    assert "to_internal_value" in vars(tags.child_relation)
+    validator.close()
+    assert "to_internal_value" not in vars(tags)
+    assert "to_internal_value" not in vars(tags.child_relation)
+    assert validator.related[0].cache == {}
+
+
+def test_close_gives_a_field_back_what_its_instance_held(catalogue):
+    tags = CatalogueItemImportJob().get_serializer().fields["tags"]
+
+    def own(data):
+        return ["own"]
+
+    tags.to_internal_value = own
+    related = BatchRelated("tags", tags)
+    assert tags.to_internal_value is not own
+    related.close()
+    related.close()  # twice: nothing more to give back
+    assert tags.to_internal_value is own
+    assert "to_internal_value" not in vars(tags.child_relation)
