@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.models.fields.related import RelatedField
 
-from data_exchange_tool.imports.queries import filter_keys
+from data_exchange_tool.imports.queries import Probing, filter_keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,6 +45,8 @@ class Key:
         self.attnames = [attnames.get(name, name) for name in self.names]
         self._get = operator.itemgetter(*self.names)
         self._related = [(i, targets[name]) for i, name in enumerate(self.names) if name in targets]
+        #: The lookups of a batch's keys as index probes (``queries.Probing``).
+        self.probing = Probing(model, self.names)
 
     def of(self, validated: dict[str, Any] | None) -> KeyValues | None:
         """Return the key of a row's validated data, or None when a value is missing."""
@@ -64,7 +66,8 @@ class Key:
 
     def owners(self, queryset: models.QuerySet, keys: set[KeyValues]) -> dict[KeyValues, Any]:
         """Return ``{key: pk}`` of the rows of ``queryset`` holding one of ``keys``."""
-        rows = self.filter(queryset, keys).values_list("pk", *self.attnames)
+        with self.probing(queryset):
+            rows = list(self.filter(queryset, keys).values_list("pk", *self.attnames))
         return {tuple(values): pk for pk, *values in rows}
 
 
@@ -124,6 +127,7 @@ class ExistingRows:
     def _load(self, keys: set[KeyValues]) -> dict[KeyValues, Stored]:
         if not keys:
             return {}
-        rows = self.key.filter(self.queryset, keys).values_list(*self.read)
+        with self.key.probing(self.queryset):
+            rows = list(self.key.filter(self.queryset, keys).values_list(*self.read))
         end = 1 + self.width
         return {row[1:end]: (row[0], *row[end:]) for row in rows}

@@ -5,15 +5,24 @@ Batches look rows up by a thousand keys at a time. Django's ``__in`` sends one p
 value, and with a thousand of them the query costs more to build, quote and parse than to run
 (about 13 ms against 3 ms measured by ``make bench``). On PostgreSQL ``filter_in`` sends the values
 as one array instead, ``column = ANY(%s)``; elsewhere it is the usual ``__in``.
+
+A batch's composite keys (``KeysIn``) are one index probe each, whatever the table's size, when an
+index leads with the key's columns: ``Probing`` plans the lookup without hash and merge joins.
+Left to itself, PostgreSQL hashes the thousand keys and reads the whole table for each batch
+wherever it takes a sequential read to cost less than a thousand random ones (up to a few hundred
+thousand rows, and always in a table an import is filling, which has no statistics yet): at 50,000
+rows, 13 ms a batch against 2 ms, growing with the table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections
-from django.db.models import BooleanField, Expression, F, Field, Lookup, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db import DatabaseError, connections
+from django.db.models import BooleanField, Expression, F, Field, Lookup, Model, QuerySet
 from django.db.models.fields.related import RelatedField
 
 #: Fields whose database value is the Python value itself when it has this exact type.
@@ -140,3 +149,83 @@ def filter_in(queryset: QuerySet, values_of: dict[str, Collection[Any]]) -> Quer
     if connections[queryset.db].vendor != "postgresql":
         return queryset.filter(**{f"{name}__in": values for name, values in values_of.items()})
     return queryset.filter(*(AnyOf(F(name), list(values)) for name, values in values_of.items()))
+
+
+_INDEXES_SQL = """
+SELECT array_agg(a.attname ORDER BY k.ord)
+FROM pg_index i
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = %s::regclass AND i.indpred IS NULL AND i.indisvalid AND k.ord <= %s
+GROUP BY i.indexrelid
+"""
+_PLANNER_OFF_SQL = (
+    "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'),"
+    " set_config('enable_hashjoin', 'off', false), set_config('enable_mergejoin', 'off', false)"
+)
+_PLANNER_BACK_SQL = (
+    "SELECT set_config('enable_hashjoin', %s, false), set_config('enable_mergejoin', %s, false)"
+)
+
+
+def led_by_index(connection: Any, table: str, columns: Sequence[str]) -> bool:
+    """Return True when an index of ``table`` (not partial, valid) leads with ``columns``, in
+    any order."""
+    wanted = frozenset(columns)
+    with connection.cursor() as cursor:
+        cursor.execute(_INDEXES_SQL, [connection.ops.quote_name(table), len(wanted)])
+        return any(
+            len(names) == len(wanted) and set(names) == wanted for (names,) in cursor.fetchall()
+        )
+
+
+class Probing:
+    """Evaluate a ``filter_keys`` lookup on ``names`` as one index probe per key.
+
+    On PostgreSQL, for a composite key an index leads with (asked once, on first use), hash and
+    merge joins are off for the statements inside ``with probing(queryset):`` and set back after
+    (two statements; each is a session setting, which a rolled-back transaction also takes
+    back). Elsewhere, nothing.
+    """
+
+    def __init__(self, model: type[Model], names: Sequence[str]) -> None:
+        self.model = model
+        self.names = list(names)
+        #: ``{alias: bool}``: whether the lookup is planned as probes on that database.
+        self.indexed: dict[str, bool] = {}
+
+    def applies(self, connection: Any) -> bool:
+        """Return True when the lookup is planned as probes on ``connection``."""
+        if len(self.names) < 2 or connection.vendor != "postgresql":
+            return False
+        if connection.alias not in self.indexed:
+            meta = self.model._meta
+            try:
+                columns = [getattr(meta.get_field(name), "column", None) for name in self.names]
+            except FieldDoesNotExist:
+                columns = [None]
+            self.indexed[connection.alias] = None not in columns and led_by_index(
+                connection,
+                meta.db_table,
+                columns,  # type: ignore[arg-type]  # no None left
+            )
+        return self.indexed[connection.alias]
+
+    @contextmanager
+    def __call__(self, queryset: QuerySet) -> Iterator[None]:
+        connection = connections[queryset.db]
+        if not self.applies(connection):
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(_PLANNER_OFF_SQL)
+            hash_join, merge_join, _, _ = cursor.fetchone()
+        try:
+            yield
+        finally:
+            if not connection.needs_rollback:
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(_PLANNER_BACK_SQL, [hash_join, merge_join])
+                except DatabaseError:  # an aborted transaction: its rollback sets them back
+                    pass

@@ -40,7 +40,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 
-from data_exchange_tool.imports.queries import filter_keys
+from data_exchange_tool.imports.queries import Probing, filter_keys
 
 if TYPE_CHECKING:
     from data_exchange_tool.imports.outcomes import RowOutcome
@@ -127,6 +127,7 @@ class BatchUnique:
         self.natural = natural and not self.upper
         self.queryset: Any = validator.queryset.all() if modelled else None
         self.fields: list[Any] = [model._meta.get_field(s) for s in sources] if modelled else []
+        self.probing = Probing(model, sources)
         #: ``{row: key}`` of the batch's rows, as the batch query compares them.
         self.noted: dict[int, KeyValues] = {}
         #: ``{row: (value, context)}`` of the rows DRF's own validator refused (step 1).
@@ -264,7 +265,8 @@ class BatchUnique:
                 found.setdefault((text,), set()).add(pk)
             return found
         attnames = [f.attname for f in self.fields]
-        rows = filter_keys(queryset, self.sources, keys).values_list("pk", *attnames)
+        with self.probing(queryset):
+            rows = list(filter_keys(queryset, self.sources, keys).values_list("pk", *attnames))
         found = {}
         for pk, *values in rows:
             stored = tuple(_prep(f, v) for f, v in zip(self.fields, values, strict=True))

@@ -48,7 +48,7 @@ def test_one_batch_costs_the_same_queries_for_1000_and_10000_rows(catalogue, mon
     preview_10k, import_10k = task_queries(10_000, 20_000, monkeypatch)
     assert len(preview_10k) == len(preview_1k), preview_10k
     assert len(import_10k) == len(import_1k), import_10k
-    assert len(import_10k) < 25
+    assert len(import_10k) < 28
     assert len(copies(import_1k)) == len(copies(import_10k)) == 1  # the COPY is counted
 
 
@@ -135,7 +135,7 @@ def test_updates_cost_the_same_queries_for_1000_and_10000_rows(catalogue, monkey
     assert len(import_10k) == len(import_1k), import_10k
     assert len(copies(import_1k)) == len(copies(import_10k)) == 1  # into the temporary table
     assert [sql.split()[0] for sql in import_10k if sql.startswith(("TRUNCATE", 'UPDATE "demo'))]
-    assert len(import_10k) < 25
+    assert len(import_10k) < 28
 
 
 def test_updates_grow_by_a_constant_per_batch(catalogue, monkeypatch, not_sent):
@@ -144,4 +144,6 @@ def test_updates_grow_by_a_constant_per_batch(catalogue, monkeypatch, not_sent):
         imports[count] = len(update_queries(count, 1_000, monkeypatch)[1])
     per_batch = imports[2_000] - imports[1_000]
     assert imports[6_000] - imports[1_000] == 5 * per_batch, imports
-    assert per_batch <= 6  # the existing rows, TRUNCATE, COPY, UPDATE, the cancel check
+    # The existing rows (between the two planner settings: queries.Probing), TRUNCATE, COPY,
+    # UPDATE, the cancel check.
+    assert per_batch <= 8

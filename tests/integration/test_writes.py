@@ -7,6 +7,7 @@ Tasks run in this process (``in_process=True``); nothing is sent to the worker.
 
 from __future__ import annotations
 
+import sys
 import threading
 from decimal import Decimal
 from typing import Any
@@ -192,9 +193,21 @@ def test_an_update_refusal_names_its_row(catalogue):
 @pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "in-line"])
 def test_overlapped_and_in_line_imports_write_the_same(categories, settings, overlap):
     settings.DATA_EXCHANGE_OVERLAP_WRITES = overlap
+    switch_interval = sys.getswitchinterval()
     test_updated_rows_are_what_serializer_save_writes(categories)  # inserts, then updates
     assert connection.allow_thread_sharing is False
     assert not connection.execute_wrappers
+    assert sys.getswitchinterval() == switch_interval
+
+
+def test_the_switch_interval_is_short_while_a_batch_may_be_in_flight():
+    switch_interval = sys.getswitchinterval()
+    background = Background(connection)
+    try:
+        assert sys.getswitchinterval() == min(switch_interval, Background.SWITCH_INTERVAL)
+    finally:
+        background.close()
+    assert sys.getswitchinterval() == switch_interval
 
 
 def test_an_overlapped_refusal_names_the_row_and_rolls_back(categories, monkeypatch, settings):
