@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.files import File
-from django.db import connection
+from django.db import connection, connections
 
 from data_exchange_tool.conf import app_settings
 from data_exchange_tool.exceptions import (
@@ -50,7 +50,7 @@ from data_exchange_tool.imports.readers.xlsx import XLSXReader
 from data_exchange_tool.imports.relations import ManyRelations
 from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter
 from data_exchange_tool.imports.validation import BatchValidator, overrides
-from data_exchange_tool.imports.writes import BatchWriter, RecordWriter
+from data_exchange_tool.imports.writes import Background, BatchWriter, RecordWriter
 from data_exchange_tool.models.results import (
     WRITTEN_PKS_KEPT,
     ImportJobPreviewRow,
@@ -578,6 +578,9 @@ class PartImportRun(PartReading, ImportRun):
                 model, self.shape.attnames, self.job.pk, self.part.index
             )
             self.writer.table = self.staging
+            if app_settings.OVERLAP_WRITES:  # staged from a background thread, as the single
+                # import writes (autocommit: each statement of the part commits on its own)
+                self.writer.background = Background(connections[connection.alias])
         return self.writer
 
     def error_rows(self, outcomes: Iterable[RowOutcome]) -> list[ImportJobRowError]:
