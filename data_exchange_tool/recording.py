@@ -143,3 +143,12 @@ def cancel(job: Job) -> Job:
         transaction.on_commit(partial(staging.drop_all, job.pk))
     _send_on_commit(signals.job_cancelled, job)
     return job
+
+
+def cancel_running_import(job: ImportJob) -> None:
+    """Record that a running import stopped on a cancel: cancel the job if it is still
+    ``IMPORT_IN_PROGRESS`` (under its row lock, in a transaction of its own or the caller's)."""
+    with transaction.atomic():
+        current = locked(job)
+        if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
+            cancel(current)

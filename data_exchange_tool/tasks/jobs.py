@@ -27,7 +27,6 @@ from data_exchange_tool.imports.pipeline import ImportRun, PreviewRun
 from data_exchange_tool.messages import RERUN_HINT, sentence
 from data_exchange_tool.models import ExportJob, ImportJob, Phase
 from data_exchange_tool.progress import ProgressChannel
-from data_exchange_tool.states import JobState
 from data_exchange_tool.storage import delete_file_on_commit, get_storage
 from data_exchange_tool.tasks.claims import (
     claim_export,
@@ -119,10 +118,7 @@ def _import(job: ImportJob, channel: ProgressChannel) -> None:
             recording.succeed_import(job, result)
         committed = True
     except ImportCancelledError:
-        with transaction.atomic():
-            current = recording.locked(job)
-            if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
-                recording.cancel(current)
+        recording.cancel_running_import(job)
     except ImportAbortedError as exc:
         recording.fail_import(job, str(exc), run.abort_errors)
     except FileFormatError as exc:

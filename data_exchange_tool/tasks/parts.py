@@ -309,10 +309,8 @@ def import_part(self: Task, part_pk: Any) -> None:
         result = run.execute()
     except ImportCancelledError:
         with transaction.atomic():  # a running import is asked to stop: its parts record it
-            current = recording.locked(job)
+            recording.cancel_running_import(job)  # the job's row locked first, as before
             _end_part(part, PartState.FAILED, message="stopped")
-            if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
-                recording.cancel(current)
     except (FileFormatError, ImportAbortedError) as exc:
         _part_failed(job, part, str(exc))
     except Exception as exc:
@@ -351,10 +349,7 @@ def _apply(job: ImportJob, channel: ProgressChannel) -> None:
                 raise ImportCancelledError(job.pk)
             recording.succeed_import(job, result)
     except ImportCancelledError:
-        with transaction.atomic():
-            current = recording.locked(job)
-            if current is not None and current.state == JobState.IMPORT_IN_PROGRESS:
-                recording.cancel(current)
+        recording.cancel_running_import(job)
     except ImportAbortedError as exc:
         recording.fail_import(job, str(exc), apply.errors)
     except Exception as exc:
