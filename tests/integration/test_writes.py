@@ -448,3 +448,34 @@ def test_quick_text_gives_what_text_gives(model):
         for value in QUICK_VALUES:
             assert answer(quick, value) == answer(codec.text, value), (codec.attname, value)
     assert quick_columns >= 3
+
+
+def test_an_update_finds_the_targets_rows_through_the_primary_key_index(catalogue):
+    """A batch's ``UPDATE ... FROM`` reads the target's rows by their keys through the primary
+    key's index, whatever the size of the target; joined on the key alone, PostgreSQL hashed
+    the whole table every batch."""
+    partner, product = catalogue["partners"][0], catalogue["products"][0]
+    StockRecord.objects.bulk_create(
+        StockRecord(partner=partner, product=product, partner_sku=f"sku-{i}") for i in range(20000)
+    )
+    pks = list(StockRecord.objects.order_by("pk").values_list("pk", flat=True)[::40])
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE demo_stockrecord")
+        writer = writer_for(
+            StockRecord, ["partner_id", "product_id", "partner_sku", "price"], "default"
+        )
+        with CaptureQueriesContext(connection) as queries:
+            updated = writer.update([(pk, {"price": Decimal("2.50")}) for pk in pks])
+        assert updated == len(pks) == 500
+        (sql,) = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+        plain = sql[: sql.index(" AND t.")]  # joined on the key alone
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}")
+            planned = "\n".join(line for (line,) in cursor.fetchall())
+            cursor.execute(f"EXPLAIN {plain}")
+            planned_plain = "\n".join(line for (line,) in cursor.fetchall())
+        transaction.set_rollback(True)
+    assert "Seq Scan on demo_stockrecord" in planned_plain  # the plan the batch used to get
+    assert "Seq Scan on demo_stockrecord" not in planned
+    assert "demo_stockrecord_pkey" in planned
