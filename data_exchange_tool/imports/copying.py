@@ -518,9 +518,14 @@ class CopyWriter:
             sets.append(f"{self.quote(field.column)} = %s")
             params.append(field.get_db_prep_save(clock.value_for(field), self.connection))
         pk = self.quote(self.pk.column)
+        # The target's rows are found through its primary key's index, by the keys of the batch
+        # (``= ANY(ARRAY(...))``): joined on ``t.pk = tmp.pk`` alone, PostgreSQL may hash the
+        # whole target instead (a sequential scan every batch, growing with the table: 44 ms
+        # for 501 rows in a table of 99,009, 12 ms with the index).
         sql = (
             f"UPDATE {self.table} AS t SET {', '.join(sets)} "  # noqa: S608 - quoted names only
-            f"FROM {table} AS tmp WHERE t.{pk} = tmp.{pk}"
+            f"FROM {table} AS tmp WHERE t.{pk} = tmp.{pk} "
+            f"AND t.{pk} = ANY(ARRAY(SELECT {pk} FROM {table}))"
         )
         return sql, params
 
@@ -528,8 +533,8 @@ class CopyWriter:
         """Return the update's temporary table, created on first use (dropped at commit): the
         key and ``names`` with the target's column types, no ``NOT NULL``, and the mask.
 
-        No ``ANALYZE``: without statistics the planner probes the primary key per row, the
-        right plan at any table size (with them it may walk the whole index in a merge join).
+        No ``ANALYZE``: the update finds the target's rows by their keys through the primary
+        key's index (``_update_sql``) whatever the statistics say.
         """
         if self._update_table is None:
             if not self.connection.in_atomic_block:

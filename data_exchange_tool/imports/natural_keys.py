@@ -66,8 +66,7 @@ class Key:
 
     def owners(self, queryset: models.QuerySet, keys: set[KeyValues]) -> dict[KeyValues, Any]:
         """Return ``{key: pk}`` of the rows of ``queryset`` holding one of ``keys``."""
-        with self.probing(queryset):
-            rows = list(self.filter(queryset, keys).values_list("pk", *self.attnames))
+        rows = self.probing.rows(self.filter(queryset, keys).values_list("pk", *self.attnames))
         return {tuple(values): pk for pk, *values in rows}
 
 
@@ -127,7 +126,6 @@ class ExistingRows:
     def _load(self, keys: set[KeyValues]) -> dict[KeyValues, Stored]:
         if not keys:
             return {}
-        with self.key.probing(self.queryset):
-            rows = list(self.key.filter(self.queryset, keys).values_list(*self.read))
+        rows = self.key.probing.rows(self.key.filter(self.queryset, keys).values_list(*self.read))
         end = 1 + self.width
         return {row[1:end]: (row[0], *row[end:]) for row in rows}

@@ -16,7 +16,7 @@ import itertools
 import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -251,6 +251,15 @@ class Run:
         ]
 
 
+def _run_all(statements: list[Callable[[], Any]]) -> None:
+    for statement in statements:
+        statement()
+
+
+def _nothing() -> None:
+    pass
+
+
 def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -273,6 +282,22 @@ class PreviewRun(Run):
         super().__init__(job, channel)
         self.keep_left = self.rows_to_keep()
         self.preview_rows = RecordWriter(ImportJobPreviewRow)
+        #: Sends each batch's preview rows while the next batch is validated (PostgreSQL, with
+        #: ``DATA_EXCHANGE_OVERLAP_WRITES``), as the import sends its batches: see ``Background``.
+        self.background: Background | None = None
+
+    def read_file(self, encoding: str, delimiter: str = "") -> RunResult:
+        if app_settings.OVERLAP_WRITES and self.preview_rows.copies:
+            self.background = Background(connections[self.preview_rows.using])
+        try:
+            result = super().read_file(encoding, delimiter)
+            if self.background is not None:
+                self.background.wait()  # the last batch's rows are in (or their error raised)
+            return result
+        finally:
+            if self.background is not None:
+                self.background.close()
+                self.background = None
 
     def rows_to_keep(self) -> dict[str, int]:
         """Return how many rows of each action the table keeps."""
@@ -303,7 +328,12 @@ class PreviewRun(Run):
             if keep_left.get(outcome.action, 0) > 0:
                 keep_left[outcome.action] -= 1
                 kept.append(self.sample_row(outcome))
-        self.preview_rows.insert(kept)
+        if self.background is None or not kept:
+            self.preview_rows.insert(kept)
+            return
+        with self.preview_rows.deferring() as statements:
+            self.preview_rows.insert(kept)
+        self.background.submit(lambda: _run_all(statements), _nothing)
 
     def sample_row(self, outcome: RowOutcome) -> dict[str, Any]:
         """Return the preview row of an outcome as ``{attname: value}``, to insert."""

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import DatabaseError, connections
 from django.db.models import BooleanField, Expression, F, Field, Lookup, Model, QuerySet
 from django.db.models.fields.related import RelatedField
@@ -166,6 +166,17 @@ _PLANNER_OFF_SQL = (
 _PLANNER_BACK_SQL = (
     "SELECT set_config('enable_hashjoin', %s, false), set_config('enable_mergejoin', %s, false)"
 )
+# The same around a lookup sent as one query string: the settings before are kept by the server
+# (placeholder settings of the session), so nothing waits for them in Python.
+_PLANNER_OFF_KEPT_SQL = (
+    "SELECT set_config('dxt.enable_hashjoin', current_setting('enable_hashjoin'), false),"
+    " set_config('dxt.enable_mergejoin', current_setting('enable_mergejoin'), false),"
+    " set_config('enable_hashjoin', 'off', false), set_config('enable_mergejoin', 'off', false)"
+)
+_PLANNER_BACK_KEPT_SQL = (
+    "SELECT set_config('enable_hashjoin', current_setting('dxt.enable_hashjoin'), false),"
+    " set_config('enable_mergejoin', current_setting('dxt.enable_mergejoin'), false)"
+)
 
 
 def led_by_index(connection: Any, table: str, columns: Sequence[str]) -> bool:
@@ -211,6 +222,33 @@ class Probing:
             )
         return self.indexed[connection.alias]
 
+    def rows(self, queryset: QuerySet) -> list[tuple[Any, ...]]:
+        """Return the rows of a ``values_list`` queryset, its lookup planned as probes.
+
+        Where the connection's cursor sends several statements in one query string (psycopg 3's
+        client-side binding: Django's default) and the rows need no conversion, the settings,
+        the lookup and the settings back go as one query: one round trip instead of three (a
+        batch's lookup waited for the two others). Otherwise as ``with probing(queryset):``.
+        A failed statement takes the settings back with it: the string runs as one implicit
+        transaction, or inside the caller's, which rolls back.
+        """
+        connection = connections[queryset.db]
+        if not self.applies(connection):
+            return list(queryset)
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return []
+        fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
+        with connection.cursor() as cursor:
+            if not _sends_many(cursor) or compiler.get_converters(fields):
+                with self(queryset):
+                    return list(queryset)
+            cursor.execute(f"{_PLANNER_OFF_KEPT_SQL}; {sql}; {_PLANNER_BACK_KEPT_SQL}", params)
+            cursor.nextset()
+            return [tuple(row) for row in cursor.fetchall()]
+
     @contextmanager
     def __call__(self, queryset: QuerySet) -> Iterator[None]:
         connection = connections[queryset.db]
@@ -229,3 +267,13 @@ class Probing:
                         cursor.execute(_PLANNER_BACK_SQL, [hash_join, merge_join])
                 except DatabaseError:  # an aborted transaction: its rollback sets them back
                     pass
+
+
+def _sends_many(cursor: Any) -> bool:
+    """Return True when ``cursor`` (Django's wrapper) sends a query string of several
+    statements and reads each one's rows (psycopg 3's ``ClientCursor``)."""
+    try:
+        from psycopg import ClientCursor
+    except ImportError:  # psycopg2
+        return False
+    return isinstance(cursor.cursor, ClientCursor)

@@ -265,8 +265,9 @@ class BatchUnique:
                 found.setdefault((text,), set()).add(pk)
             return found
         attnames = [f.attname for f in self.fields]
-        with self.probing(queryset):
-            rows = list(filter_keys(queryset, self.sources, keys).values_list("pk", *attnames))
+        rows = self.probing.rows(
+            filter_keys(queryset, self.sources, keys).values_list("pk", *attnames)
+        )
         found = {}
         for pk, *values in rows:
             stored = tuple(_prep(f, v) for f, v in zip(self.fields, values, strict=True))

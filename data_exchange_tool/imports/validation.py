@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models.fields.related import RelatedField
 from rest_framework import serializers
 
@@ -136,6 +136,16 @@ class BatchValidator:
         self.compared = [
             (name, f.attname, None if (n := normalizer(f)) is same_value else n)
             for name, f in compared
+        ]
+        #: The same, read from the validated data (a related object by the key it is stored
+        #: under): ``(name, key attname of a related field or None, normalizer or None)``.
+        self.compared_data = [
+            (
+                name,
+                f.target_field.attname if isinstance(f, RelatedField) else None,
+                normalize,
+            )
+            for (name, f), (_, _, normalize) in zip(compared, self.compared, strict=True)
         ]
         #: Related fields whose old value the preview shows as the object: ``{name: field}``.
         self.shown: dict[str, RelatedField] = (
@@ -290,6 +300,28 @@ class BatchValidator:
             outcome.action = RowAction.NEW
             return
         outcome.pk = stored[0]
+        if outcome.row is None and not self.files:
+            self._compare_data(outcome, stored)
+        else:
+            self._compare_row(outcome, stored)
+        outcome.action = RowAction.UPDATE if outcome.changes else RowAction.UNCHANGED
+
+    def _compare_data(self, outcome: RowOutcome, stored: Stored) -> None:
+        """Record the changes of a row whose written row is not built (a preview): read from
+        its validated data. A value equal to the stored one as it is equals it normalized too
+        (rounding a stored decimal, or making an aware datetime aware, gives it back)."""
+        validated = outcome.validated or {}
+        changes = outcome.changes
+        for (name, target, normalize), old in zip(self.compared_data, stored[1:], strict=True):
+            if name in validated:
+                value = new = validated[name]
+                if target is not None and isinstance(value, models.Model):
+                    value = getattr(value, target)
+                if value != old and (normalize is None or normalize(value) != old):
+                    changes[name] = (old, new)
+
+    def _compare_row(self, outcome: RowOutcome, stored: Stored) -> None:
+        """Record the changes of a row from the row it writes (built here if need be)."""
         validated = outcome.validated or {}
         row = outcome.row
         if row is None:
@@ -298,9 +330,8 @@ class BatchValidator:
         for (name, attname, normalize), old in zip(self.compared, stored[1:], strict=True):
             if attname in row:
                 value = row[attname]
-                if (value if normalize is None else normalize(value)) != old:
+                if value != old and (normalize is None or normalize(value) != old):
                     changes[name] = (old, validated[name])
-        outcome.action = RowAction.UPDATE if changes else RowAction.UNCHANGED
 
     def _show_related(self, outcomes: list[RowOutcome]) -> None:
         """Replace the old keys of changed related fields by their objects (one query per field

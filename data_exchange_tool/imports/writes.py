@@ -32,6 +32,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, connections, models, router
@@ -140,12 +141,25 @@ class RecordWriter:
                 [o if isinstance(o, models.Model) else self.model(**o) for o in objs]
             )
             return
-        if self._copy is None:
-            self._copy = CopyWriter(self.model, self.names, self.using, keys=False)
         names = self.names
-        self._copy.insert(
+        self._copy_writer().insert(
             [o if isinstance(o, dict) else {name: getattr(o, name) for name in names} for o in objs]
         )
+
+    def _copy_writer(self) -> CopyWriter:
+        if self._copy is None:
+            self._copy = CopyWriter(self.model, self.names, self.using, keys=False)
+        return self._copy
+
+    @property
+    def copies(self) -> bool:
+        """True when ``insert`` writes by ``COPY`` (PostgreSQL)."""
+        return connections[self.using].vendor == "postgresql"
+
+    def deferring(self) -> AbstractContextManager[list[Callable[[], Any]]]:
+        """``CopyWriter.deferring`` of the inserts made inside (only where ``copies``): their
+        rows are encoded now, the list holds the statements that send them."""
+        return self._copy_writer().deferring()
 
 
 class Background:

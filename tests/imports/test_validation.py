@@ -335,3 +335,108 @@ def test_close_gives_a_field_back_what_its_instance_held(catalogue):
     related.close()  # twice: nothing more to give back
     assert tags.to_internal_value is own
     assert "to_internal_value" not in vars(tags.child_relation)
+
+
+def _pools(shelf_to):
+    """Values a column of ``Everything`` may hold or be given, by field name (``shelf`` refers
+    to a category by ``shelf_to``)."""
+    from datetime import UTC, date, datetime, time, timedelta
+    from uuid import UUID
+
+    from tests.testapp.models import Category
+
+    c1, c2 = Category(pk=1, code="a"), Category(pk=2, code="b")
+    aware = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
+    decimals = ["1.5", "1.500", "1.50", "1.5004", "1.5005", "-1.5005", "0", "-0", "0.000", "9.999"]
+    return {
+        "notes": ["", "a", "A", "a\tb", "ünï"],
+        "slug": ["", "x", "x-y"],
+        "amount": [None, *map(Decimal, decimals)],
+        "small": [0, 1, -1, 32767],
+        "count": [0, 5, 6],
+        "big": [0, 2**40, 2**40 + 1],
+        "positive": [0, 1],
+        "ratio": [None, 0.1, 0.30000000000000004, 0.3, 1.0],
+        "flag": [True, False, 1, 0],
+        "maybe": [None, True, False],
+        "day": [None, date(2026, 5, 1), date(2026, 5, 2)],
+        "moment": [None, aware, aware.replace(tzinfo=None), aware + timedelta(hours=1)],
+        "clock": [None, time(1, 2), time(1, 2, 3)],
+        "span": [None, timedelta(0), timedelta(seconds=1)],
+        "data": [None, {}, {"a": 1}, [1, 2], "x", 1],
+        "ref": [None, UUID(int=1), UUID(int=2)],
+        "category": [None, c1, c2, 1, 2],
+        "shelf": [None, c1, c2, getattr(c1, shelf_to), getattr(c2, shelf_to)],
+        "label": ["plain", "Plain", ""],
+        "code": ["db-code", "x"],
+    }
+
+
+def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
+    """The preview compares a row's validated data with the stored row without building the row
+    it would write (``_compare_data``): on generated cases (stored values as the database gives
+    them back) it finds the same changes as the
+    comparison of the written row (``_compare_row``) and as the rule it stands for, a value
+    normalized as the database holds it (``codecs.normalizer``) against the stored one."""
+    import random
+    from datetime import UTC
+
+    from data_exchange_tool.imports.outcomes import RowOutcome
+    from tests.testapp.models import Everything, EverythingImportJob
+
+    job = EverythingImportJob()
+    validator = BatchValidator(job, list(job.get_serializer().fields))
+    try:
+        assert validator.compared_data
+        assert not validator.files
+        shelf_to = Everything._meta.get_field("shelf").target_field.attname
+        pools = _pools(shelf_to)
+        names = [name for name, _, _ in validator.compared]
+        assert set(names) <= set(pools), set(names) - set(pools)
+        rng = random.Random(20261202)
+        fields = {name: Everything._meta.get_field(name) for name in names}
+
+        def stored_value(name, value):
+            """A value as the database gives it back: decimals at the column's places, aware
+            datetimes (USE_TZ), booleans as booleans."""
+            field = fields[name]
+            if isinstance(value, Decimal):
+                return value.quantize(Decimal(1).scaleb(-field.decimal_places))
+            if name == "moment" and value is not None and value.tzinfo is None:
+                return value.replace(tzinfo=UTC)
+            if name == "flag":
+                return bool(value)
+            if hasattr(value, "pk"):  # a related object: stored as its key
+                return getattr(value, field.target_field.attname)
+            return value
+
+        changed = unchanged = 0
+        for case in range(5000):
+            validated = {n: rng.choice(pools[n]) for n in names if rng.random() < 0.9}
+            # Most columns hold what the row gives (as stored), the others another value.
+            stored = (
+                case,
+                *[
+                    stored_value(n, validated[n] if n in validated and rng.random() < 0.9
+                                 else rng.choice(pools[n]))
+                    for n in names
+                ],
+            )  # fmt: skip
+            by_data = RowOutcome(case, [], {}, validated=validated)
+            by_row = RowOutcome(case, [], {}, validated=validated)
+            validator._compare_data(by_data, stored)
+            validator._compare_row(by_row, stored)
+            row = validator.shape.row(validated)
+            rule = {}
+            for (name, attname, normalize), old in zip(validator.compared, stored[1:], strict=True):
+                if attname in row:
+                    value = row[attname] if normalize is None else normalize(row[attname])
+                    if value != old:
+                        rule[name] = (old, validated[name])
+            assert by_data.changes == by_row.changes == rule, (validated, stored)
+            changed += bool(rule)
+            unchanged += not rule
+        assert changed > 100  # the cases reach both answers
+        assert unchanged > 100
+    finally:
+        validator.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.db.models import QuerySet
 
 from data_exchange_tool.imports.natural_keys import Key
 from data_exchange_tool.imports.queries import Probing, filter_keys
@@ -92,3 +93,86 @@ def test_a_key_no_index_leads_with_is_left_to_the_planner(filled):
     assert not Probing(StockRecord, ["partner_sku"]).applies(connection)  # one column: ANY()
     with probing(StockRecord.objects.all()):
         assert planner_settings() == ("on", "on")
+
+
+def test_a_lookups_rows_come_in_one_round_trip_planned_as_probes(filled):
+    """``Probing.rows`` sends the settings, the lookup and the settings back as one query string
+    (psycopg's client-side binding): the rows of the queryset, the planner's settings as they
+    were after it, and the plan of the lookup the one it gets between the settings."""
+    from django.test.utils import CaptureQueriesContext
+
+    key = Key(StockRecord, ["partner", "partner_sku"])
+    keys = {(filled.pk, f"sku-{i}") for i in range(0, 5000, 5)}
+    queryset = filter_keys(StockRecord.objects.all(), key.names, keys).values_list(
+        "pk", "partner_id", "partner_sku"
+    )
+    assert key.probing.applies(connection)  # the index asked for once, on first use
+    with connection.cursor() as cursor:  # settings of the session's own are kept too
+        cursor.execute("SET enable_mergejoin = off")
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            rows = key.probing.rows(queryset)
+        assert len(queries) == 1
+        assert sorted(rows) == sorted(queryset)
+        assert len(rows) == 1000
+        assert all(type(row) is tuple for row in rows)
+        assert planner_settings() == ("on", "off")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_mergejoin")
+    # The statement the string holds is planned as probes with the settings it sets.
+    (sql,) = [q["sql"] for q in queries]
+    lookup = sql.split("; ")[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_hashjoin = off; SET enable_mergejoin = off")
+        cursor.execute(f"EXPLAIN {lookup}")
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+        cursor.execute("RESET enable_hashjoin; RESET enable_mergejoin")
+    assert "Seq Scan on demo_stockrecord" not in plan
+
+
+def failing_lookup(key: Key) -> QuerySet:
+    partner = Partner.objects.create(name="F")
+    return (
+        filter_keys(StockRecord.objects.all(), key.names, {(partner.pk, "sku-1")})
+        .extra(select={"broken": "1 / 0"})
+        .values_list("pk", "broken")
+    )
+
+
+def test_a_failed_lookup_in_one_round_trip_takes_the_settings_back():
+    key = Key(StockRecord, ["partner", "partner_sku"])
+    failing = failing_lookup(key)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        key.probing.rows(failing)
+    assert planner_settings() == ("on", "on")  # the savepoint's rollback
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_lookup_in_autocommit_takes_the_settings_back():
+    key = Key(StockRecord, ["partner", "partner_sku"])
+    failing = failing_lookup(key)
+    assert not connection.in_atomic_block
+    with pytest.raises(DatabaseError):
+        key.probing.rows(failing)
+    assert planner_settings() == ("on", "on")  # the string's implicit transaction
+
+
+def test_rows_needing_conversion_are_read_through_the_orm(filled):
+    """A column Django converts when read (here a JSON value) is left to the queryset: the
+    settings around it are two statements of their own."""
+    from django.db.models import JSONField, Value
+    from django.test.utils import CaptureQueriesContext
+
+    key = Key(StockRecord, ["partner", "partner_sku"])
+    queryset = (
+        filter_keys(StockRecord.objects.all(), key.names, {(filled.pk, "sku-1")})
+        .annotate(doc=Value({"a": 1}, output_field=JSONField()))
+        .values_list("pk", "doc")
+    )
+    assert key.probing.applies(connection)
+    with CaptureQueriesContext(connection) as queries:
+        rows = key.probing.rows(queryset)
+    assert [doc for _, doc in rows] == [{"a": 1}]
+    assert len(queries) == 3
+    assert planner_settings() == ("on", "on")

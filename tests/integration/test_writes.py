@@ -23,7 +23,7 @@ from data_exchange_tool.imports.copying import CopyWriter
 from data_exchange_tool.imports.writes import Background, writer_for
 from data_exchange_tool.states import JobState
 from example_project.demo.models import Partner, Product, StockRecord, StockRecordImportJob
-from tests.helpers import csv_bytes, stock_rows
+from tests.helpers import create_job, csv_bytes, stock_rows
 from tests.imports.test_writes import (  # noqa: F401 - the same tests, on PostgreSQL
     run_job,
     test_a_blank_cell_keeps_the_stored_value_of_a_field_with_a_model_default,
@@ -257,6 +257,90 @@ def test_queries_of_the_import_thread_wait_for_the_batch_in_flight(catalogue):
             background.close()
 
 
+def _preview_with_overlap(monkeypatch, settings, overlap: bool, content: bytes):
+    """Run a preview in this process with the overlap on or off; return the job, its preview
+    rows and the names of the threads that sent the preview rows' ``COPY``."""
+    from data_exchange_tool import tasks
+
+    settings.DATA_EXCHANGE_OVERLAP_WRITES = overlap
+    monkeypatch.setattr(tasks.preview_job, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(StockRecordImportJob, "batch_size", 7)
+    senders: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        if sql.startswith("COPY") and "importjobpreviewrow" in sql:
+            senders.append(threading.current_thread().name)
+        return execute(sql, params, many, context)
+
+    job = create_job(content)
+    switch_interval = sys.getswitchinterval()
+    with connection.execute_wrapper(record):
+        tasks.preview_job.apply((job.pk,))
+    assert sys.getswitchinterval() == switch_interval
+    assert connection.allow_thread_sharing is False
+    assert not connection.execute_wrappers
+    job.refresh_from_db()
+    rows = list(
+        job.preview_rows.order_by("row_number").values_list(
+            "row_number", "action", "values", "changes", "errors"
+        )
+    )
+    return job, rows, senders
+
+
+def test_a_preview_sends_its_rows_in_the_background_and_keeps_the_same(
+    catalogue, monkeypatch, settings
+):
+    """With the overlap on, each batch's preview rows are sent by the writer thread while the
+    next batch is validated; the table holds what the preview in line keeps."""
+    partner = Partner.objects.get(name="Globex")
+    products = {p.sku: p for p in Product.objects.all()}
+    rows = stock_rows(40, partner="Globex")
+    StockRecord.objects.bulk_create(
+        StockRecord(
+            partner=partner,
+            product=products[row[1]],
+            partner_sku=row[2],
+            price=Decimal(row[3]),
+            num_in_stock=row[4],
+            num_allocated=row[5],
+        )
+        for row in rows[:30]
+    )
+    for row in rows[:30:3]:
+        row[3] = "0.25"  # an update of ten stored rows
+    rows[5][4] = "-1"  # invalid
+    content = csv_bytes(rows)
+    in_line, kept_in_line, in_line_senders = _preview_with_overlap(
+        monkeypatch, settings, False, content
+    )
+    overlapped, kept, senders = _preview_with_overlap(monkeypatch, settings, True, content)
+    for job in (in_line, overlapped):
+        assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+        assert (job.new_rows, job.updated_rows, job.invalid_rows) == (10, 10, 1)
+    assert kept == kept_in_line
+    assert {action for _, action, *_ in kept} == {"new", "update", "unchanged", "invalid"}
+    assert set(in_line_senders) == {threading.current_thread().name}
+    assert senders
+    assert all(name.startswith("dxt-writer") for name in senders), senders
+
+
+def test_a_preview_whose_rows_fail_to_be_sent_fails_and_leaves_the_connection_clean(
+    catalogue, monkeypatch, settings
+):
+    from data_exchange_tool.imports import pipeline
+
+    def lost(statements):
+        raise RuntimeError("the server went away")
+
+    monkeypatch.setattr(pipeline, "_run_all", lost)
+    job, _rows, _senders = _preview_with_overlap(
+        monkeypatch, settings, True, csv_bytes(stock_rows(20))
+    )
+    assert job.state == JobState.PREVIEW_FAILED
+    assert "the server went away" in job.message
+
+
 def test_a_cancel_mid_import_writes_nothing_with_overlap(catalogue, monkeypatch, settings):
     settings.DATA_EXCHANGE_OVERLAP_WRITES = True
     validated: list[int] = []
@@ -364,3 +448,34 @@ def test_quick_text_gives_what_text_gives(model):
         for value in QUICK_VALUES:
             assert answer(quick, value) == answer(codec.text, value), (codec.attname, value)
     assert quick_columns >= 3
+
+
+def test_an_update_finds_the_targets_rows_through_the_primary_key_index(catalogue):
+    """A batch's ``UPDATE ... FROM`` reads the target's rows by their keys through the primary
+    key's index, whatever the size of the target; joined on the key alone, PostgreSQL hashed
+    the whole table every batch."""
+    partner, product = catalogue["partners"][0], catalogue["products"][0]
+    StockRecord.objects.bulk_create(
+        StockRecord(partner=partner, product=product, partner_sku=f"sku-{i}") for i in range(20000)
+    )
+    pks = list(StockRecord.objects.order_by("pk").values_list("pk", flat=True)[::40])
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE demo_stockrecord")
+        writer = writer_for(
+            StockRecord, ["partner_id", "product_id", "partner_sku", "price"], "default"
+        )
+        with CaptureQueriesContext(connection) as queries:
+            updated = writer.update([(pk, {"price": Decimal("2.50")}) for pk in pks])
+        assert updated == len(pks) == 500
+        (sql,) = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+        plain = sql[: sql.index(" AND t.")]  # joined on the key alone
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}")
+            planned = "\n".join(line for (line,) in cursor.fetchall())
+            cursor.execute(f"EXPLAIN {plain}")
+            planned_plain = "\n".join(line for (line,) in cursor.fetchall())
+        transaction.set_rollback(True)
+    assert "Seq Scan on demo_stockrecord" in planned_plain  # the plan the batch used to get
+    assert "Seq Scan on demo_stockrecord" not in planned
+    assert "demo_stockrecord_pkey" in planned
