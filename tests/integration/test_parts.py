@@ -530,3 +530,18 @@ def test_a_cancel_while_the_apply_waits_for_the_last_part_writes_nothing(workers
     )
     assert not Tag.objects.exists()
     no_staging_left(done)
+
+
+def test_a_worker_killed_while_its_apply_waits_leaves_the_last_part_to_end_the_import(workers):
+    first, second = workers.start(prefetch=1), workers.start(prefetch=1)
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(slow_last_part(job, delay=0.3))
+    applying = wait_for(
+        lambda: next((w for w in (first, second) if early_parts(job, w.log())), None), timeout=60
+    )
+    applying.kill()  # its transaction, and what it applied, roll back with its session
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    assert sorted(Tag.objects.values_list("code", flat=True)) == [f"T-{i:04d}" for i in range(300)]
+    assert done.counts["new"] == 300
+    no_staging_left(done)
