@@ -101,3 +101,43 @@ def test_sqlite_keeps_the_single_task():
     assert tasks.claim_preview(job.pk, "first") is not None
     assert tasks.plan_parts(ImportJob.objects.get(pk=job.pk)) is None
     assert tasks.partition(ImportJob.objects.get(pk=job.pk), Phase.PREVIEW) is False
+
+
+def partitioned_import(*states: str) -> ImportJob:
+    """A job whose import was cut into parts in ``states``."""
+    job = partitioned_preview()
+    ImportJob._base_manager.filter(pk=job.pk).update(
+        state=S.IMPORT_IN_PROGRESS, import_started_at=timezone.now()
+    )
+    for index, state in enumerate(states):
+        ImportJobPart.objects.create(
+            job=job,
+            phase=Phase.IMPORT,
+            index=index,
+            count=len(states),
+            start=index * 10,
+            end=None if index == len(states) - 1 else (index + 1) * 10,
+            state=state,
+            heartbeat_at=timezone.now(),
+        )
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def test_the_apply_starts_while_the_last_parts_run_never_while_one_waits_or_died():
+    from data_exchange_tool.tasks.parts import _claim_finish
+
+    job = partitioned_import(PartState.DONE, PartState.RUNNING)
+    last = ImportJobPart.objects.filter(job=job, index=1)
+    assert _claim_finish(job.pk, Phase.IMPORT) is None  # a part runs: not the end yet
+    assert _claim_finish(job.pk, Phase.IMPORT, early=True) is not None  # it applies meanwhile
+    last.update(heartbeat_at=long_ago())
+    assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None  # its task died
+    last.update(state=PartState.PENDING, heartbeat_at=timezone.now())
+    # A part waiting for a worker may wait for the apply's own: the apply is not started.
+    assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None
+    last.update(state=PartState.FAILED)
+    assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None
+    last.update(state=PartState.DONE)
+    assert _claim_finish(job.pk, Phase.IMPORT) is not None
+    ImportJob._base_manager.filter(pk=job.pk).update(state=S.CANCELLED)
+    assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None

@@ -13,6 +13,7 @@ task (``jobs.preview_job``).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,10 @@ def _send_parts(parts: list[ImportJobPart]) -> None:
     for part in parts:
         task, _finish, queue = part_tasks(part.phase)
         task.apply_async((part.pk,), queue=queue, task_id=part.task_id)
+    if parts and parts[0].phase == Phase.IMPORT:
+        # Queued behind the parts: a worker takes it once every part is taken, and it applies
+        # each part as it ends while the last ones run (``finish_import``).
+        finish_import.apply_async((parts[0].job_id,), queue=app_settings.IMPORT_QUEUE)
 
 
 # --- a part's life -------------------------------------------------------------------------
@@ -228,16 +233,22 @@ def _part_failed(
         recording.end_preview(job, message=where + message)
 
 
-def _claim_finish(job_pk: Any, phase: Phase) -> ImportJob | None:
+def _claim_finish(job_pk: Any, phase: Phase, *, early: bool = False) -> ImportJob | None:
     """Start the step that ends the parts of ``phase``: the job is still in that phase and
-    every one of its parts is done. Return the job, holding its lease, or None."""
+    every one of its parts is done, or, ``early``, done or running (its task alive). Return the
+    job, holding its lease, or None."""
 
     def begin(job: ImportJob) -> bool:
         if job.state != PHASE_STATES[phase]:
             return False
-        parts = ImportJobPart.objects.filter(job=job, phase=phase)
-        if not parts.exists() or parts.exclude(state=PartState.DONE).exists():
+        parts = list(ImportJobPart.objects.filter(job=job, phase=phase))
+        if not parts:
             return False
+        for part in parts:
+            if part.state == PartState.DONE:
+                continue
+            if not early or part.state != PartState.RUNNING or liveness.part_death(part):
+                return False
         return leases.hold(job)
 
     return claim(ImportJob, job_pk, begin)
@@ -323,36 +334,100 @@ def import_part(self: Task, part_pk: Any) -> None:
         leases.release_or_disconnect(part)
 
 
+#: Seconds between two looks at the parts while the apply waits for the last ones.
+APPLY_POLL_SECONDS = 0.1
+
+
+class _PartsNotRunning(Exception):
+    """The apply stops waiting: a part it waits for is not running (it waits for a worker,
+    which may be the apply's own, or its worker died) or failed."""
+
+
 @job_task("data_exchange_tool.finish_import")
 def finish_import(self: Task, job_pk: Any) -> None:
-    """Apply the staged rows of a partitioned import in one transaction, and record it."""
-    job = _claim_finish(job_pk, Phase.IMPORT)
+    """Apply the staged rows of a partitioned import in one transaction, and record it.
+
+    Sent with the parts, behind them on the queue: a worker takes it once every part has been
+    taken, and it applies each part as it ends while the last ones still run (``_wait``). When
+    a part it waits for is not running, it rolls back and ends, changing nothing: the last part
+    to end sends it again, as it does for every import.
+    """
+    job = _claim_finish(job_pk, Phase.IMPORT, early=True)
     if job is None:
         return
     channel = ProgressChannel(job)
+    ended = True
     try:
-        _apply(job, channel)
+        ended = _apply(job, channel)
+        if not ended:
+            leases.release(job)
+            # The last part may have ended meanwhile: the apply it sent found this task
+            # holding the job's lease and did nothing. Whoever takes the lease now runs it.
+            again = _claim_finish(job.pk, Phase.IMPORT)
+            if again is not None:
+                ended = _apply(again, channel)
     finally:
         channel.close()
-        staging.drop_all(job.pk)
+        if ended:  # not while the parts run on
+            staging.drop_all(job.pk)
         leases.release_or_disconnect(job)
 
 
-def _apply(job: ImportJob, channel: ProgressChannel) -> None:
+def _apply(job: ImportJob, channel: ProgressChannel) -> bool:
+    """Apply the staged rows and record how the import ended; return False, having changed
+    nothing, when a part it waited for is not running (``_PartsNotRunning``)."""
     apply = ImportApply(job)
-    apply.renumber()  # committed: the parts' row errors keep the file's numbers whatever happens
+    all_done = False
     try:
         with transaction.atomic():
+            _wait(job, channel, apply)
+            all_done = True
             result = apply.execute()
             job.after_import(result)
             if channel.cancel_requested():
                 raise ImportCancelledError(job.pk)
             recording.succeed_import(job, result)
+    except _PartsNotRunning:
+        return False
     except ImportCancelledError:
+        _renumber(apply, all_done)
         recording.cancel_running_import(job)
     except ImportAbortedError as exc:
+        _renumber(apply, all_done)
         recording.fail_import(job, str(exc), apply.errors)
     except Exception as exc:
         logger.exception("data_exchange_tool: the apply of job %s failed", job.pk)
+        _renumber(apply, all_done)
         message = f"The import failed and nothing was written: {sentence(exc)} {RERUN_HINT}"
         recording.fail_import(job, message)
+    return True
+
+
+def _wait(job: ImportJob, channel: ProgressChannel, apply: ImportApply) -> None:
+    """Inside the apply's transaction: apply each part as it ends, until every part is done.
+
+    Raises ``ImportCancelledError`` on a cancel (or when the job left its state: a part failed
+    it), and ``_PartsNotRunning`` when a part that is not done is not running either.
+    """
+    while True:
+        if channel.cancel_requested():
+            raise ImportCancelledError(job.pk)
+        parts = list(ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).order_by("index"))
+        waiting = [p for p in parts if p.state != PartState.DONE]
+        if not waiting:
+            return
+        if any(p.state != PartState.RUNNING or liveness.part_death(p) for p in waiting):
+            raise _PartsNotRunning
+        ready = [p for p in parts if p.state == PartState.DONE and p.index not in apply.applied]
+        if not (ready and apply.apply_early(ready[0])):
+            time.sleep(APPLY_POLL_SECONDS)
+
+
+def _renumber(apply: ImportApply, all_done: bool) -> None:
+    """After the apply's rollback: give the parts' row errors the file's numbers again."""
+    if not all_done:
+        return  # the parts' offsets are not all known
+    try:
+        apply.renumber()
+    except Exception:
+        logger.exception("data_exchange_tool: job %s: row errors not renumbered", apply.job.pk)

@@ -7,6 +7,8 @@ import io
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from data_exchange_tool.imports import parts
 from data_exchange_tool.imports.parts import (
@@ -238,3 +240,39 @@ def test_a_workbook_written_as_csv_reads_back_as_the_same_cells_and_numbers():
         assert list(reader.iter_rows()) == rows
     cut, _records = read_parts(data, 3, "utf-8")
     assert cut == rows
+
+
+# --- the cells a part stages with its keys ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["Partner 042", "PRD-01234", "12.50", ""],
+        ['A "quoted"\r\nlabel', "Two lines,\nand a comma", "tab\there", "back\\slash", "'"],
+        ["caf\u00e9", "\u65e5\u672c", "\ufffd", "\udc80 a lone surrogate", "\x1e\x1f"],
+        [],
+    ],
+)
+def test_staged_cells_read_back_as_they_were(cells):
+    from data_exchange_tool.imports.staging import read_cells
+
+    text = repr(cells)  # what StagedKeys.stage copies
+    text.encode("utf-8")  # the COPY sends it as UTF-8: no lone surrogate left in it
+    assert read_cells(text) == cells
+
+
+@given(st.lists(st.text()))
+def test_any_staged_cells_read_back_as_they_were(cells):
+    from data_exchange_tool.imports.staging import read_cells
+
+    assert read_cells(repr(cells)) == cells
+    repr(cells).encode("utf-8")
+
+
+@pytest.mark.parametrize("text", ["('a',)", "[1]", "__import__('os')", "['a'] + ['b']"])
+def test_staged_cells_are_a_list_of_strings_or_refused(text):
+    from data_exchange_tool.imports.staging import read_cells
+
+    with pytest.raises(ValueError, match=r"malformed|not staged cells"):
+        read_cells(text)

@@ -69,8 +69,11 @@ def s3_client():
     )
 
 
-def worker_command(queues: str, name: str, pool: str = "solo") -> list[str]:
-    """Return the command line of a worker process consuming ``queues`` (comma-separated)."""
+def worker_command(
+    queues: str, name: str, pool: str = "solo", prefetch: int | None = None
+) -> list[str]:
+    """Return the command line of a worker process consuming ``queues`` (comma-separated);
+    ``prefetch``: its ``--prefetch-multiplier`` (Celery's default, 4, when None)."""
     return [
         sys.executable,
         "-m",
@@ -89,6 +92,7 @@ def worker_command(queues: str, name: str, pool: str = "solo") -> list[str]:
         "--without-heartbeat",
         "-n",
         f"{name}@%h",
+        *([f"--prefetch-multiplier={prefetch}"] if prefetch is not None else []),
     ]
 
 
@@ -231,14 +235,19 @@ class Workers:
     def queues(self) -> list[str]:
         return [f"{self.prefix}_{kind}" for kind in ("preview", "import", "export")]
 
-    def start(self, *, pool: str = "solo", wait: bool = True) -> Worker:
-        """Start a worker on the test's queues; wait until it is ready unless ``wait`` is False."""
+    def start(
+        self, *, pool: str = "solo", wait: bool = True, prefetch: int | None = None
+    ) -> Worker:
+        """Start a worker on the test's queues; wait until it is ready unless ``wait`` is False.
+
+        ``prefetch``: its ``--prefetch-multiplier`` (1: it reserves no task while it runs one).
+        """
         name = f"{self.prefix}-w{len(self.started) + 1}"
         log_path = ARTIFACTS / f"{name}.log"
         env = worker_env(DXT_QUEUE_PREFIX=self.prefix, DXT_BROKER_URL=self.broker_url)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                worker_command(",".join(self.queues), name, pool),
+                worker_command(",".join(self.queues), name, pool, prefetch),
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

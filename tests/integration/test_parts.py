@@ -403,3 +403,145 @@ def test_a_partitioned_import_of_unchanged_rows_writes_nothing_and_succeeds(work
     assert written_tags() == before
     assert done.written_pks == []
     no_staging_left(done)
+
+
+# --- the apply, while the last parts run ------------------------------------------------------
+
+#: Rows from this code on wait (``row_delay``): the last part runs long after the others.
+SLOW_FROM = "T-0290"
+#: What a worker's log says of a part the apply wrote while other parts ran.
+APPLIED_EARLY = re.compile(r"part (\d+) of job (\d+) applied while parts run")
+
+
+def early_parts(job: ImportJob, *logs: str) -> set[int]:
+    """Return the parts of ``job`` the workers' logs say were applied while others ran."""
+    return {int(p) for log in logs for p, j in APPLIED_EARLY.findall(log) if int(j) == job.pk}
+
+
+def slow_last_part(job: ImportJob, delay: float = 0.2) -> ImportJob:
+    ImportJob._base_manager.filter(pk=job.pk).update(
+        options={"row_delay": delay, "slow_from": SLOW_FROM}
+    )
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def test_the_apply_writes_the_parts_that_ended_while_the_last_one_runs(workers):
+    first, second = workers.start(prefetch=1), workers.start(prefetch=1)
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(slow_last_part(job))
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+
+    count = ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).count()
+    assert count >= 7
+    # Every part but the slow last one was applied before it ended, in one transaction.
+    assert early_parts(job, first.log(), second.log()) == set(range(count - 1))
+    codes = sorted(Tag.objects.values_list("code", flat=True))
+    assert codes == [f"T-{i:04d}" for i in range(300)]
+    assert done.counts["new"] == 300
+    no_staging_left(done)
+
+
+def test_parts_applied_early_are_applied_again_when_one_holds_a_repeated_row(workers):
+    first, second = workers.start(prefetch=1), workers.start(prefetch=1)
+    rows = [[f"T-{i:04d}", f"Label {i}", i % 7] for i in range(300)]
+    rows[100] = ["T-0010", "Label 10", 6]  # row 102 repeats row 12's key: left out
+    content = ("\r\n".join(",".join(map(str, r)) for r in [HEADERS, *rows]) + "\r\n").encode()
+    Tag.objects.create(code="T-0010", label="Label 10", weight=1)  # row 12 updates it
+    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
+    actions.confirm_import(ImportJob.objects.get(pk=single.pk), force=True, in_process=True)
+    single = ImportJob.objects.get(pk=single.pk)
+    assert single.state == S.IMPORT_SUCCEEDED, single.message
+    expected = written_tags()
+    assert expected["T-0010"] == ("Label 10", 3)
+    Tag.objects.all().delete()
+    Tag.objects.create(code="T-0010", label="Label 10", weight=1)
+
+    job = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(slow_last_part(job), force=True)
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    # The part of row 102 was applied early, as staged (its update of T-0010 included); the
+    # apply found the row repeated, rolled the early parts back and applied them without it.
+    count = ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).count()
+    assert early_parts(job, first.log(), second.log()) == set(range(count - 1))
+    assert f"the parts of job {job.pk} applied early are rolled back" in first.log() + second.log()
+    assert written_tags() == expected
+    # The same rows and columns (the unique label's message reads as "already exists", as the
+    # README says of a unique value an earlier row took).
+    assert [e[:2] for e in import_errors(done)] == [e[:2] for e in import_errors(single)]
+    assert {e[0] for e in import_errors(done)} == {102}
+    assert done.counts == single.counts
+    no_staging_left(done)
+
+
+def test_a_part_the_database_refuses_early_is_applied_again_with_the_others(workers):
+    first, second = workers.start(prefetch=1), workers.start(prefetch=1)
+    stored_tags()
+    content = tag_file(300)
+    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
+    actions.confirm_import(ImportJob.objects.get(pk=single.pk), force=True, in_process=True)
+    single = ImportJob.objects.get(pk=single.pk)
+    assert single.state == S.IMPORT_SUCCEEDED, single.message
+    expected = written_tags()
+    Tag.objects.all().delete()
+    stored_tags()
+
+    job = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(slow_last_part(job), force=True)
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    # Row 213 repeats row 5's code: applied as staged, its part broke the unique code; the
+    # parts applied before it were rolled back, and every part applied at the end without it.
+    assert early_parts(job, first.log(), second.log())
+    assert f"the parts of job {job.pk} applied early are rolled back" in first.log() + second.log()
+    assert written_tags() == expected
+    assert import_errors(done) == import_errors(single)
+    assert done.counts == single.counts
+    no_staging_left(done)
+
+
+def test_an_invalid_row_in_the_last_part_rolls_back_the_parts_applied_early(workers):
+    first, second = workers.start(prefetch=1), workers.start(prefetch=1)
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    Tag.objects.create(code="X-9", label="Label 295", weight=1)  # row 297 is invalid now
+    actions.confirm_import(slow_last_part(job))
+    done = imported(job)
+    assert done.state == S.IMPORT_FAILED
+    assert "row 297, column label" in done.message, done.message
+    assert len(early_parts(job, first.log(), second.log())) >= 6
+    assert list(Tag.objects.values_list("code", flat=True)) == ["X-9"]  # nothing written
+    assert [e[0] for e in import_errors(done)] == [297]
+    no_staging_left(done)
+    assert not ImportJob.objects.filter(state=S.IMPORT_IN_PROGRESS).exists()  # the lock is free
+
+
+def test_a_cancel_while_the_apply_waits_for_the_last_part_writes_nothing(workers):
+    first, second = workers.start(prefetch=1), workers.start(prefetch=1)
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(slow_last_part(job, delay=0.5))
+    wait_for(lambda: early_parts(job, first.log(), second.log()), timeout=60)
+    actions.cancel_import(ImportJob.objects.get(pk=job.pk))
+    done = imported(job)
+    assert done.state == S.CANCELLED
+    wait_for(
+        lambda: not ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).exists(),
+        timeout=60,
+    )
+    assert not Tag.objects.exists()
+    no_staging_left(done)
+
+
+def test_a_worker_killed_while_its_apply_waits_leaves_the_last_part_to_end_the_import(workers):
+    first, second = workers.start(prefetch=1), workers.start(prefetch=1)
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    actions.confirm_import(slow_last_part(job, delay=0.3))
+    applying = wait_for(
+        lambda: next((w for w in (first, second) if early_parts(job, w.log())), None), timeout=60
+    )
+    applying.kill()  # its transaction, and what it applied, roll back with its session
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    assert sorted(Tag.objects.values_list("code", flat=True)) == [f"T-{i:04d}" for i in range(300)]
+    assert done.counts["new"] == 300
+    no_staging_left(done)

@@ -27,13 +27,16 @@ class TagSerializer(serializers.ModelSerializer):
 
 
 class SlowTagSerializer(TagSerializer):
-    """Tags; each row waits the job's ``options["row_delay"]`` seconds (0 by default)."""
+    """Tags; each row waits the job's ``options["row_delay"]`` seconds (0 by default), or only
+    the rows whose code is ``options["slow_from"]`` or after."""
 
     def validate(self, attrs: dict) -> dict:
         import time
 
         job = self.context.get("job")
-        time.sleep(float(((job.options if job else None) or {}).get("row_delay", 0)))
+        options = (job.options if job else None) or {}
+        if str(attrs.get("code", "")) >= options.get("slow_from", ""):
+            time.sleep(float(options.get("row_delay", 0)))
         return attrs
 
 
