@@ -179,6 +179,7 @@ class ProgressChannel:
         # Minus infinity, not 0: time.monotonic() may itself be smaller than the interval.
         self._last_write = float("-inf")
         self._side: Any = None
+        self._running_query: tuple[str, tuple[str, Any]] | None = None
 
     def report(
         self, done: int, total: int, *, counts: dict[str, int] | None = None, force: bool = False
@@ -219,7 +220,18 @@ class ProgressChannel:
         if caches[app_settings.CACHE].get(_cache_key(self.job.pk, "cancel")):
             return True
         # Under READ COMMITTED each statement sees what other transactions committed.
-        return not self.manager.filter(**self._running).exists()
+        return not self._still_running()
+
+    def _still_running(self) -> bool:
+        """Return True when the job's row is still in its running state, uncancelled: the
+        query is compiled once per run (it was compiled again for every batch)."""
+        if self._running_query is None:
+            query = self.manager.filter(**self._running).values("pk")[:1]
+            self._running_query = (query.db, query.query.get_compiler(using=query.db).as_sql())
+        alias, (sql, params) = self._running_query
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() is not None
 
     def _side_execute(self, sql: str, params: list[Any]) -> None:
         if self._side is None:

@@ -247,7 +247,8 @@ class Probing:
                     return list(queryset)
             cursor.execute(f"{_PLANNER_OFF_KEPT_SQL}; {sql}; {_PLANNER_BACK_KEPT_SQL}", params)
             cursor.nextset()
-            return [tuple(row) for row in cursor.fetchall()]
+            rows = cursor.fetchall()  # tuples (psycopg's default row factory, as Django's)
+            return rows if not rows or type(rows[0]) is tuple else [tuple(r) for r in rows]
 
     @contextmanager
     def __call__(self, queryset: QuerySet) -> Iterator[None]:
