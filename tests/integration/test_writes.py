@@ -325,6 +325,22 @@ def test_a_preview_sends_its_rows_in_the_background_and_keeps_the_same(
     assert all(name.startswith("dxt-writer") for name in senders), senders
 
 
+def test_a_preview_read_again_in_another_encoding_keeps_only_its_last_reading(
+    catalogue, monkeypatch, settings
+):
+    """A byte past the head that is not UTF-8 makes the preview read the file again in cp1252
+    while the first reading's rows may still be in flight: the table keeps the second's only."""
+    content = csv_bytes(stock_rows(3000)) + b"ACME,P-1,caf\xe9,1.00,1,0\r\n"
+    job, kept, senders = _preview_with_overlap(monkeypatch, settings, True, content)
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    assert job.file_encoding == "cp1252"
+    assert (job.total_rows, job.new_rows) == (3001, 3001)
+    numbers = [number for number, *_ in kept]
+    assert numbers
+    assert len(numbers) == len(set(numbers))  # nothing of the first reading is left
+    assert senders
+
+
 def test_a_preview_whose_rows_fail_to_be_sent_fails_and_leaves_the_connection_clean(
     catalogue, monkeypatch, settings
 ):
