@@ -11,6 +11,8 @@ System checks: a misdeclared job type fails at start-up with a message naming th
   ``PrimaryKeyRelatedField`` on a many-to-many field of the target, or a misdeclared
   ``ThroughManyField``.
 - ``data_exchange_tool.W001``: the database cannot enforce the lock per target.
+- ``data_exchange_tool.W002``: no index of the target starts with a column of the job type's
+  natural key: each batch's lookup of the rows it updates would read the whole table.
 - ``data_exchange_tool.E010``: an export job type has no target, or no serializer (none declared
   and no import job type of the same target to borrow one from).
 - ``data_exchange_tool.E011``: an export job type's ``filterset_class`` cannot be imported or is
@@ -19,11 +21,12 @@ System checks: a misdeclared job type fails at start-up with a message naming th
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connections
+from django.db import connections, models
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField, SlugRelatedField
 
@@ -115,6 +118,8 @@ def _check_serializer_fields(model: Any, serializer: Any) -> list[checks.CheckMe
             )
         )
     target = model.get_target_model()
+    if not missing:
+        messages.extend(_check_natural_key_index(model, target))
     problems = {
         name: unsupported_field(field, target)
         for name, field in serializer.fields.items()
@@ -177,6 +182,58 @@ def _many_related_problem(field: ManyRelatedField, target: Any) -> str:
                 "give them."
             )
     return ""
+
+
+def _check_natural_key_index(model: Any, target: Any) -> list[checks.CheckMessage]:
+    """Warn when no index of the target starts with a column of the natural key: every batch's
+    lookup of the rows it updates would read the whole table, a cost growing with the table."""
+    names = model.get_natural_key()
+    if not names:
+        return []
+    meta = target._meta
+    try:
+        fields = [meta.get_field(name) for name in names]
+    except FieldDoesNotExist:
+        return []  # not a field of the target: the serializer's own check says so
+    if any(getattr(f, "column", None) is None or f.model is not target for f in fields):
+        return []  # not a column of the target's own table: nothing sure to say
+    if _leading_columns(target) & {f.column for f in fields}:
+        return []
+    label = meta.label
+    return [
+        checks.Warning(
+            f"{model.__name__}'s natural key {list(names)} is not covered by an index of "
+            f"{label}: each batch's lookup of the rows it updates reads the whole table.",
+            hint=f"Add an index (or a unique constraint) on {list(names)} to {label}, or name "
+            "indexed fields as the job type's natural_key.",
+            obj=model,
+            id="data_exchange_tool.W002",
+        )
+    ]
+
+
+def _leading_columns(target: Any) -> set[str]:
+    """Return the columns an index of ``target``'s table starts with (primary key, unique or
+    indexed fields, Meta.indexes, unique_together and unconditional unique constraints)."""
+    meta = target._meta
+    found = {
+        f.column for f in meta.local_concrete_fields if f.primary_key or f.unique or f.db_index
+    }
+
+    def first_column(names: Any) -> None:
+        if names:
+            with contextlib.suppress(FieldDoesNotExist):
+                found.add(meta.get_field(str(names[0]).lstrip("-")).column)
+
+    for index in meta.indexes:
+        if getattr(index, "condition", None) is None:
+            first_column(index.fields)
+    for constraint in meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and constraint.condition is None:
+            first_column(constraint.fields)
+    for together in meta.unique_together:
+        first_column(together)
+    return found
 
 
 @checks.register(checks.Tags.database)

@@ -178,3 +178,63 @@ def test_a_many_field_on_a_through_model_with_required_data_is_refused(isolated)
 
     [error] = errors_for(job_type("BadJob", target_model=Artist, serializer_class=BandsByTitle))
     assert "its through model needs ['date_joined']: use ThroughManyField" in error.msg
+
+
+@pytest.mark.parametrize(
+    ("natural_key", "warned"),
+    [
+        (("weight",), True),  # no index starts with it
+        (("code",), False),  # unique
+        (("weight", "label"), False),  # label is unique: a probe per key finds one row
+        (("id",), False),  # the primary key
+    ],
+    ids=["unindexed", "unique", "one-column-indexed", "pk"],
+)
+def test_a_natural_key_no_index_starts_with_is_warned_about(isolated, natural_key, warned):
+    class TagWithIdSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Tag
+            fields = ("id", "code", "label", "weight")
+            extra_kwargs = {"id": {"read_only": False, "required": False}}
+
+    job = job_type(
+        "KeyedTagJob",
+        target_model=Tag,
+        serializer_class=TagWithIdSerializer,
+        natural_key=natural_key,
+    )
+    found = errors_for(job)
+    if not warned:
+        assert found == []
+        return
+    [warning] = found
+    assert warning.id == "data_exchange_tool.W002"
+    assert "natural key ['weight'] is not covered by an index of testapp.Tag" in warning.msg
+    assert "reads the whole table" in warning.msg
+    assert "Add an index" in warning.hint
+
+
+def test_an_index_or_constraint_declared_in_meta_covers_the_natural_key(isolated):
+    class Shelf(models.Model):
+        code = models.CharField(max_length=8)
+        row = models.IntegerField()
+        bay = models.IntegerField()
+
+        class Meta:
+            app_label = "testapp"
+            indexes = [models.Index(fields=["-row", "bay"])]
+            constraints = [models.UniqueConstraint(fields=["bay", "code"], name="bay_code")]
+
+    class ShelfSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Shelf
+            fields = ("code", "row", "bay")
+
+    for key, warned in ((("row",), False), (("bay",), False), (("code",), True)):
+        job = job_type(
+            f"Shelf{key[0]}Job",
+            target_model=Shelf,
+            serializer_class=ShelfSerializer,
+            natural_key=key,
+        )
+        assert [m.id for m in errors_for(job)] == (["data_exchange_tool.W002"] if warned else [])
