@@ -92,3 +92,25 @@ def stock_rows(count: int, start: int = 0, partner: str = "ACME") -> list[list[A
         [partner, f"P-{1 + i % 3}", f"SKU-{i:06d}", f"{i % 100}.50", 10 + i % 5, i % 3]
         for i in range(start, start + count)
     ]
+
+
+def store_stock_rows(rows: Sequence[Sequence[Any]]) -> None:
+    """Store ``rows`` (cells as ``stock_rows`` gives them) as stock records, as an import of
+    them would have."""
+    from decimal import Decimal
+
+    from example_project.demo.models import Partner, Product, StockRecord
+
+    partners = {p.name: p for p in Partner.objects.all()}
+    products = {p.sku: p for p in Product.objects.all()}
+    StockRecord.objects.bulk_create(
+        StockRecord(
+            partner=partners[row[0]],
+            product=products[row[1]],
+            partner_sku=row[2],
+            price=Decimal(row[3]),
+            num_in_stock=row[4],
+            num_allocated=row[5],
+        )
+        for row in rows
+    )

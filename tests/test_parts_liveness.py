@@ -27,15 +27,12 @@ def long_ago(seconds: float = 3600):
     return timezone.now() - timedelta(seconds=seconds)
 
 
-def partitioned_preview(*states: str) -> ImportJob:
-    """A job whose lead cut its preview into parts in ``states`` and returned."""
-    job = create_job(csv_bytes(stock_rows(3)))
-    assert tasks.claim_preview(job.pk, "first") is not None
-    ImportJob._base_manager.filter(pk=job.pk).update(heartbeat_at=long_ago(), updated_at=long_ago())
+def add_parts(job: ImportJob, phase: str, states: tuple[str, ...]) -> None:
+    """Record parts of ``phase`` for ``job``, in ``states``, ten bytes each."""
     for index, state in enumerate(states):
         ImportJobPart.objects.create(
             job=job,
-            phase=Phase.PREVIEW,
+            phase=phase,
             index=index,
             count=len(states),
             start=index * 10,
@@ -43,6 +40,14 @@ def partitioned_preview(*states: str) -> ImportJob:
             state=state,
             heartbeat_at=timezone.now(),
         )
+
+
+def partitioned_preview(*states: str) -> ImportJob:
+    """A job whose lead cut its preview into parts in ``states`` and returned."""
+    job = create_job(csv_bytes(stock_rows(3)))
+    assert tasks.claim_preview(job.pk, "first") is not None
+    ImportJob._base_manager.filter(pk=job.pk).update(heartbeat_at=long_ago(), updated_at=long_ago())
+    add_parts(job, Phase.PREVIEW, states)
     return ImportJob.objects.get(pk=job.pk)
 
 
@@ -109,17 +114,7 @@ def partitioned_import(*states: str) -> ImportJob:
     ImportJob._base_manager.filter(pk=job.pk).update(
         state=S.IMPORT_IN_PROGRESS, import_started_at=timezone.now()
     )
-    for index, state in enumerate(states):
-        ImportJobPart.objects.create(
-            job=job,
-            phase=Phase.IMPORT,
-            index=index,
-            count=len(states),
-            start=index * 10,
-            end=None if index == len(states) - 1 else (index + 1) * 10,
-            state=state,
-            heartbeat_at=timezone.now(),
-        )
+    add_parts(job, Phase.IMPORT, states)
     return ImportJob.objects.get(pk=job.pk)
 
 

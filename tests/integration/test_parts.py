@@ -232,6 +232,18 @@ def written_tags() -> dict[str, tuple[str, Any]]:
     return {t.code: (t.label, t.weight) for t in Tag.objects.all()}
 
 
+def single_import(content: bytes) -> tuple[ImportJob, dict[str, tuple[str, Any]]]:
+    """Import ``content`` in one task (forced, in this process); return the job and the tags it
+    left, then empty the table for the partitioned run to compare."""
+    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
+    actions.confirm_import(ImportJob.objects.get(pk=single.pk), force=True, in_process=True)
+    single = ImportJob.objects.get(pk=single.pk)
+    assert single.state == S.IMPORT_SUCCEEDED, single.message
+    written = written_tags()
+    Tag.objects.all().delete()
+    return single, written
+
+
 def import_errors(job: ImportJob) -> list[tuple]:
     return sorted(
         (e.row_number, e.column, e.message, json.dumps(e.values, sort_keys=True))
@@ -256,12 +268,7 @@ def test_a_partitioned_import_writes_what_the_single_import_writes(workers):
     workers.start()
     stored_tags()
     content = tag_file(300)
-    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
-    actions.confirm_import(ImportJob.objects.get(pk=single.pk), force=True, in_process=True)
-    single = ImportJob.objects.get(pk=single.pk)
-    assert single.state == S.IMPORT_SUCCEEDED, single.message
-    expected = written_tags()
-    Tag.objects.all().delete()
+    single, expected = single_import(content)
     stored_tags()
 
     job = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
@@ -448,13 +455,8 @@ def test_parts_applied_early_are_applied_again_when_one_holds_a_repeated_row(wor
     rows[100] = ["T-0010", "Label 10", 6]  # row 102 repeats row 12's key: left out
     content = ("\r\n".join(",".join(map(str, r)) for r in [HEADERS, *rows]) + "\r\n").encode()
     Tag.objects.create(code="T-0010", label="Label 10", weight=1)  # row 12 updates it
-    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
-    actions.confirm_import(ImportJob.objects.get(pk=single.pk), force=True, in_process=True)
-    single = ImportJob.objects.get(pk=single.pk)
-    assert single.state == S.IMPORT_SUCCEEDED, single.message
-    expected = written_tags()
+    single, expected = single_import(content)
     assert expected["T-0010"] == ("Label 10", 3)
-    Tag.objects.all().delete()
     Tag.objects.create(code="T-0010", label="Label 10", weight=1)
 
     job = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))
@@ -479,12 +481,7 @@ def test_a_part_the_database_refuses_early_is_applied_again_with_the_others(work
     first, second = workers.start(prefetch=1), workers.start(prefetch=1)
     stored_tags()
     content = tag_file(300)
-    single = actions.start_import(TagImportJob, _upload(content), in_process=True)
-    actions.confirm_import(ImportJob.objects.get(pk=single.pk), force=True, in_process=True)
-    single = ImportJob.objects.get(pk=single.pk)
-    assert single.state == S.IMPORT_SUCCEEDED, single.message
-    expected = written_tags()
-    Tag.objects.all().delete()
+    single, expected = single_import(content)
     stored_tags()
 
     job = previewed(create_job(content, "tags.csv", PartitionedTagImportJob))

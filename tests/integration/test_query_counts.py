@@ -18,8 +18,8 @@ from django.test.utils import CaptureQueriesContext
 
 from data_exchange_tool import actions, tasks
 from data_exchange_tool.states import JobState
-from example_project.demo.models import Partner, Product, StockRecord, StockRecordImportJob
-from tests.helpers import create_job, csv_bytes, stock_rows
+from example_project.demo.models import StockRecord, StockRecordImportJob
+from tests.helpers import create_job, csv_bytes, stock_rows, store_stock_rows
 from tests.imports.test_pipeline import task_queries
 from tests.imports.test_relations import (
     ARTIST_HEADERS,
@@ -97,20 +97,8 @@ def update_queries(count: int, batch_size: int, monkeypatch) -> tuple[list[str],
     """Store ``count`` stock records, then preview and import a file of the same rows where
     every other one has a new price; return the SQL of each task."""
     StockRecord.objects.all().delete()
-    partner = Partner.objects.get(name="Globex")
-    products = {p.sku: p for p in Product.objects.all()}
     rows = stock_rows(count, partner="Globex")
-    StockRecord.objects.bulk_create(
-        StockRecord(
-            partner=partner,
-            product=products[row[1]],
-            partner_sku=row[2],
-            price=Decimal(row[3]),
-            num_in_stock=row[4],
-            num_allocated=row[5],
-        )
-        for row in rows
-    )
+    store_stock_rows(rows)
     for row in rows[::2]:
         row[3] = "0.25"
     monkeypatch.setattr(StockRecordImportJob, "batch_size", batch_size)

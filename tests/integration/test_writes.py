@@ -23,7 +23,7 @@ from data_exchange_tool.imports.copying import CopyWriter
 from data_exchange_tool.imports.writes import Background, writer_for
 from data_exchange_tool.states import JobState
 from example_project.demo.models import Partner, Product, StockRecord, StockRecordImportJob
-from tests.helpers import create_job, csv_bytes, stock_rows
+from tests.helpers import create_job, csv_bytes, stock_rows, store_stock_rows
 from tests.imports.test_writes import (  # noqa: F401 - the same tests, on PostgreSQL
     run_job,
     test_a_blank_cell_keeps_the_stored_value_of_a_field_with_a_model_default,
@@ -293,20 +293,8 @@ def test_a_preview_sends_its_rows_in_the_background_and_keeps_the_same(
 ):
     """With the overlap on, each batch's preview rows are sent by the writer thread while the
     next batch is validated; the table holds what the preview in line keeps."""
-    partner = Partner.objects.get(name="Globex")
-    products = {p.sku: p for p in Product.objects.all()}
     rows = stock_rows(40, partner="Globex")
-    StockRecord.objects.bulk_create(
-        StockRecord(
-            partner=partner,
-            product=products[row[1]],
-            partner_sku=row[2],
-            price=Decimal(row[3]),
-            num_in_stock=row[4],
-            num_allocated=row[5],
-        )
-        for row in rows[:30]
-    )
+    store_stock_rows(rows[:30])
     for row in rows[:30:3]:
         row[3] = "0.25"  # an update of ten stored rows
     rows[5][4] = "-1"  # invalid
