@@ -159,21 +159,15 @@ JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
 WHERE i.indrelid = %s::regclass AND i.indpred IS NULL AND i.indisvalid AND k.ord <= %s
 GROUP BY i.indexrelid
 """
+# Hash and merge joins off, the settings before kept by the server (placeholder settings of the
+# session), and set back from there: nothing waits for them in Python, and the three statements
+# (off, the lookup, back) can go as one query string.
 _PLANNER_OFF_SQL = (
-    "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'),"
-    " set_config('enable_hashjoin', 'off', false), set_config('enable_mergejoin', 'off', false)"
-)
-_PLANNER_BACK_SQL = (
-    "SELECT set_config('enable_hashjoin', %s, false), set_config('enable_mergejoin', %s, false)"
-)
-# The same around a lookup sent as one query string: the settings before are kept by the server
-# (placeholder settings of the session), so nothing waits for them in Python.
-_PLANNER_OFF_KEPT_SQL = (
     "SELECT set_config('dxt.enable_hashjoin', current_setting('enable_hashjoin'), false),"
     " set_config('dxt.enable_mergejoin', current_setting('enable_mergejoin'), false),"
     " set_config('enable_hashjoin', 'off', false), set_config('enable_mergejoin', 'off', false)"
 )
-_PLANNER_BACK_KEPT_SQL = (
+_PLANNER_BACK_SQL = (
     "SELECT set_config('enable_hashjoin', current_setting('dxt.enable_hashjoin'), false),"
     " set_config('enable_mergejoin', current_setting('dxt.enable_mergejoin'), false)"
 )
@@ -245,7 +239,7 @@ class Probing:
             if not _sends_many(cursor) or compiler.get_converters(fields):
                 with self(queryset):
                     return list(queryset)
-            cursor.execute(f"{_PLANNER_OFF_KEPT_SQL}; {sql}; {_PLANNER_BACK_KEPT_SQL}", params)
+            cursor.execute(f"{_PLANNER_OFF_SQL}; {sql}; {_PLANNER_BACK_SQL}", params)
             cursor.nextset()
             rows = cursor.fetchall()  # tuples (psycopg's default row factory, as Django's)
             return rows if not rows or type(rows[0]) is tuple else [tuple(r) for r in rows]
@@ -258,14 +252,13 @@ class Probing:
             return
         with connection.cursor() as cursor:
             cursor.execute(_PLANNER_OFF_SQL)
-            hash_join, merge_join, _, _ = cursor.fetchone()
         try:
             yield
         finally:
             if not connection.needs_rollback:
                 try:
                     with connection.cursor() as cursor:
-                        cursor.execute(_PLANNER_BACK_SQL, [hash_join, merge_join])
+                        cursor.execute(_PLANNER_BACK_SQL)
                 except DatabaseError:  # an aborted transaction: its rollback sets them back
                     pass
 
