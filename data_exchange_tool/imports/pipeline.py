@@ -16,7 +16,7 @@ import itertools
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,7 @@ from data_exchange_tool.imports.readers.xlsx import XLSXReader
 from data_exchange_tool.imports.relations import ManyRelations
 from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter
 from data_exchange_tool.imports.validation import BatchValidator, overrides
-from data_exchange_tool.imports.writes import Background, BatchWriter, RecordWriter
+from data_exchange_tool.imports.writes import Background, BatchWriter, RecordWriter, send_all
 from data_exchange_tool.models.results import (
     WRITTEN_PKS_KEPT,
     ImportJobPreviewRow,
@@ -251,15 +251,6 @@ class Run:
         ]
 
 
-def _run_all(statements: list[Callable[[], Any]]) -> None:
-    for statement in statements:
-        statement()
-
-
-def _nothing() -> None:
-    pass
-
-
 def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -333,7 +324,7 @@ class PreviewRun(Run):
             return
         with self.preview_rows.deferring() as statements:
             self.preview_rows.insert(kept)
-        self.background.submit(lambda: _run_all(statements), _nothing)
+        self.background.submit(lambda: send_all(statements))
 
     def sample_row(self, outcome: RowOutcome) -> dict[str, Any]:
         """Return the preview row of an outcome as ``{attname: value}``, to insert."""

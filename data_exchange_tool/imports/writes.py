@@ -136,7 +136,7 @@ class RecordWriter:
         stay unset there)."""
         if not objs:
             return
-        if connections[self.using].vendor != "postgresql":
+        if not self.copies:
             self.model._base_manager.using(self.using).bulk_create(
                 [o if isinstance(o, models.Model) else self.model(**o) for o in objs]
             )
@@ -160,6 +160,16 @@ class RecordWriter:
         """``CopyWriter.deferring`` of the inserts made inside (only where ``copies``): their
         rows are encoded now, the list holds the statements that send them."""
         return self._copy_writer().deferring()
+
+
+def send_all(statements: Sequence[Callable[[], Any]]) -> None:
+    """Run statements ``CopyWriter.deferring`` collected, in order."""
+    for statement in statements:
+        statement()
+
+
+def _nothing() -> None:
+    pass
 
 
 class Background:
@@ -193,7 +203,7 @@ class Background:
         self.connection.inc_thread_sharing()
         self.connection.execute_wrappers.insert(0, self._wait_unless_worker)
 
-    def submit(self, work: Callable[[], None], done: Callable[[], None]) -> None:
+    def submit(self, work: Callable[[], None], done: Callable[[], None] = _nothing) -> None:
         """Wait for the batch in flight, then start ``work``; ``done`` runs on this thread once
         ``work`` has finished without error."""
         self.wait()
@@ -303,8 +313,7 @@ class BatchWriter:
         outside the import's transaction)."""
         for statements, outcomes in ((inserts, new), (updates, changed)):
             try:
-                for statement in statements:
-                    statement()
+                send_all(statements)
             except WriteRefusedError as exc:
                 raise self._refusal(exc, outcomes) from exc
 

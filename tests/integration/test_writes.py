@@ -337,7 +337,7 @@ def test_a_preview_whose_rows_fail_to_be_sent_fails_and_leaves_the_connection_cl
     def lost(statements):
         raise RuntimeError("the server went away")
 
-    monkeypatch.setattr(pipeline, "_run_all", lost)
+    monkeypatch.setattr(pipeline, "send_all", lost)
     job, _rows, _senders = _preview_with_overlap(
         monkeypatch, settings, True, csv_bytes(stock_rows(20))
     )
