@@ -132,20 +132,16 @@ class BatchValidator:
         self.rows_needed = not for_display or bool(self.checks.checks)
         key_columns = set(self.key.attnames) if self.key is not None else set()
         compared = [(n, f) for n, f in self.shape.columns if f.attname not in key_columns]
-        #: ``(name, attname, normalizer or None: compared as it is)`` of each compared column.
+        #: ``(name, attname, key attname of a related field or None, normalizer or None:
+        #: compared as it is)`` of each compared column.
         self.compared = [
-            (name, f.attname, None if (n := normalizer(f)) is same_value else n)
-            for name, f in compared
-        ]
-        #: The same, read from the validated data (a related object by the key it is stored
-        #: under): ``(name, key attname of a related field or None, normalizer or None)``.
-        self.compared_data = [
             (
                 name,
+                f.attname,
                 f.target_field.attname if isinstance(f, RelatedField) else None,
-                normalize,
+                None if (n := normalizer(f)) is same_value else n,
             )
-            for (name, f), (_, _, normalize) in zip(compared, self.compared, strict=True)
+            for name, f in compared
         ]
         #: Related fields whose old value the preview shows as the object: ``{name: field}``.
         self.shown: dict[str, RelatedField] = (
@@ -312,7 +308,7 @@ class BatchValidator:
         (rounding a stored decimal, or making an aware datetime aware, gives it back)."""
         validated = outcome.validated or {}
         changes = outcome.changes
-        for (name, target, normalize), old in zip(self.compared_data, stored[1:], strict=True):
+        for (name, _, target, normalize), old in zip(self.compared, stored[1:], strict=True):
             if name in validated:
                 value = new = validated[name]
                 if target is not None and isinstance(value, models.Model):
@@ -327,7 +323,7 @@ class BatchValidator:
         if row is None:
             row = outcome.row = self.shape.row(validated)
         changes = outcome.changes
-        for (name, attname, normalize), old in zip(self.compared, stored[1:], strict=True):
+        for (name, attname, _, normalize), old in zip(self.compared, stored[1:], strict=True):
             if attname in row:
                 value = row[attname]
                 if value != old and (normalize is None or normalize(value) != old):

@@ -387,11 +387,11 @@ def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
     job = EverythingImportJob()
     validator = BatchValidator(job, list(job.get_serializer().fields))
     try:
-        assert validator.compared_data
+        assert validator.compared
         assert not validator.files
         shelf_to = Everything._meta.get_field("shelf").target_field.attname
         pools = _pools(shelf_to)
-        names = [name for name, _, _ in validator.compared]
+        names = [name for name, *_ in validator.compared]
         assert set(names) <= set(pools), set(names) - set(pools)
         rng = random.Random(20261202)
         fields = {name: Everything._meta.get_field(name) for name in names}
@@ -428,7 +428,9 @@ def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
             validator._compare_row(by_row, stored)
             row = validator.shape.row(validated)
             rule = {}
-            for (name, attname, normalize), old in zip(validator.compared, stored[1:], strict=True):
+            for (name, attname, _, normalize), old in zip(
+                validator.compared, stored[1:], strict=True
+            ):
                 if attname in row:
                     value = row[attname] if normalize is None else normalize(row[attname])
                     if value != old:
