@@ -245,9 +245,7 @@ def _claim_finish(job_pk: Any, phase: Phase, *, early: bool = False) -> ImportJo
         if not parts:
             return False
         for part in parts:
-            if part.state == PartState.DONE:
-                continue
-            if not early or part.state != PartState.RUNNING or liveness.part_death(part):
+            if part.state != PartState.DONE and not (early and _running(part)):
                 return False
         return leases.hold(job)
 
@@ -416,11 +414,16 @@ def _wait(job: ImportJob, channel: ProgressChannel, apply: ImportApply) -> None:
         waiting = [p for p in parts if p.state != PartState.DONE]
         if not waiting:
             return
-        if any(p.state != PartState.RUNNING or liveness.part_death(p) for p in waiting):
+        if not all(map(_running, waiting)):
             raise _PartsNotRunning
         ready = [p for p in parts if p.state == PartState.DONE and p.index not in apply.applied]
         if not (ready and apply.apply_early(ready[0])):
             time.sleep(APPLY_POLL_SECONDS)
+
+
+def _running(part: ImportJobPart) -> bool:
+    """Return True when a part's task runs it (its worker alive)."""
+    return part.state == PartState.RUNNING and not liveness.part_death(part)
 
 
 def _renumber(apply: ImportApply, all_done: bool) -> None:

@@ -232,6 +232,19 @@ def written_tags() -> dict[str, tuple[str, Any]]:
     return {t.code: (t.label, t.weight) for t in Tag.objects.all()}
 
 
+def cancelled_with_nothing_written(job: ImportJob) -> ImportJob:
+    """Wait for ``job``'s import to end cancelled and its parts to stop; the target holds no
+    row. Return the job read again."""
+    done = imported(job)
+    assert done.state == S.CANCELLED
+    wait_for(
+        lambda: not ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).exists(),
+        timeout=60,
+    )
+    assert not Tag.objects.exists()
+    return done
+
+
 def single_import(content: bytes) -> tuple[ImportJob, dict[str, tuple[str, Any]]]:
     """Import ``content`` in one task (forced, in this process); return the job and the tags it
     left, then empty the table for the partitioned run to compare."""
@@ -324,13 +337,7 @@ def test_a_cancelled_partitioned_import_writes_nothing(workers):
         timeout=60,
     )
     actions.cancel_import(ImportJob.objects.get(pk=job.pk))
-    done = imported(job)
-    assert done.state == S.CANCELLED
-    wait_for(
-        lambda: not ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).exists(),
-        timeout=60,
-    )
-    assert not Tag.objects.exists()
+    cancelled_with_nothing_written(job)
     wait_for(lambda: staging_tables(job) == [], timeout=30)
 
 
@@ -519,13 +526,7 @@ def test_a_cancel_while_the_apply_waits_for_the_last_part_writes_nothing(workers
     actions.confirm_import(slow_last_part(job, delay=0.5))
     wait_for(lambda: early_parts(job, first.log(), second.log()), timeout=60)
     actions.cancel_import(ImportJob.objects.get(pk=job.pk))
-    done = imported(job)
-    assert done.state == S.CANCELLED
-    wait_for(
-        lambda: not ImportJobPart.objects.filter(job=job, state=PartState.RUNNING).exists(),
-        timeout=60,
-    )
-    assert not Tag.objects.exists()
+    done = cancelled_with_nothing_written(job)
     no_staging_left(done)
 
 
