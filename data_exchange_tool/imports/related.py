@@ -18,7 +18,7 @@ cell naming unknown objects fails with one message for each of them (DRF stops a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -138,7 +138,7 @@ class BatchRelated:
             return _single_supported(serializer_field.child_relation)
         return _single_supported(serializer_field)
 
-    def prefetch_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+    def prefetch_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         """Load, with one query, the objects the cells of a batch's rows name."""
         name, texts_of = self.name, self.texts_of
         if texts_of is _one_text:  # a cell names one object: its value is the text
@@ -160,8 +160,10 @@ class BatchRelated:
         again and again), and so do texts that named nothing when ``remember_missing``, up to
         ``RELATED_CACHE_SIZE`` texts; past it the cache starts afresh.
         """
-        missing = texts - self.cache.keys()
-        if len(self.cache) + len(missing) > RELATED_CACHE_SIZE:
+        cache = self.cache
+        # Membership tests, not ``texts - cache.keys()``, which walks the whole cache.
+        missing = {text for text in texts if text not in cache}
+        if len(cache) + len(missing) > RELATED_CACHE_SIZE:
             self.cache, missing = {}, set(texts)
         by_value: dict[Any, list[str]] = {}
         for text in missing:
@@ -175,8 +177,9 @@ class BatchRelated:
                 for text in by_value.get(getattr(obj, self.attr), ()):
                     self.cache[text] = AMBIGUOUS if text in self.cache else obj
         if self.remember_missing:
-            for text in missing - self.cache.keys():
-                self.cache[text] = MISSING
+            for text in missing:
+                if text not in self.cache:
+                    self.cache[text] = MISSING
 
     def lookup_value(self, text: str) -> Any:
         """Return ``text`` as DRF's ``queryset.get(field=text)`` sends it to the database, or
