@@ -18,6 +18,16 @@ is then the one DRF would give. A plain ``IntegerField`` reads a cell of ASCII d
 (``PlainDecimal``): each gives what the field's ``to_internal_value`` gives for such text; any
 other text goes to the field.
 
+A batch of rows (``validate_batch``) is read column by column where every field allows it: each
+field's cells of the whole batch are read in one pass (``FieldStep.column``) and the inline tests
+are asked of the whole column at once (``column_passes``: the largest value, the longest text,
+one joined text for the NUL and surrogate checks); a cell the fast reading does not take, or a
+column a test does not pass, goes cell by cell through the same steps as one row. Each row's
+values then become its dict in one call, and the serializer's validators and ``validate()`` run
+row by row, in the file's order, as ``run_validation`` runs them. A field with a
+``validate_<field>`` method, a validator with no inline test (it may need to know the row: the
+batch unique checks do) or any step of its own keeps the whole batch row by row.
+
 Only DRF's own steps are shortened. A serializer that overrides ``run_validation``,
 ``to_internal_value`` or ``run_validators`` is called as it is, row by row; so is a field that
 overrides ``get_value``, ``validate_empty_values``, ``run_validation`` or ``run_validators``
@@ -94,6 +104,59 @@ def passes(validator: Any) -> Callable[[Any], bool] | None:
     return None
 
 
+def _all_of(kind: type) -> Callable[[set[type]], bool]:
+    return lambda kinds: kinds <= {kind}
+
+
+#: ``BaseValidator`` kinds: what of a column is compared with the limit (the largest value, the
+#: shortest text...), the test of that one figure, and the types of values for which that one
+#: comparison answers for every value (a total order: no NaN, no mixed types).
+_COLUMN_LIMITS: dict[
+    type,
+    tuple[Callable[[list[Any]], Any], Callable[[Any, Any], bool], Callable[[set[type]], bool]],
+] = {
+    django_validators.MaxValueValidator: (max, lambda top, limit: not top > limit, _all_of(int)),
+    django_validators.MinValueValidator: (min, lambda low, limit: not low < limit, _all_of(int)),
+    django_validators.MaxLengthValidator: (
+        lambda values: max(map(len, values)),
+        lambda longest, limit: not longest > limit,
+        _all_of(str),
+    ),
+    django_validators.MinLengthValidator: (
+        lambda values: min(map(len, values)),
+        lambda shortest, limit: not shortest < limit,
+        _all_of(str),
+    ),
+}
+
+
+def column_passes(validator: Any) -> Callable[[list[Any], set[type]], bool] | None:
+    """Return a test of a whole column (its values and their types) that is True only when
+    ``passes(validator)`` is True for every value, or None when ``passes`` gives no test.
+
+    False means "ask each value": the column's values go through ``passes`` one by one.
+    """
+    if passes(validator) is None:
+        return None
+    kind = type(validator)
+    if kind in _COLUMN_LIMITS:
+        pick, compare, typed = _COLUMN_LIMITS[kind]
+        limit = validator.limit_value
+        return lambda values, kinds: not values or (typed(kinds) and compare(pick(values), limit))
+    if kind is django_validators.ProhibitNullCharactersValidator:
+        return lambda values, kinds: kinds <= {str} and "\x00" not in "".join(values)
+    search = _SURROGATE.search
+    # ProhibitSurrogateCharactersValidator: a surrogate is one character, never made by a join.
+    return lambda values, kinds: (
+        kinds <= {str} and ((joined := "".join(values)).isascii() or not search(joined))
+    )
+
+
+#: What ``FieldStep.column`` holds for a cell the fast reading leaves to the field, for a row
+#: whose value failed (its error is recorded) and for a field ``SkipField`` leaves out.
+_SLOW, _FAILED, _SKIPPED = object(), object(), object()
+
+
 def _plain_integer(field: drf_fields.Field) -> bool:
     """Return True for an ``IntegerField`` whose reading of text is DRF's own."""
     return (
@@ -158,6 +221,9 @@ class FieldStep:
     """What one writable field does with a row."""
 
     __slots__ = (
+        "char",
+        "column_tests",
+        "columnar",
         "decimal",
         "digits",
         "field",
@@ -200,6 +266,24 @@ class FieldStep:
         self.digits: int = field.MAX_STRING_LENGTH if _plain_integer(field) else 0  # type: ignore[attr-defined]
         self.decimal = PlainDecimal(field) if PlainDecimal.applies(field) else None  # type: ignore[arg-type]
         self.validate_method = getattr(serializer, "validate_" + field.field_name, None)  # type: ignore[operator]
+        #: A ``CharField`` whose reading of text is DRF's own: the text, stripped or not.
+        self.char: bool | None = (
+            field.trim_whitespace  # type: ignore[attr-defined]
+            if type(field) is drf_fields.CharField
+            and _same(field, "to_internal_value", drf_fields.CharField)
+            else None
+        )
+        self.column_tests = (
+            [column_passes(validator) for validator, _ in self.validators] if self.tests else []
+        )
+        #: Whether a batch's cells of this field may be read as one column (``column``).
+        self.columnar = (
+            self.plain
+            and self.source is not None
+            and self.get_value is None
+            and self.validate_method is None
+            and (not self.validators or self.tests is not None)
+        )
 
     def validate(self, data: dict[str, Any]) -> Any:
         """Return the field's internal value for a row, as ``field.run_validation`` would."""
@@ -225,6 +309,102 @@ class FieldStep:
     def run_validators(self, value: Any) -> None:
         """Run the field's validators, gathering their errors as ``Field.run_validators``."""
         run_validators(self.validators, value, self.field)
+
+    def column(
+        self,
+        datas: list[dict[str, Any]],
+        errors: list[dict[str, Any] | None],
+        skipped: set[int],
+    ) -> list[Any]:
+        """Return the field's value for each row of a batch, as ``validate`` gives it, or
+        ``_FAILED`` (the error is put in ``errors``, the row's) or ``_SKIPPED`` (``SkipField``:
+        the row's index is put in ``skipped``)."""
+        name = self.name
+        cells = [data.get(name, empty) for data in datas]
+        values = self._read(cells)
+        slow = [i for i, value in enumerate(values) if value is _SLOW]
+        for i in slow:
+            values[i] = self._one(datas[i], i, errors)
+            if values[i] is _SKIPPED:
+                skipped.add(i)
+        if self.validators:
+            self._check(values, set(slow), errors)
+        return values
+
+    def _read(self, cells: list[Any]) -> list[Any]:
+        """Return each cell's value as ``validate``'s fast reading gives it, or ``_SLOW``."""
+        if self.digits:
+            digits = self.digits
+            return [
+                int(t)
+                if t.__class__ is str and t.isdigit() and t.isascii() and len(t) <= digits
+                else _SLOW
+                for t in cells
+            ]
+        if self.decimal is not None:
+            read = self.decimal.read
+            return [
+                _SLOW if t.__class__ is not str or (value := read(t)) is None else value
+                for t in cells
+            ]
+        if self.char is not None:
+            strip = self.char
+            return [
+                (t.strip() if strip else t)
+                if t.__class__ is str and t and not t.isspace()
+                else _SLOW
+                for t in cells
+            ]
+        to_internal_value, values = self.to_internal_value, []
+        for t in cells:
+            if t.__class__ is str and t and not t.isspace():
+                try:
+                    values.append(to_internal_value(t))
+                    continue
+                except (ValidationError, DjangoValidationError, SkipField):
+                    pass  # read again by ``validate``, which raises it
+            values.append(_SLOW)
+        return values
+
+    def _one(self, data: dict[str, Any], i: int, errors: list[dict[str, Any] | None]) -> Any:
+        """Return one row's value through ``validate``, or ``_FAILED`` / ``_SKIPPED``."""
+        try:
+            return self.validate(data)
+        except ValidationError as exc:
+            detail = exc.detail
+        except DjangoValidationError as exc:
+            detail = get_error_detail(exc)
+        except SkipField:
+            return _SKIPPED
+        row_errors = errors[i]
+        if row_errors is None:
+            row_errors = errors[i] = {}
+        row_errors[self.name] = detail
+        return _FAILED
+
+    def _check(
+        self, values: list[Any], slow: set[int], errors: list[dict[str, Any] | None]
+    ) -> None:
+        """Run the validators on the values read fast (``validate`` ran them on the others)."""
+        read = [value for i, value in enumerate(values) if i not in slow] if slow else values
+        kinds = set(map(type, read))
+        try:
+            if all(test(read, kinds) for test in self.column_tests):
+                return
+        except Exception:  # noqa: S110  # asked value by value below
+            pass
+        tests = self.tests
+        for i, value in enumerate(values):
+            if i in slow or (tests is not None and _all_pass(tests, value)):
+                continue
+            try:
+                self.run_validators(value)
+            except ValidationError as exc:
+                row_errors = errors[i]
+                if row_errors is None:
+                    row_errors = errors[i] = {}
+                row_errors[self.name] = exc.detail
+                values[i] = _FAILED
 
 
 def _all_pass(tests: list[Callable[[Any], bool]], value: Any) -> bool:
@@ -298,11 +478,58 @@ class ValidationPlan:
             None if _same(serializer, "set_value", serializers.Serializer) else serializer.set_value
         )
 
+        #: Whether a batch is read column by column (``validate_batch``).
+        self.columnar = (
+            self.fast
+            and self.set_value is None
+            and bool(self.steps)
+            and all(step.columnar for step in self.steps)
+        )
+
+    def validate_batch(
+        self, datas: list[dict[str, Any]], before_row: Callable[[int], None]
+    ) -> list[tuple[dict[str, Any] | None, Any]]:
+        """Return ``(validated data, None)`` or ``(None, error detail)`` for each row, as
+        ``run_validation`` gives them; ``before_row(i)`` is called before the i-th row's
+        validators run (before the row, when it is validated row by row)."""
+        results: list[tuple[dict[str, Any] | None, Any]] = []
+        if not self.columnar:
+            for i, data in enumerate(datas):
+                before_row(i)
+                try:
+                    results.append((self.run_validation(data), None))
+                except ValidationError as exc:
+                    results.append((None, exc.detail))
+            return results
+        errors: list[dict[str, Any] | None] = [None] * len(datas)
+        skipped: set[int] = set()
+        columns = [step.column(datas, errors, skipped) for step in self.steps]
+        sources = [step.source for step in self.steps]
+        for i, (values, row_errors) in enumerate(
+            zip(zip(*columns, strict=True), errors, strict=True)
+        ):
+            if row_errors is not None:
+                results.append((None, ValidationError(row_errors).detail))
+                continue
+            if i in skipped:
+                value = {s: v for s, v in zip(sources, values, strict=True) if v is not _SKIPPED}
+            else:
+                value = dict(zip(sources, values, strict=True))  # type: ignore[arg-type]
+            before_row(i)
+            try:
+                results.append((self.finish(value), None))
+            except ValidationError as exc:
+                results.append((None, exc.detail))
+        return results
+
     def run_validation(self, data: dict[str, Any]) -> dict[str, Any]:
         """Return the validated data of one row or raise DRF's ``ValidationError``."""
         if not self.fast:
             return self.serializer.run_validation(data)
-        value = self.to_internal_value(data)
+        return self.finish(self.to_internal_value(data))
+
+    def finish(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Run the serializer's validators and ``validate()`` on a row's field values."""
         try:
             if self.run_validators is not None:
                 self.run_validators(value)

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections, models, router
 from django.db.models.fields.related import RelatedField
-from rest_framework import serializers
 
 from data_exchange_tool.imports.codecs import RowShape, ValueChecks, normalizer, same_value
 from data_exchange_tool.imports.columns import ColumnMap
@@ -185,9 +184,11 @@ class BatchValidator:
     def validate(self, rows: Sequence[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Return the outcome of each row of a batch."""
         outcomes = [self._prepare(row_number, cells) for row_number, cells in rows]
-        checked = [o for o in outcomes if not o.errors]  # a NUL never reaches the database
-        for related in self.related:
-            related.prefetch_rows(o.data for o in checked)
+        if self.related:
+            # a NUL never reaches the database
+            datas = [o.data for o in outcomes if not o.errors]
+            for related in self.related:
+                related.prefetch_rows(datas)
         self._run_validation(outcomes)
         valid = [o for o in outcomes if o.validated is not None]
         for unique in self.unique_checks:
@@ -234,14 +235,17 @@ class BatchValidator:
                     outcome.fail(self.column_of(self.shape.name_of[attname]), message)
 
     def _validate_rows(self, outcomes: list[RowOutcome]) -> None:
-        run_validation = self.plan.run_validation
         batch = self.batch
-        for outcome in outcomes:
-            batch.row = outcome.row_number
-            try:
-                outcome.validated = run_validation(outcome.data)
-            except serializers.ValidationError as exc:
-                self._record_errors(outcome, exc.detail)
+
+        def before_row(i: int) -> None:  # the unique checks note the row they see
+            batch.row = outcomes[i].row_number
+
+        results = self.plan.validate_batch([o.data for o in outcomes], before_row)
+        for outcome, (validated, detail) in zip(outcomes, results, strict=True):
+            if detail is None:
+                outcome.validated = validated
+            else:
+                self._record_errors(outcome, detail)
 
     def _updated_pks_of(self, outcomes: list[RowOutcome]) -> UpdatedPks:
         """Return the function that gives the stored row each row updates (natural key)."""

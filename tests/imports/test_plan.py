@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from data_exchange_tool.imports.plan import ValidationPlan, passes
+from data_exchange_tool.imports.plan import ValidationPlan, column_passes, passes
 from example_project.demo.models import Partner, Product
 from example_project.demo.serializers import ImportStockRecordSerializer
 
@@ -354,3 +354,169 @@ def test_a_decimal_field_of_its_own_kind_reads_every_cell_itself() -> None:
     localized = serializers.DecimalField(max_digits=6, decimal_places=2, localize=True)
     plan = ValidationPlan(type("S", (serializers.Serializer,), {"d": localized})())
     assert plan.steps[0].decimal is None
+
+
+# --- a batch read column by column (``validate_batch``) ---------------------------------------
+
+
+class Columnar(serializers.Serializer):
+    """Every field of a kind a batch reads as one column (no ``validate_<field>``, validators
+    with inline tests only)."""
+
+    name = serializers.CharField(max_length=20, min_length=2)
+    note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    count = serializers.IntegerField(min_value=0, max_value=1000)
+    big = serializers.IntegerField(required=False, max_value=10**25, min_value=-5)
+    ratio = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    flag = serializers.BooleanField(required=False)
+    colour = serializers.ChoiceField(choices=["red", "green"], required=False)
+    day = serializers.DateField(required=False, allow_null=True)
+    size = serializers.FloatField(required=False, default=1.0, max_value=100, min_value=-1)
+    shown = serializers.CharField(read_only=True, default="r")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("count") == 7 and attrs.get("flag") is False:
+            raise serializers.ValidationError({"flag": "7 needs the flag."})
+        return attrs
+
+
+COLUMN_CELLS = [
+    *CELLS,
+    "a\x00b",
+    "1000",
+    "1001",
+    "-0",
+    "-5",
+    "-6",
+    "١٢",
+    "x" * 20,
+    "x" * 21,
+    "ab",
+    "a",
+    "99.99",
+    "100.5",
+    "ünï",
+    "10000000000000000000000000",
+    "NaN",
+]
+
+
+def batch_outcomes(plan: ValidationPlan, rows: list[dict]) -> list[Any]:
+    results = plan.validate_batch([dict(row) for row in rows], lambda i: None)
+    return [
+        ("ok", value) if detail is None else ("error", detail, ValidationError(detail).get_codes())
+        for value, detail in results
+    ]
+
+
+@pytest.mark.parametrize(
+    ("serializer_class", "columnar"),
+    [(Columnar, True), (WithSerializerValidator, True), (Everything, False), (OwnSteps, False)],
+)
+def test_a_batch_gives_what_run_validation_gives_row_by_row(
+    serializer_class: type, columnar: bool
+) -> None:
+    serializer = serializer_class()
+    plan = ValidationPlan(serializer)
+    assert plan.columnar is columnar
+    rng = random.Random(11)
+    names = [n for n, f in serializer.fields.items() if not f.read_only] + ["unknown"]
+    rows = []
+    for _ in range(4000):
+        # Most rows from a few cells, so whole columns pass their tests; some from every cell.
+        pool = COLUMN_CELLS if rng.random() < 0.3 else ["12", "ab", "1.5", "2024-02-29", "no"]
+        row = {name: rng.choice(pool) for name in names}
+        rows.append({k: v for k, v in row.items() if v != "MISSING"})
+    rows += [
+        {"name": "ok", "count": "5", "ratio": "1.25", "flag": "yes", "day": "2024-01-02"},
+        {"name": " Bob ", "count": "7", "ratio": "", "flag": "no"},
+        {"a": "1", "b": "2"},
+        {"a": "3", "b": "2"},
+    ]
+    expected = [outcome(serializer.run_validation, dict(row)) for row in rows]
+    got = []
+    for start in range(0, len(rows), 500):
+        got += batch_outcomes(plan, rows[start : start + 500])
+    assert got == expected
+    assert {result[0] for result in expected} == {"ok", "error"}
+
+
+def test_a_column_that_passes_its_tests_and_one_that_does_not() -> None:
+    plan = ValidationPlan(Columnar())
+    good = [{"name": f"n{i}", "count": str(i), "ratio": "1.5", "big": "9" * 25} for i in range(50)]
+    bad = [*good, {"name": "x" * 21, "count": "1001", "ratio": "1.5", "big": "-6"}]
+    assert all(kind == "ok" for kind, *_ in batch_outcomes(plan, good))
+    *_, last = batch_outcomes(plan, bad)
+    assert last[0] == "error"
+    assert set(last[1]) == {"name", "count", "big"}
+    assert batch_outcomes(plan, bad) == [
+        outcome(Columnar().run_validation, dict(row)) for row in bad
+    ]
+    # One value alone breaks each test of a column whose other values all pass.
+    for offence in [
+        {"name": "a\x00b"},
+        {"name": "ab\ud800"},
+        {"name": "x" * 21},
+        {"name": "x"},
+        {"count": "1001"},
+        {"count": "-1"},
+        {"big": "-6"},
+        {"big": "2" + "0" * 25},
+    ]:
+        rows = [*good, {**good[0], **offence}]
+        expected = [outcome(Columnar().run_validation, dict(row)) for row in rows]
+        assert expected[-1][0] == "error", offence
+        assert batch_outcomes(plan, rows) == expected, offence
+
+
+def test_the_serializer_validators_see_the_rows_in_order_after_their_fields() -> None:
+    plan = ValidationPlan(WithSerializerValidator())
+    rows = [{"a": "1", "b": "2"}, {"a": "x"}, {"a": "3", "b": "2"}, {"a": "4"}]
+    seen: list[int] = []
+    results = plan.validate_batch(rows, seen.append)
+    assert seen == [0, 2, 3]  # the row whose field failed never reaches the validators
+    assert [detail is None for _, detail in results] == [True, False, False, True]
+
+
+@pytest.mark.django_db
+def test_related_fields_of_a_batch_through_the_database() -> None:
+    Partner.objects.create(name="Acme")
+    Product.objects.create(sku="P-1", title="One")
+    serializer = ImportStockRecordSerializer()
+    serializer.validators = []
+    plan = ValidationPlan(serializer)
+    assert plan.columnar
+    cells = {
+        "partner": ["Acme", "Nobody", "", " "],
+        "product": ["P-1", "P-2", ""],
+        "partner_sku": ["S-1", "", "x" * 200, "a\x00b"],
+        "price": ["9.99", "abc", "", "1234567890123"],
+        "num_in_stock": ["5", "-1", ""],
+        "num_allocated": ["2", "9", "x"],
+    }
+    rows = [dict(zip(cells, values, strict=True)) for values in itertools.product(*cells.values())]
+    expected = [outcome(serializer.run_validation, dict(row)) for row in rows]
+    assert batch_outcomes(plan, rows) == expected
+    assert {result[0] for result in expected} == {"ok", "error"}
+
+
+@pytest.mark.parametrize(
+    ("validator", "passing", "failing"),
+    [
+        (validators.MaxValueValidator(10), [1, 10, -3], [1, 11]),
+        (validators.MinValueValidator(0), [0, 5], [3, -1]),
+        (validators.MaxLengthValidator(3), ["abc", "a"], ["ab", "abcd"]),
+        (validators.MinLengthValidator(2), ["ab", "abc"], ["abc", "a"]),
+        (validators.ProhibitNullCharactersValidator(), ["ab", "c"], ["a", "b\x00"]),
+        (ProhibitSurrogateCharactersValidator(), ["ab", "ünï"], ["ab", "x\ud800"]),
+    ],
+)
+def test_a_column_test_answers_for_the_whole_column(
+    validator: Any, passing: list, failing: list
+) -> None:
+    test = column_passes(validator)
+    assert test is not None
+    assert test(passing, set(map(type, passing))) is True  # no value asked one by one
+    assert not test(failing, set(map(type, failing)))
+    mixed = [*passing, 1.5] if isinstance(passing[0], int) else [*passing, 1]
+    assert not test(mixed, set(map(type, mixed)))  # other types: asked value by value
