@@ -268,7 +268,7 @@ class FieldStep:
         self.validate_method = getattr(serializer, "validate_" + field.field_name, None)  # type: ignore[operator]
         #: A ``CharField`` whose reading of text is DRF's own: the text, stripped or not.
         self.char: bool | None = (
-            field.trim_whitespace  # type: ignore[attr-defined]
+            field.trim_whitespace
             if type(field) is drf_fields.CharField
             and _same(field, "to_internal_value", drf_fields.CharField)
             else None
@@ -368,6 +368,7 @@ class FieldStep:
 
     def _one(self, data: dict[str, Any], i: int, errors: list[dict[str, Any] | None]) -> Any:
         """Return one row's value through ``validate``, or ``_FAILED`` / ``_SKIPPED``."""
+        detail: Any
         try:
             return self.validate(data)
         except ValidationError as exc:
@@ -389,7 +390,7 @@ class FieldStep:
         read = [value for i, value in enumerate(values) if i not in slow] if slow else values
         kinds = set(map(type, read))
         try:
-            if all(test(read, kinds) for test in self.column_tests):
+            if all(test is not None and test(read, kinds) for test in self.column_tests):
                 return
         except Exception:  # noqa: S110  # asked value by value below
             pass
@@ -504,7 +505,7 @@ class ValidationPlan:
         errors: list[dict[str, Any] | None] = [None] * len(datas)
         skipped: set[int] = set()
         columns = [step.column(datas, errors, skipped) for step in self.steps]
-        sources = [step.source for step in self.steps]
+        sources: list[str] = [step.source for step in self.steps]  # type: ignore[misc]  # columnar
         for i, (values, row_errors) in enumerate(
             zip(zip(*columns, strict=True), errors, strict=True)
         ):
@@ -514,7 +515,7 @@ class ValidationPlan:
             if i in skipped:
                 value = {s: v for s, v in zip(sources, values, strict=True) if v is not _SKIPPED}
             else:
-                value = dict(zip(sources, values, strict=True))  # type: ignore[arg-type]
+                value = dict(zip(sources, values, strict=True))
             before_row(i)
             try:
                 results.append((self.finish(value), None))
