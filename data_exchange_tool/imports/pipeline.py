@@ -49,7 +49,7 @@ from data_exchange_tool.imports.readers.csv import SNIFF_BYTES, CSVReader
 from data_exchange_tool.imports.readers.xlsx import XLSXReader
 from data_exchange_tool.imports.relations import ManyRelations
 from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter
-from data_exchange_tool.imports.validation import BatchValidator, overrides
+from data_exchange_tool.imports.validation import BatchValidator, Started, overrides
 from data_exchange_tool.imports.writes import Background, BatchWriter, RecordWriter, send_all
 from data_exchange_tool.models.results import (
     WRITTEN_PKS_KEPT,
@@ -155,20 +155,7 @@ class Run:
             self.shape = validator.shape
             frozen = int(self.job.file_size or 0) >= FREEZE_BYTES and _freeze_old_objects()
             try:
-                batches = batched(reader.iter_rows(), self.job.get_batch_size())
-                batch = next(batches, None)
-                while batch is not None:
-                    outcomes = validator.validate(batch)
-                    self.prepare(outcomes)
-                    self.result.count(outcomes)
-                    # Progress, the cancel check and the next batch's related objects before
-                    # this batch is handled: the import may write it on a background thread
-                    # while the next one is validated, and a query would wait for the write.
-                    self.between_batches(reader)
-                    batch = next(batches, None)
-                    if batch is not None:
-                        validator.prefetch(batch)
-                    self.handle(outcomes)
+                self.read_batches(reader, validator)
             finally:
                 validator.close()
                 if frozen:
@@ -176,6 +163,23 @@ class Run:
         self.flush_errors()
         self.channel.report(self.result.total, self.result.total, force=True)
         return self.result
+
+    def read_batches(self, reader: BaseReader, validator: BatchValidator) -> None:
+        """Validate, count and handle each batch of the file."""
+        batches = batched(reader.iter_rows(), self.job.get_batch_size())
+        batch = next(batches, None)
+        while batch is not None:
+            outcomes = validator.validate(batch)
+            self.prepare(outcomes)
+            self.result.count(outcomes)
+            # Progress, the cancel check and the next batch's related objects before this
+            # batch is handled: the import may write it on a background thread while the next
+            # one is validated, and a query would wait for the write.
+            self.between_batches(reader)
+            batch = next(batches, None)
+            if batch is not None:
+                validator.prefetch(batch)
+            self.handle(outcomes)
 
     def make_reader(self, encoding: str, delimiter: str) -> BaseReader:
         """Return the reader of the job's file (not opened yet)."""
@@ -290,6 +294,37 @@ class PreviewRun(Run):
                 self.background.close()
                 self.background = None
 
+    def read_batches(self, reader: BaseReader, validator: BatchValidator) -> None:
+        """Validate, count and handle each batch; with a background thread on the lookup's
+        connection, a batch's lookup of its stored rows is sent from it while the next batch is
+        validated (the server answers while Python works), then the batch is finished."""
+        background = self.background
+        if background is None or validator.lookups_on is not background.connection:
+            super().read_batches(reader, validator)
+            return
+        batches = batched(reader.iter_rows(), self.job.get_batch_size())
+        batch = next(batches, None)
+        waiting: Started | None = None
+        while batch is not None or waiting is not None:
+            started = validator.start(batch) if batch is not None else None
+            if waiting is not None:
+                self.finish_batch(reader, validator, waiting)
+            batch = next(batches, None)
+            if batch is not None:
+                validator.prefetch(batch)
+            if started is not None and started.lookup is not None and started.lookup.apart:
+                background.queue(started.lookup.fetch)
+            waiting = started
+
+    def finish_batch(self, reader: BaseReader, validator: BatchValidator, started: Started) -> None:
+        """Give a started batch's rows their actions, count and handle them."""
+        if self.background is not None:
+            self.background.wait()  # its lookup, sent from there (or the error it raised)
+        outcomes = validator.finish(started)
+        self.result.count(outcomes)
+        self.between_batches(reader)
+        self.handle(outcomes)
+
     def rows_to_keep(self) -> dict[str, int]:
         """Return how many rows of each action the table keeps."""
         sample = self.job.get_preview_sample_size()
@@ -337,7 +372,9 @@ class PreviewRun(Run):
         return {
             "job_id": self.job.pk,
             "row_number": outcome.row_number,
-            "action": outcome.action,
+            # The plain text of the choice: a ``RowAction`` member would take the codec's slow
+            # path (psycopg's dumper), for the same text.
+            "action": str(outcome.action),
             "values": self.row_values(outcome.cells),
             "changes": changes,
             "errors": [[column[:255], message] for column, message in outcome.errors],
