@@ -100,18 +100,25 @@ class ExistingRows:
 
     def match(self, outcomes: list[RowOutcome]) -> list[tuple[RowOutcome, Stored | None]]:
         """Return ``(outcome, stored row or None)`` for every row still valid after the check."""
+        return self.look_up(outcomes).matched()
+
+    def look_up(self, outcomes: list[RowOutcome]) -> Lookup:
+        """Check a batch's keys against the earlier rows' and return the lookup of the stored
+        rows holding them, not run yet (``Lookup``)."""
         keyed = [(outcome, self.key.of(outcome.validated)) for outcome in outcomes]
         with_key = [(o, k) for o, k in keyed if k is not None]
         if with_key:
             earlier = self.seen.check_and_add("lookup", [(k, o.row_number) for o, k in with_key])
             if any(first is not None for first in earlier):
                 self._fail_duplicates(with_key, earlier)
-        existing = self._load({k for o, k in with_key if not o.errors})
-        return [
-            (outcome, None if key is None else existing.get(key))
-            for outcome, key in keyed
-            if not outcome.errors
-        ]
+        keys = {k for o, k in with_key if not o.errors}
+        if not keys:
+            return Lookup(keyed, list, 1 + self.width)
+        queryset = self.key.filter(self.queryset, keys).values_list(*self.read)
+        statement = self.key.probing.statement(queryset)
+        if statement is None:
+            return Lookup(keyed, lambda: self.key.probing.rows(queryset), 1 + self.width, False)
+        return Lookup(keyed, statement, 1 + self.width)
 
     def _fail_duplicates(
         self, keyed: list[tuple[RowOutcome, KeyValues]], earlier: list[int | None]
@@ -123,9 +130,40 @@ class ExistingRows:
                     f"Duplicate of row {first}: the same {self.names} appears earlier in the file.",
                 )
 
-    def _load(self, keys: set[KeyValues]) -> dict[KeyValues, Stored]:
-        if not keys:
-            return {}
-        rows = self.key.probing.rows(self.key.filter(self.queryset, keys).values_list(*self.read))
-        end = 1 + self.width
-        return {row[1:end]: (row[0], *row[end:]) for row in rows}
+
+class Lookup:
+    """A batch's valid rows with their keys, and the query of the stored rows holding the keys.
+
+    ``fetch`` runs the query; where ``apart`` it may run on another thread sharing the
+    connection (``writes.Background``: the preview sends it while the next batch is validated).
+    ``matched`` gives each row still valid its stored row (``(pk, *compared values)``) or None.
+    """
+
+    def __init__(
+        self,
+        keyed: list[tuple[RowOutcome, KeyValues | None]],
+        query: Callable[[], list[tuple[Any, ...]]],
+        end: int,
+        apart: bool = True,
+    ) -> None:
+        self.keyed = keyed
+        self.query = query
+        self.end = end
+        self.apart = apart
+        self.rows: list[tuple[Any, ...]] | None = None
+
+    def fetch(self) -> None:
+        """Run the query (once)."""
+        if self.rows is None:
+            self.rows = self.query()
+
+    def matched(self) -> list[tuple[RowOutcome, Stored | None]]:
+        """Return ``(outcome, stored row or None)`` for every row still valid."""
+        self.fetch()
+        end = self.end
+        existing = {row[1:end]: (row[0], *row[end:]) for row in self.rows or ()}
+        return [
+            (outcome, None if key is None else existing.get(key))
+            for outcome, key in self.keyed
+            if not outcome.errors
+        ]

@@ -16,7 +16,7 @@ rows, 13 ms a batch against 2 ms, growing with the table.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -226,23 +226,44 @@ class Probing:
         A failed statement takes the settings back with it: the string runs as one implicit
         transaction, or inside the caller's, which rolls back.
         """
-        connection = connections[queryset.db]
-        if not self.applies(connection):
+        statement = self.statement(queryset)
+        if statement is not None:
+            return statement()
+        with self(queryset):
             return list(queryset)
+
+    def statement(self, queryset: QuerySet) -> Callable[[], list[tuple[Any, ...]]] | None:
+        """Return a call that gives ``rows(queryset)`` with one query string on the queryset's
+        connection, from this thread or another one sharing it (``writes.Background``), or None
+        where the lookup takes the ORM's path (elsewhere than PostgreSQL, rows Django converts,
+        or a composite key's three statements on a driver that sends one at a time)."""
+        connection = connections[queryset.db]
+        if connection.vendor != "postgresql":
+            return None
+        probes = self.applies(connection)
         compiler = queryset.query.get_compiler(using=queryset.db)
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
-            return []
+            return list
         fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
-        with connection.cursor() as cursor:
-            if not _sends_many(cursor) or compiler.get_converters(fields):
-                with self(queryset):
-                    return list(queryset)
-            cursor.execute(f"{_PLANNER_OFF_SQL}; {sql}; {_PLANNER_BACK_SQL}", params)
-            cursor.nextset()
-            rows = cursor.fetchall()  # tuples (psycopg's default row factory, as Django's)
+        if compiler.get_converters(fields):
+            return None
+        if probes:
+            with connection.cursor() as cursor:
+                if not _sends_many(cursor):
+                    return None
+            sql = f"{_PLANNER_OFF_SQL}; {sql}; {_PLANNER_BACK_SQL}"
+
+        def run() -> list[tuple[Any, ...]]:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                if probes:
+                    cursor.nextset()
+                rows = cursor.fetchall()  # tuples (psycopg's default row factory, as Django's)
             return rows if not rows or type(rows[0]) is tuple else [tuple(r) for r in rows]
+
+        return run
 
     @contextmanager
     def __call__(self, queryset: QuerySet) -> Iterator[None]:

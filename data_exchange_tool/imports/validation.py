@@ -28,7 +28,7 @@ stored ones as the database holds them), unchanged or invalid.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connections, models, router
 from django.db.models.fields.related import RelatedField
@@ -36,7 +36,7 @@ from django.db.models.fields.related import RelatedField
 from data_exchange_tool.imports.codecs import RowShape, ValueChecks, normalizer, same_value
 from data_exchange_tool.imports.columns import ColumnMap
 from data_exchange_tool.imports.files import FileColumns
-from data_exchange_tool.imports.natural_keys import ExistingRows, Key, Stored
+from data_exchange_tool.imports.natural_keys import ExistingRows, Key, Lookup, Stored
 from data_exchange_tool.imports.outcomes import RowOutcome
 from data_exchange_tool.imports.plan import ValidationPlan
 from data_exchange_tool.imports.related import BatchRelated
@@ -68,6 +68,16 @@ def error_messages(detail: Any) -> list[str]:
 def overrides(job: ImportJob, hook: str) -> bool:
     """Return True when the job type overrides ``hook`` (the default does nothing)."""
     return getattr(type(job), hook) is not getattr(ImportJob, hook)
+
+
+class Started(NamedTuple):
+    """A batch validated up to the lookup of its stored rows (``BatchValidator.start``)."""
+
+    outcomes: list[RowOutcome]
+    #: The rows valid so far, whose action the lookup decides.
+    decided: list[RowOutcome]
+    #: The lookup of the stored rows (None: the job type matches no row, every row is new).
+    lookup: Lookup | None
 
 
 class BatchValidator:
@@ -157,6 +167,10 @@ class BatchValidator:
             if self.key is not None
             else None
         )
+        #: The connection the lookups of stored rows run on (None: the job type matches none).
+        self.lookups_on = (
+            connections[self.existing.queryset.db] if self.existing is not None else None
+        )
         written = {name: f for name, f in fields.items() if name in self.columns.header_of}
         self.relations = ManyRelations(self.model, written, labels=for_display)
         self.files = FileColumns(self.model, written, self.columns.header_of)
@@ -183,6 +197,13 @@ class BatchValidator:
 
     def validate(self, rows: Sequence[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Return the outcome of each row of a batch."""
+        return self.finish(self.start(rows))
+
+    def start(self, rows: Sequence[tuple[int, list[str]]]) -> Started:
+        """Validate a batch up to the lookup of the stored rows its keys name, not run yet:
+        ``finish`` runs it (or takes its rows, fetched meanwhile on another thread) and gives
+        each row its action. Batches are started in the file's order (the keys of earlier rows
+        are checked here)."""
         outcomes = [self._prepare(row_number, cells) for row_number, cells in rows]
         if self.related:
             # a NUL never reaches the database
@@ -194,14 +215,26 @@ class BatchValidator:
         for unique in self.unique_checks:
             unique.check(valid)
         decided = [o for o in valid if not o.errors]
-        self._decide_actions(decided)
+        lookup = self.existing.look_up(decided) if self.existing is not None else None
+        return Started(outcomes, decided, lookup)
+
+    def finish(self, started: Started) -> list[RowOutcome]:
+        """Give each valid row of a started batch its action; return the batch's outcomes."""
+        if started.lookup is None:  # nothing to match rows by: every row is new
+            matched: list[tuple[RowOutcome, Stored | None]] = [(o, None) for o in started.decided]
+        else:
+            matched = started.lookup.matched()
+        decide: Callable[[RowOutcome, Stored | None], None] = self._decide
+        for outcome, stored in matched:
+            decide(outcome, stored)
+        decided = started.decided
         if self.files:
             self.files.compare(decided)
         if self.relations:
             self.relations.compare(decided)
         if self.shown:
             self._show_related([o for o in decided if o.changes])
-        return outcomes
+        return started.outcomes
 
     def _run_validation(self, outcomes: list[RowOutcome]) -> None:
         """Validate each row through the serializer (the rows a unique validator refuses, twice:
@@ -280,15 +313,6 @@ class BatchValidator:
             column = self.columns.header_of.get(column, column)
             for message in error_messages(messages):
                 outcome.fail(column, message)
-
-    def _decide_actions(self, outcomes: list[RowOutcome]) -> None:
-        if self.existing is None:  # nothing to match rows by: every row is new
-            matched: list[tuple[RowOutcome, Stored | None]] = [(o, None) for o in outcomes]
-        else:
-            matched = self.existing.match(outcomes)
-        decide: Callable[[RowOutcome, Stored | None], None] = self._decide
-        for outcome, stored in matched:
-            decide(outcome, stored)
 
     def _decide(self, outcome: RowOutcome, stored: Stored | None) -> None:
         """Give a valid row its action: new, or an update with its changes, or unchanged.

@@ -198,7 +198,7 @@ class Background:
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval, self.SWITCH_INTERVAL))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dxt-writer")
-        self._pending: tuple[Future, Callable[[], None]] | None = None
+        self._pending: list[tuple[Future, Callable[[], None]]] = []
         self._worker: threading.Thread | None = None
         self.connection.inc_thread_sharing()
         self.connection.execute_wrappers.insert(0, self._wait_unless_worker)
@@ -207,19 +207,30 @@ class Background:
         """Wait for the batch in flight, then start ``work``; ``done`` runs on this thread once
         ``work`` has finished without error."""
         self.wait()
-        self._pending = (self._pool.submit(self._run, work), done)
+        self._pending.append((self._pool.submit(self._run, work), done))
+
+    def queue(self, work: Callable[[], None]) -> None:
+        """Start ``work`` after the work in flight, without waiting for it (the preview's
+        lookup of a batch's stored rows, sent while the next batch is validated)."""
+        self._pending.append((self._pool.submit(self._run, work), _nothing))
 
     def _run(self, work: Callable[[], None]) -> None:
         self._worker = threading.current_thread()
         work()
 
     def wait(self) -> None:
-        """Wait for the batch in flight; raise its exception if it failed."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            future, done = pending
-            future.result()
-            done()
+        """Wait for the work in flight; raise the first exception of it, once all of it has
+        ended (``done`` runs for the work before a failure only)."""
+        pending, self._pending = self._pending, []
+        failure: BaseException | None = None
+        for future, done in pending:
+            error = future.exception()
+            if failure is None:
+                failure = error
+                if error is None:
+                    done()
+        if failure is not None:
+            raise failure
 
     def _wait_unless_worker(
         self, execute: Callable, sql: str, params: Any, many: bool, context: Any
@@ -232,10 +243,10 @@ class Background:
         """Let the batch in flight end (its error is not raised here: ``wait`` raises it) and
         release the thread and the connection."""
         try:
-            if self._pending is not None:
-                self._pending[0].exception()
+            for future, _ in self._pending:
+                future.exception()
         finally:
-            self._pending = None
+            self._pending = []
             self._pool.shutdown(wait=True)
             sys.setswitchinterval(self._switch_interval)
             self.connection.execute_wrappers.remove(self._wait_unless_worker)

@@ -259,17 +259,21 @@ def test_queries_of_the_import_thread_wait_for_the_batch_in_flight(catalogue):
 
 def _preview_with_overlap(monkeypatch, settings, overlap: bool, content: bytes):
     """Run a preview in this process with the overlap on or off; return the job, its preview
-    rows and the names of the threads that sent the preview rows' ``COPY``."""
+    rows, the names of the threads that sent the preview rows' ``COPY`` and those of the
+    threads that sent the lookups of stored rows."""
     from data_exchange_tool import tasks
 
     settings.DATA_EXCHANGE_OVERLAP_WRITES = overlap
     monkeypatch.setattr(tasks.preview_job, "apply_async", lambda *args, **kwargs: None)
     monkeypatch.setattr(StockRecordImportJob, "batch_size", 7)
     senders: list[str] = []
+    lookups: list[str] = []
 
     def record(execute, sql, params, many, context):
         if sql.startswith("COPY") and "importjobpreviewrow" in sql:
             senders.append(threading.current_thread().name)
+        if sql.startswith("SELECT set_config('dxt.enable_hashjoin'"):
+            lookups.append(threading.current_thread().name)
         return execute(sql, params, many, context)
 
     job = create_job(content)
@@ -285,7 +289,7 @@ def _preview_with_overlap(monkeypatch, settings, overlap: bool, content: bytes):
             "row_number", "action", "values", "changes", "errors"
         )
     )
-    return job, rows, senders
+    return job, rows, senders, lookups
 
 
 def test_a_preview_sends_its_rows_in_the_background_and_keeps_the_same(
@@ -299,10 +303,10 @@ def test_a_preview_sends_its_rows_in_the_background_and_keeps_the_same(
         row[3] = "0.25"  # an update of ten stored rows
     rows[5][4] = "-1"  # invalid
     content = csv_bytes(rows)
-    in_line, kept_in_line, in_line_senders = _preview_with_overlap(
+    in_line, kept_in_line, in_line_senders, in_line_lookups = _preview_with_overlap(
         monkeypatch, settings, False, content
     )
-    overlapped, kept, senders = _preview_with_overlap(monkeypatch, settings, True, content)
+    overlapped, kept, senders, lookups = _preview_with_overlap(monkeypatch, settings, True, content)
     for job in (in_line, overlapped):
         assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
         assert (job.new_rows, job.updated_rows, job.invalid_rows) == (10, 10, 1)
@@ -311,6 +315,11 @@ def test_a_preview_sends_its_rows_in_the_background_and_keeps_the_same(
     assert set(in_line_senders) == {threading.current_thread().name}
     assert senders
     assert all(name.startswith("dxt-writer") for name in senders), senders
+    # Each batch's lookup of its stored rows was sent by the writer thread too, while the next
+    # batch was validated: one a batch, as in line.
+    assert set(in_line_lookups) == {threading.current_thread().name}
+    assert len(lookups) == len(in_line_lookups) == 6  # 40 rows, batches of 7
+    assert all(name.startswith("dxt-writer") for name in lookups), lookups
 
 
 def test_a_preview_read_again_in_another_encoding_keeps_only_its_last_reading(
@@ -319,7 +328,7 @@ def test_a_preview_read_again_in_another_encoding_keeps_only_its_last_reading(
     """A byte past the head that is not UTF-8 makes the preview read the file again in cp1252
     while the first reading's rows may still be in flight: the table keeps the second's only."""
     content = csv_bytes(stock_rows(3000)) + b"ACME,P-1,caf\xe9,1.00,1,0\r\n"
-    job, kept, senders = _preview_with_overlap(monkeypatch, settings, True, content)
+    job, kept, senders, _lookups = _preview_with_overlap(monkeypatch, settings, True, content)
     assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
     assert job.file_encoding == "cp1252"
     assert (job.total_rows, job.new_rows) == (3001, 3001)
@@ -338,11 +347,42 @@ def test_a_preview_whose_rows_fail_to_be_sent_fails_and_leaves_the_connection_cl
         raise RuntimeError("the server went away")
 
     monkeypatch.setattr(pipeline, "send_all", lost)
-    job, _rows, _senders = _preview_with_overlap(
+    job, _rows, _senders, _lookups = _preview_with_overlap(
         monkeypatch, settings, True, csv_bytes(stock_rows(20))
     )
     assert job.state == JobState.PREVIEW_FAILED
     assert "the server went away" in job.message
+
+
+def test_a_preview_whose_lookup_fails_on_the_writer_thread_fails_with_its_reason(
+    catalogue, monkeypatch, settings
+):
+    """A batch's lookup sent from the writer thread fails: the preview fails with the
+    database's reason (raised where the batch is finished), nothing is left in flight and the
+    connection serves the next statement."""
+    from django.db import DatabaseError
+
+    from data_exchange_tool.imports.natural_keys import Lookup
+
+    sent = Lookup.fetch
+
+    def lost(self):
+        if threading.current_thread().name.startswith("dxt-writer"):
+            raise DatabaseError("the lookup was lost")
+        return sent(self)
+
+    monkeypatch.setattr(Lookup, "fetch", lost)
+    rows = stock_rows(20, partner="Globex")
+    store_stock_rows(rows[:10])
+    job, _kept, _senders, lookups = _preview_with_overlap(
+        monkeypatch, settings, True, csv_bytes(rows)
+    )
+    assert job.state == JobState.PREVIEW_FAILED
+    assert "the lookup was lost" in job.message
+    assert lookups == []  # it failed before its query was sent
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
 
 
 def test_a_cancel_mid_import_writes_nothing_with_overlap(catalogue, monkeypatch, settings):
