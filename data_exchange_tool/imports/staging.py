@@ -365,15 +365,25 @@ def drop_tables(job_pk: Any) -> None:
     """Drop every staging table of the job (its keys and its parts' rows)."""
     if connection.vendor != "postgresql":
         return
+    names = [connection.ops.quote_name(name) for name in _tables(f"dxt_stage_{int(job_pk)}_")]
+    if names:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(names)}")
+
+
+def _tables(prefix: str) -> list[str]:
+    """Return the tables of the current schema whose name starts with ``prefix``.
+
+    ``_`` is escaped: unescaped, "dxt_stage_1_%" matches job 12's tables too.
+    """
+    pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-            " AND tablename LIKE %s",
-            [f"dxt_stage_{int(job_pk)}_%"],
+            " AND tablename LIKE %s ORDER BY tablename",
+            [pattern],
         )
-        names = [connection.ops.quote_name(name) for (name,) in cursor.fetchall()]
-        if names:
-            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(names)}")
+        return [name for (name,) in cursor.fetchall()]
 
 
 class StagingCopyWriter(CopyWriter):

@@ -117,11 +117,13 @@ def ran_at_once(first: list[tuple[float, float]], second: list[tuple[float, floa
     return any(a < d and c < b for a, b in first for c, d in second)
 
 
-def staging_tables(job: ImportJob) -> list[str]:
+def staging_tables(job: ImportJob | int) -> list[str]:
+    """Return the staging tables of ``job`` (or of the job of this pk), sorted."""
+    pk = job if isinstance(job, int) else job.pk
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE tablename LIKE %s",
-            [f"dxt_stage_{job.pk}_%"],
+        cursor.execute(  # "_" escaped: a bare one matches any character (job 12's tables too)
+            "SELECT tablename FROM pg_tables WHERE tablename LIKE %s ORDER BY tablename",
+            [f"dxt\\_stage\\_{pk}\\_%"],
         )
         return [row[0] for row in cursor.fetchall()]
 
