@@ -136,3 +136,29 @@ def test_the_apply_starts_while_the_last_parts_run_never_while_one_waits_or_died
     assert _claim_finish(job.pk, Phase.IMPORT) is not None
     ImportJob._base_manager.filter(pk=job.pk).update(state=S.CANCELLED)
     assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None
+
+
+# --- the sweep of what finished jobs left --------------------------------------------------
+
+
+def test_the_converted_workbooks_are_found_by_the_pk_of_their_job():
+    from django.core.files.base import ContentFile
+
+    from data_exchange_tool.imports import staging
+    from data_exchange_tool.storage import get_storage
+
+    storage = get_storage()
+    names = [
+        storage.save(name, ContentFile(b"x"))
+        for name in (staging.source_name(12), staging.source_name(12), staging.source_name(3))
+    ]
+    other = storage.save(f"{staging.SOURCES}notes.txt", ContentFile(b"x"))
+    try:
+        assert names[0] != names[1]  # the storage added a suffix
+        found = staging.staged_sources()
+        assert sorted(found) == [3, 12]
+        assert sorted(found[12]) == sorted(names[:2])
+        assert found[3] == [names[2]]
+    finally:
+        for name in (*names, other):
+            storage.delete(name)

@@ -13,13 +13,16 @@ as in the single run. Its first holder keeps it; every later one gets the single
 one process: the database groups them.
 
 The staging table is UNLOGGED (no write-ahead log: it is rebuilt by running again, never
-recovered) and dropped when the run ends, whatever the end (``drop``).
+recovered) and dropped when the run ends, whatever the end (``drop_all``); what a worker killed
+before that drop leaves, the sweep finds by name (``staged_tables``, ``staged_sources``:
+``liveness.sweep_staging``).
 """
 
 from __future__ import annotations
 
 import ast
 import logging
+import re
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +56,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: Every staging table's name starts so, followed by its job's pk and "_" (``keys_table``,
+#: ``part_tables``).
+STAGE_PREFIX = "dxt_stage_"
+
+
 def keys_table(job_pk: Any) -> str:
     """Return the name of the job's staging table of keys."""
-    return f"dxt_stage_{int(job_pk)}_keys"
+    return f"{STAGE_PREFIX}{int(job_pk)}_keys"
 
 
 def create(job_pk: Any) -> None:
@@ -338,15 +346,17 @@ ROW = "dxt_row"
 
 def part_tables(job_pk: Any, index: int) -> tuple[str, str]:
     """Return the names of a part's staging tables: its new rows, its changed rows."""
-    return f"dxt_stage_{int(job_pk)}_new_{index}", f"dxt_stage_{int(job_pk)}_upd_{index}"
+    job = f"{STAGE_PREFIX}{int(job_pk)}"
+    return f"{job}_new_{index}", f"{job}_upd_{index}"
 
 
-def drop_all(job_pk: Any) -> None:
-    """Drop every staging table of the job and delete the CSV its workbook was converted to."""
+def drop_all(job_pk: Any, sources: Sequence[str] = ()) -> None:
+    """Drop every staging table of the job and delete the CSV its workbook was converted to
+    (and ``sources``, other files of the job's)."""
     if connection.vendor != "postgresql":
         return
-    sources = ImportJobPart.objects.filter(job_id=job_pk).exclude(source="")
-    for source in set(sources.values_list("source", flat=True)):
+    parts = ImportJobPart.objects.filter(job_id=job_pk).exclude(source="")
+    for source in sorted({*parts.values_list("source", flat=True), *sources}):
         delete_source(source)
     drop_tables(job_pk)
 
@@ -365,10 +375,23 @@ def drop_tables(job_pk: Any) -> None:
     """Drop every staging table of the job (its keys and its parts' rows)."""
     if connection.vendor != "postgresql":
         return
-    names = [connection.ops.quote_name(name) for name in _tables(f"dxt_stage_{int(job_pk)}_")]
+    names = [connection.ops.quote_name(name) for name in _tables(f"{STAGE_PREFIX}{int(job_pk)}_")]
     if names:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {', '.join(names)}")
+
+
+_STAGED = re.compile(rf"{STAGE_PREFIX}(\d+)_")
+#: The folder of the job storage that holds the CSV files workbooks were converted to, one per
+#: run, named after the job (``source_name``).
+SOURCES = "data_exchange/parts/"
+_SOURCE = re.compile(r"(\d+)[._]")
+
+
+def source_name(job_pk: Any) -> str:
+    """Return the name the CSV a job's workbook is converted to is saved under (the storage
+    may add a suffix)."""
+    return f"{SOURCES}{int(job_pk)}.csv"
 
 
 def _tables(prefix: str) -> list[str]:
@@ -384,6 +407,37 @@ def _tables(prefix: str) -> list[str]:
             [pattern],
         )
         return [name for (name,) in cursor.fetchall()]
+
+
+def staged_tables() -> dict[int, list[str]]:
+    """Return every staging table there is, by the pk of its job (one query; none but on
+    PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return {}
+    found: dict[int, list[str]] = {}
+    for name in _tables(STAGE_PREFIX):
+        match = _STAGED.match(name)
+        if match:
+            found.setdefault(int(match.group(1)), []).append(name)
+    return found
+
+
+def staged_sources() -> dict[int, list[str]]:
+    """Return every converted workbook in the job storage, by the pk of its job (one listing;
+    none when the storage cannot list)."""
+    try:
+        _folders, files = get_storage().listdir(SOURCES)
+    except FileNotFoundError:
+        return {}
+    except Exception:  # a storage that cannot list, OSError, botocore errors, ...
+        logger.warning("data_exchange_tool: could not list %r", SOURCES, exc_info=True)
+        return {}
+    found: dict[int, list[str]] = {}
+    for name in files:
+        match = _SOURCE.match(name)
+        if match:
+            found.setdefault(int(match.group(1)), []).append(f"{SOURCES}{name}")
+    return found
 
 
 class StagingCopyWriter(CopyWriter):
