@@ -7,6 +7,7 @@ hand to check how liveness and the tasks read them, and that SQLite keeps the si
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -139,6 +140,34 @@ def test_the_apply_starts_while_the_last_parts_run_never_while_one_waits_or_died
 
 
 # --- the sweep of what finished jobs left --------------------------------------------------
+
+
+def test_the_sweep_does_nothing_on_sqlite():
+    from django.core.files.base import ContentFile
+    from django.core.management import call_command
+
+    from data_exchange_tool.imports import staging
+    from data_exchange_tool.storage import get_storage
+
+    job = create_job(csv_bytes(stock_rows(2)))
+    ImportJob._base_manager.filter(pk=job.pk).update(state=S.IMPORT_SUCCEEDED)
+    source = get_storage().save(staging.source_name(job.pk), ContentFile(b"sku\r\nA-1\r\n"))
+    add_parts(job, Phase.IMPORT, (PartState.DONE,))
+    ImportJobPart.objects.filter(job=job).update(source=source)
+    try:
+        assert staging.staged_sources() == {job.pk: [source]}  # what PostgreSQL would sweep
+        assert liveness.sweep_staging() == 0
+        out = io.StringIO()
+        call_command("reap_stale_jobs", stdout=out)
+        assert out.getvalue().endswith(
+            "Swept the staging tables and converted workbooks of 0 finished or deleted job(s).\n"
+        )
+        tasks.reap_stale_jobs()
+        tasks.restart_dead_jobs_when_ready()
+        assert get_storage().exists(source)
+        assert staging.staged_tables() == {}
+    finally:
+        get_storage().delete(source)
 
 
 def test_the_converted_workbooks_are_found_by_the_pk_of_their_job():

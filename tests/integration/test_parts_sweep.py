@@ -4,22 +4,34 @@ PostgreSQL, S3 (moto's server) and worker processes killed as the OOM killer wou
 
 A run drops its staging tables and its converted workbook when it ends; a worker killed between
 the commit of that end and the drop leaves them, and so do a deleted job and a part that created
-its tables late. The sweep drops them, never what a running job or a running part uses.
+its tables late. The reaper (its task and command), a worker that starts and every partitioned
+run's end sweep them, never what a running job or a running part uses.
 """
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.files.base import ContentFile
+from django.core.management import call_command
 from django.db import connection
 
-from data_exchange_tool import leases, liveness
+from data_exchange_tool import actions, leases, liveness
 from data_exchange_tool.imports import staging
 from data_exchange_tool.models import ImportJob, ImportJobPart, PartState, Phase
 from data_exchange_tool.states import JobState
 from data_exchange_tool.storage import get_storage
-from tests.integration.test_parts import staging_tables
-from tests.testapp.models import PartitionedTagImportJob
+from tests.helpers import create_job, xlsx_bytes
+from tests.integration.conftest import wait_for
+from tests.integration.test_parts import (
+    HEADERS,
+    imported,
+    plain_tag_file,
+    previewed,
+    staging_tables,
+)
+from tests.testapp.models import PartitionedTagImportJob, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,6 +61,12 @@ def left_behind(state: str, *, parts: int = 2) -> tuple[ImportJob, str]:
     return job, source
 
 
+def sweep_command() -> str:
+    out = io.StringIO()
+    call_command("reap_stale_jobs", stdout=out)
+    return out.getvalue()
+
+
 def test_dropping_a_jobs_staging_leaves_a_job_whose_pk_starts_with_the_same_digits(
     transactional_db,
 ):
@@ -61,6 +79,49 @@ def test_dropping_a_jobs_staging_leaves_a_job_whose_pk_starts_with_the_same_digi
     finally:
         staging.drop_tables(42421)
     assert staging_tables(42421) == []
+
+
+def test_the_sweep_drops_what_ended_and_deleted_jobs_left_and_keeps_a_running_import(workers):
+    workers.start()
+    workers.start()
+    running = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    ImportJob._base_manager.filter(pk=running.pk).update(options={"row_delay": 0.05})
+    actions.confirm_import(ImportJob.objects.get(pk=running.pk))
+    parts = ImportJobPart.objects.filter(job=running, phase=Phase.IMPORT)
+    wait_for(
+        lambda: parts.filter(state=PartState.RUNNING, progress_done__gt=0).count() >= 2,
+        timeout=60,
+    )
+    succeeded, succeeded_source = left_behind(S.IMPORT_SUCCEEDED)
+    failed, failed_source = left_behind(S.IMPORT_FAILED)
+    deleted, deleted_source = left_behind(S.CANCELLED)
+    ImportJob._base_manager.filter(pk=deleted.pk).delete()  # its parts go with it
+    assert not ImportJobPart.objects.filter(job_id=deleted.pk).exists()
+    orphan = get_storage().save(staging.source_name(deleted.pk + 1000), ContentFile(b"x\r\n"))
+    kept = staging_tables(running)
+    assert staging.keys_table(running.pk) in kept
+    assert any("_new_" in table for table in kept)  # a running part's tables
+
+    out = sweep_command()
+
+    assert "Failed 0 preview(s), 0 import(s) and 0 export(s)" in out
+    assert "Swept the staging tables and converted workbooks of " in out
+    for job in (succeeded, failed, deleted):
+        assert staging_tables(job) == [], job.state
+    for name in (succeeded_source, failed_source, deleted_source, orphan):
+        assert not get_storage().exists(name), name
+    # The running import's tables are all there (parts that start later add theirs), and it
+    # ends as if nothing happened.
+    assert set(kept) <= set(staging_tables(running))
+    later, later_source = left_behind(S.CANCELLED)
+    assert ImportJob.objects.get(pk=running.pk).state == S.IMPORT_IN_PROGRESS
+    done = imported(running)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    assert Tag.objects.count() == 300
+    wait_for(lambda: staging_tables(running) == [], timeout=30)
+    # The apply's end swept what was left meanwhile.
+    wait_for(lambda: staging_tables(later) == [], timeout=30)
+    assert not get_storage().exists(later_source)
 
 
 def test_an_ended_job_keeps_its_staging_while_a_part_of_it_still_runs(transactional_db):
@@ -89,3 +150,34 @@ def test_a_job_in_progress_keeps_its_staging_whatever_its_parts_say(transactiona
     ImportJob._base_manager.filter(pk=job.pk).update(state=S.IMPORT_FAILED)
     liveness.sweep_staging()
     assert staging_tables(job) == []
+
+
+def test_a_worker_killed_after_the_apply_commits_leaves_staging_a_starting_worker_sweeps(workers):
+    # The window between the commit of the import's end and the drop of its staging is made
+    # long (the test app's receiver of ``import_finished`` waits in it); the worker is killed
+    # there, its staging tables and converted workbook left behind.
+    first = workers.start()
+    content = xlsx_bytes([[f"T-{i:04d}", f"Label {i}", i % 7] for i in range(300)], HEADERS)
+    job = previewed(create_job(content, "tags.xlsx", PartitionedTagImportJob))
+    ImportJob._base_manager.filter(pk=job.pk).update(options={"pause_after_import": 120})
+    actions.confirm_import(ImportJob.objects.get(pk=job.pk))
+    done = wait_for(
+        lambda: ImportJob.objects.filter(pk=job.pk, state=S.IMPORT_SUCCEEDED).first(), timeout=120
+    )
+    first.kill()
+    left = staging_tables(done)
+    assert staging.keys_table(job.pk) in left
+    assert len(left) >= 1 + 2 * 7  # the keys and every part's two tables
+    sources = set(
+        ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).values_list("source", flat=True)
+    )
+    (source,) = sources
+    assert source.endswith(".csv")
+    assert get_storage().exists(source)
+
+    workers.start()  # its worker_ready sweeps
+
+    wait_for(lambda: staging_tables(job) == [], timeout=30)
+    wait_for(lambda: not get_storage().exists(source), timeout=30)
+    assert ImportJob.objects.get(pk=job.pk).state == S.IMPORT_SUCCEEDED
+    assert Tag.objects.count() == 300  # the import stands
