@@ -27,7 +27,7 @@ from tests.integration.conftest import wait_for
 from tests.integration.test_parts import (
     HEADERS,
     imported,
-    plain_tag_file,
+    importing,
     previewed,
     staging_tables,
 )
@@ -84,14 +84,7 @@ def test_dropping_a_jobs_staging_leaves_a_job_whose_pk_starts_with_the_same_digi
 def test_the_sweep_drops_what_ended_and_deleted_jobs_left_and_keeps_a_running_import(workers):
     workers.start()
     workers.start()
-    running = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
-    ImportJob._base_manager.filter(pk=running.pk).update(options={"row_delay": 0.05})
-    actions.confirm_import(ImportJob.objects.get(pk=running.pk))
-    parts = ImportJobPart.objects.filter(job=running, phase=Phase.IMPORT)
-    wait_for(
-        lambda: parts.filter(state=PartState.RUNNING, progress_done__gt=0).count() >= 2,
-        timeout=60,
-    )
+    running = importing(0.05)
     succeeded, succeeded_source = left_behind(S.IMPORT_SUCCEEDED)
     failed, failed_source = left_behind(S.IMPORT_FAILED)
     deleted, deleted_source = left_behind(S.CANCELLED)
