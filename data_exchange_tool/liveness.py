@@ -18,7 +18,9 @@ the confirm goes on), ``locking`` (a refusal never names a dead holder), a worke
 ``reap_stale_jobs`` fails the previews, imports and exports whose task died, so a person sees that
 they must run again and the target's import lock is free. It runs from the
 ``data_exchange_tool.reap_stale_jobs`` task (celery beat), the ``reap_stale_jobs`` command, and for
-one target before each confirm.
+one target before each confirm. ``sweep_staging`` drops the staging tables (and converted
+workbooks) that partitioned jobs nobody runs any more left behind: the reaper's task and command, a
+worker that starts and every partitioned run's end call it.
 """
 
 from __future__ import annotations
@@ -284,32 +286,28 @@ SWEEP_LOCK_TIMEOUT = "2s"
 
 
 def sweep_staging() -> int:
-    """Drop the staging tables and delete the converted workbooks that jobs nobody runs left
-    behind; return for how many jobs. Nothing but on PostgreSQL.
+    """Drop the staging tables, and delete the converted workbooks, that jobs nobody runs any
+    more left behind; return for how many jobs. Nothing but on PostgreSQL.
 
     A job's run drops its staging when it ends, but a worker killed between the commit of that
-    end and the drop (or a part that created its tables after it, a job deleted meanwhile, a
-    workbook converted by a lead killed before it committed its parts) leaves them. One query
-    lists every staging table (``dxt_stage_<job pk>_...``) and one listing the converted
-    workbooks, both before the jobs are read, so whatever a run that starts later creates is
-    not among them; one query finds which of those jobs run. The others (finished, or deleted)
-    are swept one by one under their row lock (``_sweep``).
+    end and the drop (or a part that created its tables after it, or a job deleted meanwhile)
+    leaves them. One query lists the jobs that have staging tables (``dxt_stage_<job pk>_...``),
+    before the jobs are read, so the tables of a run that starts later are not among them; one
+    query finds which of those jobs run. The others (finished, or deleted) are swept one by one
+    under their row lock (``_sweep``). Only the files this database names (its parts' sources)
+    are deleted, never a file a listing of the storage found: another deployment may share it.
     """
-    if connection.vendor != "postgresql":
-        return 0
-    sources = staging.staged_sources()
-    tables = staging.staged_tables()
-    pks = set(sources) | set(tables)
+    pks = staging.staged_jobs()
     if not pks:
         return 0
     running = ImportJob._base_manager.filter(pk__in=pks, state__in=RUNNING_STATES)
     swept = 0
     for pk in sorted(pks - set(running.values_list("pk", flat=True))):
-        swept += _sweep(pk, sources.get(pk, []))
+        swept += _sweep(pk)
     return swept
 
 
-def _sweep(pk: int, sources: list[str]) -> int:
+def _sweep(pk: int) -> int:
     """Sweep one job's leftovers under its row lock, unless it runs (again) or a part of it
     still does; return 1 when swept.
 
@@ -326,7 +324,7 @@ def _sweep(pk: int, sources: list[str]) -> int:
                 return 0
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{SWEEP_LOCK_TIMEOUT}'")
-            staging.drop_all(pk, sources)  # read again: a part dead since may have added some
+            staging.drop_all(pk)  # its tables read again: a part dead since may have added some
     except DatabaseError:
         logger.warning("data_exchange_tool: the staging of job %s is left", pk, exc_info=True)
         return 0

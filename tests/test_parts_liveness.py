@@ -11,7 +11,9 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from data_exchange_tool import liveness, tasks
@@ -151,11 +153,10 @@ def test_the_sweep_does_nothing_on_sqlite():
 
     job = create_job(csv_bytes(stock_rows(2)))
     ImportJob._base_manager.filter(pk=job.pk).update(state=S.IMPORT_SUCCEEDED)
-    source = get_storage().save(staging.source_name(job.pk), ContentFile(b"sku\r\nA-1\r\n"))
+    source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", ContentFile(b"sku\r\n"))
     add_parts(job, Phase.IMPORT, (PartState.DONE,))
     ImportJobPart.objects.filter(job=job).update(source=source)
     try:
-        assert staging.staged_sources() == {job.pk: [source]}  # what PostgreSQL would sweep
         assert liveness.sweep_staging() == 0
         out = io.StringIO()
         call_command("reap_stale_jobs", stdout=out)
@@ -165,29 +166,10 @@ def test_the_sweep_does_nothing_on_sqlite():
         tasks.reap_stale_jobs()
         tasks.restart_dead_jobs_when_ready()
         assert get_storage().exists(source)
-        assert staging.staged_tables() == {}
+        assert staging.staged_jobs() == set()
+        with CaptureQueriesContext(connection) as queries:
+            ImportJob._base_manager.get(pk=job.pk).delete()
+        assert not any("source" in q["sql"] for q in queries.captured_queries)
+        assert get_storage().exists(source)  # a job that was never cut: nothing to read
     finally:
         get_storage().delete(source)
-
-
-def test_the_converted_workbooks_are_found_by_the_pk_of_their_job():
-    from django.core.files.base import ContentFile
-
-    from data_exchange_tool.imports import staging
-    from data_exchange_tool.storage import get_storage
-
-    storage = get_storage()
-    names = [
-        storage.save(name, ContentFile(b"x"))
-        for name in (staging.source_name(12), staging.source_name(12), staging.source_name(3))
-    ]
-    other = storage.save(f"{staging.SOURCES}notes.txt", ContentFile(b"x"))
-    try:
-        assert names[0] != names[1]  # the storage added a suffix
-        found = staging.staged_sources()
-        assert sorted(found) == [3, 12]
-        assert sorted(found[12]) == sorted(names[:2])
-        assert found[3] == [names[2]]
-    finally:
-        for name in (*names, other):
-            storage.delete(name)

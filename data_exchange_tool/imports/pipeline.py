@@ -48,7 +48,7 @@ from data_exchange_tool.imports.readers import get_reader, get_reader_class
 from data_exchange_tool.imports.readers.csv import SNIFF_BYTES, CSVReader
 from data_exchange_tool.imports.readers.xlsx import XLSXReader
 from data_exchange_tool.imports.relations import ManyRelations
-from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter, source_name
+from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter
 from data_exchange_tool.imports.validation import BatchValidator, overrides
 from data_exchange_tool.imports.writes import Background, BatchWriter, RecordWriter, send_all
 from data_exchange_tool.models.results import (
@@ -707,7 +707,7 @@ def convert_workbook(job: ImportJob, part_rows: int) -> PartPlan | None:
         size = os.fstat(out.fileno()).st_size
         buffer: Any = out.buffer  # the BufferedRandom under the text file
         buffer.seek(0)
-        source = get_storage().save(source_name(job.pk), File(buffer))
+        source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", File(buffer))
     job.file_headers = headers
     count = min(MAX_PARTS, math.ceil(rows / part_rows))
     return PartPlan(nominal_offsets(size, count), source, size)

@@ -14,8 +14,7 @@ one process: the database groups them.
 
 The staging table is UNLOGGED (no write-ahead log: it is rebuilt by running again, never
 recovered) and dropped when the run ends, whatever the end (``drop_all``); what a worker killed
-before that drop leaves, the sweep finds by name (``staged_tables``, ``staged_sources``:
-``liveness.sweep_staging``).
+before that drop leaves, the sweep finds by name (``staged_jobs``, ``liveness.sweep_staging``).
 """
 
 from __future__ import annotations
@@ -350,13 +349,12 @@ def part_tables(job_pk: Any, index: int) -> tuple[str, str]:
     return f"{job}_new_{index}", f"{job}_upd_{index}"
 
 
-def drop_all(job_pk: Any, sources: Sequence[str] = ()) -> None:
-    """Drop every staging table of the job and delete the CSV its workbook was converted to
-    (and ``sources``, other files of the job's)."""
+def drop_all(job_pk: Any) -> None:
+    """Drop every staging table of the job and delete the CSV its workbook was converted to."""
     if connection.vendor != "postgresql":
         return
-    parts = ImportJobPart.objects.filter(job_id=job_pk).exclude(source="")
-    for source in sorted({*parts.values_list("source", flat=True), *sources}):
+    sources = ImportJobPart.objects.filter(job_id=job_pk).exclude(source="")
+    for source in set(sources.values_list("source", flat=True)):
         delete_source(source)
     drop_tables(job_pk)
 
@@ -382,16 +380,6 @@ def drop_tables(job_pk: Any) -> None:
 
 
 _STAGED = re.compile(rf"{STAGE_PREFIX}(\d+)_")
-#: The folder of the job storage that holds the CSV files workbooks were converted to, one per
-#: run, named after the job (``source_name``).
-SOURCES = "data_exchange/parts/"
-_SOURCE = re.compile(r"(\d+)[._]")
-
-
-def source_name(job_pk: Any) -> str:
-    """Return the name the CSV a job's workbook is converted to is saved under (the storage
-    may add a suffix)."""
-    return f"{SOURCES}{int(job_pk)}.csv"
 
 
 def _tables(prefix: str) -> list[str]:
@@ -409,35 +397,12 @@ def _tables(prefix: str) -> list[str]:
         return [name for (name,) in cursor.fetchall()]
 
 
-def staged_tables() -> dict[int, list[str]]:
-    """Return every staging table there is, by the pk of its job (one query; none but on
-    PostgreSQL)."""
+def staged_jobs() -> set[int]:
+    """Return the pks of the jobs that have staging tables (one query; none but on PostgreSQL)."""
     if connection.vendor != "postgresql":
-        return {}
-    found: dict[int, list[str]] = {}
-    for name in _tables(STAGE_PREFIX):
-        match = _STAGED.match(name)
-        if match:
-            found.setdefault(int(match.group(1)), []).append(name)
-    return found
-
-
-def staged_sources() -> dict[int, list[str]]:
-    """Return every converted workbook in the job storage, by the pk of its job (one listing;
-    none when the storage cannot list)."""
-    try:
-        _folders, files = get_storage().listdir(SOURCES)
-    except FileNotFoundError:
-        return {}
-    except Exception:  # a storage that cannot list, OSError, botocore errors, ...
-        logger.warning("data_exchange_tool: could not list %r", SOURCES, exc_info=True)
-        return {}
-    found: dict[int, list[str]] = {}
-    for name in files:
-        match = _SOURCE.match(name)
-        if match:
-            found.setdefault(int(match.group(1)), []).append(f"{SOURCES}{name}")
-    return found
+        return set()
+    matches = (_STAGED.match(name) for name in _tables(STAGE_PREFIX))
+    return {int(match.group(1)) for match in matches if match}
 
 
 class StagingCopyWriter(CopyWriter):

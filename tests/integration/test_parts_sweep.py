@@ -5,7 +5,8 @@ PostgreSQL, S3 (moto's server) and worker processes killed as the OOM killer wou
 A run drops its staging tables and its converted workbook when it ends; a worker killed between
 the commit of that end and the drop leaves them, and so do a deleted job and a part that created
 its tables late. The reaper (its task and command), a worker that starts and every partitioned
-run's end sweep them, never what a running job or a running part uses.
+run's end sweep them, never what a running job or a running part uses; a deleted job's
+converted workbook is deleted with it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def left_behind(state: str, *, parts: int = 2) -> tuple[ImportJob, str]:
     """A job in ``state`` with what a killed worker leaves: its keys table, its parts' tables
     and the converted workbook its parts name. Return the job and the workbook's name."""
     job = PartitionedTagImportJob.objects.create(state=state)
-    source = get_storage().save(staging.source_name(job.pk), ContentFile(b"Tag code\r\nT-1\r\n"))
+    source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", ContentFile(b"Tag code\r\n"))
     staging.create(job.pk)
     with connection.cursor() as cursor:
         for index in range(parts):
@@ -90,7 +91,9 @@ def test_the_sweep_drops_what_ended_and_deleted_jobs_left_and_keeps_a_running_im
     deleted, deleted_source = left_behind(S.CANCELLED)
     ImportJob._base_manager.filter(pk=deleted.pk).delete()  # its parts go with it
     assert not ImportJobPart.objects.filter(job_id=deleted.pk).exists()
-    orphan = get_storage().save(staging.source_name(deleted.pk + 1000), ContentFile(b"x\r\n"))
+    assert not get_storage().exists(deleted_source)  # deleted with the job
+    # A file no part names (another deployment's, sharing the storage) is never deleted.
+    foreign = get_storage().save(f"data_exchange/parts/{deleted.pk}.csv", ContentFile(b"x\r\n"))
     kept = staging_tables(running)
     assert staging.keys_table(running.pk) in kept
     assert any("_new_" in table for table in kept)  # a running part's tables
@@ -101,8 +104,10 @@ def test_the_sweep_drops_what_ended_and_deleted_jobs_left_and_keeps_a_running_im
     assert "Swept the staging tables and converted workbooks of " in out
     for job in (succeeded, failed, deleted):
         assert staging_tables(job) == [], job.state
-    for name in (succeeded_source, failed_source, deleted_source, orphan):
+    for name in (succeeded_source, failed_source):
         assert not get_storage().exists(name), name
+    assert get_storage().exists(foreign)
+    get_storage().delete(foreign)
     # The running import's tables are all there (parts that start later add theirs), and it
     # ends as if nothing happened.
     assert set(kept) <= set(staging_tables(running))
