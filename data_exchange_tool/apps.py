@@ -23,7 +23,8 @@ class DataExchangeToolConfig(AppConfig):
             checks,  # the system checks
         )
         from data_exchange_tool.models import ImportJob
-        from data_exchange_tool.models.base import BaseJob, delete_job_file, delete_part_sources
+        from data_exchange_tool.models.base import BaseJob, delete_job_file
+        from data_exchange_tool.models.parts import delete_part_sources
 
         for model in apps.get_models():
             if issubclass(model, BaseJob):

@@ -228,23 +228,3 @@ def delete_job_file(sender: type, instance: Any, **kwargs: Any) -> None:
     stored = getattr(instance, "file", None)
     if stored:
         delete_file_on_commit(stored.storage, stored.name)
-
-
-def delete_part_sources(sender: type, instance: Any, using: str = "default", **kwargs: Any) -> None:
-    """Before an import job is deleted: delete the CSV files its workbook was converted to for
-    its parts, once the deletion commits (its parts, the only record of their names, go with
-    it; the staging tables ``liveness.sweep_staging`` finds by name). Partitioned jobs run on
-    PostgreSQL only: elsewhere no query is made.
-
-    Connected in ``AppConfig.ready`` for ``ImportJob`` and its job types, as ``delete_job_file``.
-    """
-    from django.db import connections
-
-    from data_exchange_tool.models.parts import ImportJobPart
-    from data_exchange_tool.storage import delete_file_on_commit, get_storage
-
-    if connections[using].vendor != "postgresql":
-        return
-    parts = ImportJobPart.objects.using(using).filter(job_id=instance.pk).exclude(source="")
-    for name in set(parts.values_list("source", flat=True)):
-        delete_file_on_commit(get_storage(), name, always=True)
