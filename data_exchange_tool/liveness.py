@@ -18,7 +18,9 @@ the confirm goes on), ``locking`` (a refusal never names a dead holder), a worke
 ``reap_stale_jobs`` fails the previews, imports and exports whose task died, so a person sees that
 they must run again and the target's import lock is free. It runs from the
 ``data_exchange_tool.reap_stale_jobs`` task (celery beat), the ``reap_stale_jobs`` command, and for
-one target before each confirm.
+one target before each confirm. ``sweep_staging`` drops the staging tables (and converted
+workbooks) that partitioned jobs nobody runs any more left behind: the reaper's task and command, a
+worker that starts and every partitioned run's end call it.
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from data_exchange_tool import leases, recording
 from data_exchange_tool.conf import app_settings
+from data_exchange_tool.imports import staging
 from data_exchange_tool.models import ExportJob, ImportJob, ImportJobPart, PartState, Phase
 from data_exchange_tool.progress import import_reports_in_cache
-from data_exchange_tool.states import ExportState, JobState
+from data_exchange_tool.states import RUNNING_STATES, ExportState, JobState
 
 if TYPE_CHECKING:
     Job = ImportJob | ExportJob
@@ -274,3 +277,64 @@ def _reap(job: Job) -> int:
         KINDS[state][:-1],
     )
     return 1
+
+
+# --- what jobs nobody runs left behind -----------------------------------------------------
+
+#: How long the sweep waits for a lock on a staging table before leaving it to the next sweep.
+SWEEP_LOCK_TIMEOUT = "2s"
+
+
+def sweep_staging() -> int:
+    """Drop the staging tables, and delete the converted workbooks, that jobs nobody runs any
+    more left behind; return for how many jobs. Nothing but on PostgreSQL.
+
+    A job's run drops its staging when it ends, but a worker killed between the commit of that
+    end and the drop (or a part that created its tables after it, or a job deleted meanwhile)
+    leaves them. One query lists the jobs that have staging tables (``dxt_stage_<job pk>_...``),
+    before the jobs are read, so the tables of a run that starts later are not among them; one
+    query finds which of those jobs run. The others (finished, or deleted) are swept one by one
+    under their row lock (``_sweep``). Only the files this database names (its parts' sources)
+    are deleted, never a file a listing of the storage found: another deployment may share it.
+    """
+    pks = staging.staged_jobs()
+    if not pks:
+        return 0
+    running = ImportJob._base_manager.filter(pk__in=pks, state__in=RUNNING_STATES)
+    swept = 0
+    for pk in sorted(pks - set(running.values_list("pk", flat=True))):
+        swept += _sweep(pk)
+    return swept
+
+
+def _sweep(pk: int) -> int:
+    """Sweep one job's leftovers under its row lock, unless it runs (again) or a part of it
+    still does; return 1 when swept.
+
+    The row lock keeps the job from starting again meanwhile (starting changes its state under
+    the same lock); a row locked by someone else is left to the next sweep, as is a table
+    another session holds (``SWEEP_LOCK_TIMEOUT``).
+    """
+    try:
+        with transaction.atomic():
+            job = ImportJob._base_manager.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if job is None and ImportJob._base_manager.filter(pk=pk).exists():
+                return 0  # locked: its task is ending it, or someone changes it
+            if job is not None and (job.state in RUNNING_STATES or _parts_run(job)):
+                return 0
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{SWEEP_LOCK_TIMEOUT}'")
+            staging.drop_all(pk)  # its tables read again: a part dead since may have added some
+    except DatabaseError:
+        logger.warning("data_exchange_tool: the staging of job %s is left", pk, exc_info=True)
+        return 0
+    logger.info("data_exchange_tool: swept the staging job %s left behind", pk)
+    return 1
+
+
+def _parts_run(job: ImportJob) -> bool:
+    """Return True when a part of the job runs, or may still start (a part claimed before the
+    job ended keeps running until its next batch)."""
+    waiting = (PartState.PENDING, PartState.RUNNING)
+    parts = ImportJobPart.objects.filter(job_id=job.pk, state__in=waiting)
+    return any(part_death(part) is None for part in parts)

@@ -7,10 +7,13 @@ hand to check how liveness and the tasks read them, and that SQLite keeps the si
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from data_exchange_tool import liveness, tasks
@@ -136,3 +139,37 @@ def test_the_apply_starts_while_the_last_parts_run_never_while_one_waits_or_died
     assert _claim_finish(job.pk, Phase.IMPORT) is not None
     ImportJob._base_manager.filter(pk=job.pk).update(state=S.CANCELLED)
     assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None
+
+
+# --- the sweep of what finished jobs left --------------------------------------------------
+
+
+def test_the_sweep_does_nothing_on_sqlite():
+    from django.core.files.base import ContentFile
+    from django.core.management import call_command
+
+    from data_exchange_tool.imports import staging
+    from data_exchange_tool.storage import get_storage
+
+    job = create_job(csv_bytes(stock_rows(2)))
+    ImportJob._base_manager.filter(pk=job.pk).update(state=S.IMPORT_SUCCEEDED)
+    source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", ContentFile(b"sku\r\n"))
+    add_parts(job, Phase.IMPORT, (PartState.DONE,))
+    ImportJobPart.objects.filter(job=job).update(source=source)
+    try:
+        assert liveness.sweep_staging() == 0
+        out = io.StringIO()
+        call_command("reap_stale_jobs", stdout=out)
+        assert out.getvalue().endswith(
+            "Swept the staging tables and converted workbooks of 0 finished or deleted job(s).\n"
+        )
+        tasks.reap_stale_jobs()
+        tasks.restart_dead_jobs_when_ready()
+        assert get_storage().exists(source)
+        assert staging.staged_jobs() == set()
+        with CaptureQueriesContext(connection) as queries:
+            ImportJob._base_manager.get(pk=job.pk).delete()
+        assert not any("source" in q["sql"] for q in queries.captured_queries)
+        assert get_storage().exists(source)  # a job that was never cut: nothing to read
+    finally:
+        get_storage().delete(source)

@@ -13,13 +13,15 @@ as in the single run. Its first holder keeps it; every later one gets the single
 one process: the database groups them.
 
 The staging table is UNLOGGED (no write-ahead log: it is rebuilt by running again, never
-recovered) and dropped when the run ends, whatever the end (``drop``).
+recovered) and dropped when the run ends, whatever the end (``drop_all``); what a worker killed
+before that drop leaves, the sweep finds by name (``staged_jobs``, ``liveness.sweep_staging``).
 """
 
 from __future__ import annotations
 
 import ast
 import logging
+import re
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +55,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: Every staging table's name starts so, followed by its job's pk and "_" (``keys_table``,
+#: ``part_tables``).
+STAGE_PREFIX = "dxt_stage_"
+
+
 def keys_table(job_pk: Any) -> str:
     """Return the name of the job's staging table of keys."""
-    return f"dxt_stage_{int(job_pk)}_keys"
+    return f"{STAGE_PREFIX}{int(job_pk)}_keys"
 
 
 def create(job_pk: Any) -> None:
@@ -338,7 +345,8 @@ ROW = "dxt_row"
 
 def part_tables(job_pk: Any, index: int) -> tuple[str, str]:
     """Return the names of a part's staging tables: its new rows, its changed rows."""
-    return f"dxt_stage_{int(job_pk)}_new_{index}", f"dxt_stage_{int(job_pk)}_upd_{index}"
+    job = f"{STAGE_PREFIX}{int(job_pk)}"
+    return f"{job}_new_{index}", f"{job}_upd_{index}"
 
 
 def drop_all(job_pk: Any) -> None:
@@ -365,15 +373,36 @@ def drop_tables(job_pk: Any) -> None:
     """Drop every staging table of the job (its keys and its parts' rows)."""
     if connection.vendor != "postgresql":
         return
+    names = [connection.ops.quote_name(name) for name in _tables(f"{STAGE_PREFIX}{int(job_pk)}_")]
+    if names:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(names)}")
+
+
+_STAGED = re.compile(rf"{STAGE_PREFIX}(\d+)_")
+
+
+def _tables(prefix: str) -> list[str]:
+    """Return the tables of the current schema whose name starts with ``prefix``.
+
+    ``_`` is escaped: unescaped, "dxt_stage_1_%" matches job 12's tables too.
+    """
+    pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-            " AND tablename LIKE %s",
-            [f"dxt_stage_{int(job_pk)}_%"],
+            " AND tablename LIKE %s ORDER BY tablename",
+            [pattern],
         )
-        names = [connection.ops.quote_name(name) for (name,) in cursor.fetchall()]
-        if names:
-            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(names)}")
+        return [name for (name,) in cursor.fetchall()]
+
+
+def staged_jobs() -> set[int]:
+    """Return the pks of the jobs that have staging tables (one query; none but on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return set()
+    matches = (_STAGED.match(name) for name in _tables(STAGE_PREFIX))
+    return {int(match.group(1)) for match in matches if match}
 
 
 class StagingCopyWriter(CopyWriter):

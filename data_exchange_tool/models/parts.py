@@ -11,10 +11,13 @@ and record numbers; the parts of an earlier attempt of the job are deleted when 
 
 from __future__ import annotations
 
-from django.db import models
+from typing import Any
+
+from django.db import connections, models
 from django.utils.translation import gettext_lazy as _
 
 from data_exchange_tool.models.results import Phase
+from data_exchange_tool.storage import delete_file_on_commit, get_storage
 
 
 class PartState(models.TextChoices):
@@ -90,3 +93,19 @@ class ImportJobPart(models.Model):
             "unchanged": self.unchanged_rows,
             "invalid": self.invalid_rows,
         }
+
+
+def delete_part_sources(sender: type, instance: Any, using: str = "default", **kwargs: Any) -> None:
+    """Before an import job is deleted: delete the CSV files its workbook was converted to for
+    its parts, once the deletion commits (its parts, the only record of their names, go with
+    it; the staging tables ``liveness.sweep_staging`` finds by name). Partitioned jobs run on
+    PostgreSQL only: elsewhere no query is made.
+
+    Connected in ``AppConfig.ready`` for ``ImportJob`` and its job types, beside
+    ``base.delete_job_file``.
+    """
+    if connections[using].vendor != "postgresql":
+        return
+    parts = ImportJobPart.objects.using(using).filter(job_id=instance.pk).exclude(source="")
+    for name in set(parts.values_list("source", flat=True)):
+        delete_file_on_commit(get_storage(), name, always=True)

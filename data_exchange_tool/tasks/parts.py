@@ -252,6 +252,15 @@ def _claim_finish(job_pk: Any, phase: Phase, *, early: bool = False) -> ImportJo
     return claim(ImportJob, job_pk, begin)
 
 
+def _drop_staging(job_pk: Any) -> None:
+    """Drop the ended job's staging, then what other jobs' dead workers left behind."""
+    staging.drop_all(job_pk)
+    try:
+        liveness.sweep_staging()
+    except Exception:  # the job's end is recorded: a sweep that fails waits for the next one
+        logger.warning("data_exchange_tool: the staging left behind is not swept", exc_info=True)
+
+
 # --- partitioned preview -------------------------------------------------------------------
 
 
@@ -297,7 +306,7 @@ def finish_preview(self: Task, job_pk: Any) -> None:
         logger.exception("data_exchange_tool: merge of job %s failed", job_pk)
         recording.end_preview(job, message=f"The preview failed unexpectedly: {exc}")
     finally:
-        staging.drop_all(job.pk)
+        _drop_staging(job.pk)
         leases.release_or_disconnect(job)
 
 
@@ -367,7 +376,7 @@ def finish_import(self: Task, job_pk: Any) -> None:
     finally:
         channel.close()
         if ended:  # not while the parts run on
-            staging.drop_all(job.pk)
+            _drop_staging(job.pk)
         leases.release_or_disconnect(job)
 
 

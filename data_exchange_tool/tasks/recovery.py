@@ -2,9 +2,10 @@
 After a worker died: the reaper of dead jobs, and the tasks sent again when a worker starts.
 
 ``reap_stale_jobs`` fails the jobs whose task died (``liveness``), for the jobs no redelivery
-reaches. A worker that starts sends again the task of every job a dead worker left running
-(``restart_dead_jobs``, on Celery's ``worker_ready`` signal): the task claims the job and starts it
-over (``claims``), or, for a partitioned job, the parts that died or the step that ends them.
+reaches, and sweeps the staging finished jobs left behind. A worker that starts sends again the
+task of every job a dead worker left running (``restart_dead_jobs``, on Celery's ``worker_ready``
+signal): the task claims the job and starts it over (``claims``), or, for a partitioned job, the
+parts that died or the step that ends them; it sweeps the staging too.
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ def reap_stale_jobs() -> dict[str, int]:
     """Fail the previews, imports and exports whose task died.
 
     Schedule it with celery beat (or run ``manage.py reap_stale_jobs`` from cron) for the jobs no
-    redelivery reaches; confirming a job reaps its target's imports by itself.
+    redelivery reaches; confirming a job reaps its target's imports by itself. It then sweeps the
+    staging finished jobs left behind (``liveness.sweep_staging``).
     """
-    return liveness.reap_stale_jobs()
+    counts = liveness.reap_stale_jobs()
+    liveness.sweep_staging()
+    return counts
 
 
 def restart_dead_jobs() -> dict[str, int]:
@@ -103,6 +107,7 @@ def restart_dead_jobs_when_ready(sender: Any = None, **kwargs: Any) -> None:
     """A worker that starts sends again the tasks of the jobs dead workers left running."""
     try:
         counts = restart_dead_jobs()
+        liveness.sweep_staging()  # a dead worker may have left a finished job's staging
     except Exception:  # a worker must start even when the database is not reachable yet
         logger.exception("data_exchange_tool: could not look for jobs left by dead workers")
         return

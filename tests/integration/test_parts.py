@@ -117,11 +117,13 @@ def ran_at_once(first: list[tuple[float, float]], second: list[tuple[float, floa
     return any(a < d and c < b for a, b in first for c, d in second)
 
 
-def staging_tables(job: ImportJob) -> list[str]:
+def staging_tables(job: ImportJob | int) -> list[str]:
+    """Return the staging tables of ``job`` (or of the job of this pk), sorted."""
+    pk = job if isinstance(job, int) else job.pk
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE tablename LIKE %s",
-            [f"dxt_stage_{job.pk}_%"],
+        cursor.execute(  # "_" escaped: a bare one matches any character (job 12's tables too)
+            "SELECT tablename FROM pg_tables WHERE tablename LIKE %s ORDER BY tablename",
+            [f"dxt\\_stage\\_{pk}\\_%"],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -321,11 +323,11 @@ def test_an_invalid_row_in_a_late_part_fails_the_import_and_writes_nothing(worke
     assert not ImportJob.objects.filter(state=S.IMPORT_IN_PROGRESS).exists()
 
 
-def test_a_cancelled_partitioned_import_writes_nothing(workers):
-    workers.start()
-    workers.start()
+def importing(delay: float) -> ImportJob:
+    """Preview 300 rows, confirm them with ``row_delay`` ``delay``; return the job once two of
+    its import's parts run."""
     job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
-    ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": 0.02})
+    ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": delay})
     actions.confirm_import(ImportJob.objects.get(pk=job.pk))
     wait_for(
         lambda: (
@@ -336,6 +338,13 @@ def test_a_cancelled_partitioned_import_writes_nothing(workers):
         ),
         timeout=60,
     )
+    return job
+
+
+def test_a_cancelled_partitioned_import_writes_nothing(workers):
+    workers.start()
+    workers.start()
+    job = importing(0.02)
     actions.cancel_import(ImportJob.objects.get(pk=job.pk))
     cancelled_with_nothing_written(job)
     wait_for(lambda: staging_tables(job) == [], timeout=30)
