@@ -181,6 +181,48 @@ class Run:
                 validator.prefetch(batch)
             self.handle(outcomes)
 
+    def read_ahead(self, reader: BaseReader, validator: BatchValidator) -> None:
+        """``read_batches`` with each batch's lookup of its stored rows sent from the run's
+        background thread (``lookup_thread``) while the next batch is validated: the server
+        answers while Python works. Batch N is started (validated up to its lookup), then batch
+        N-1 is finished (its lookup waited for), counted and handled, then N's lookup is queued
+        behind whatever the thread sends (the import's write of N-1)."""
+        batches = batched(reader.iter_rows(), self.job.get_batch_size())
+        batch = next(batches, None)
+        waiting: Started | None = None
+        while batch is not None or waiting is not None:
+            started = validator.start(batch) if batch is not None else None
+            batch = next(batches, None)
+            outcomes = None
+            if waiting is not None:
+                outcomes = self.finish_batch(reader, validator, waiting)
+            if batch is not None:  # before the write: its query would wait for it
+                validator.prefetch(batch)
+            if outcomes is not None:
+                self.handle(outcomes)
+            lookup = started.lookup if started is not None else None
+            background = self.lookup_thread(validator)
+            if lookup is not None and lookup.apart and background is not None:
+                background.queue(lookup.fetch)
+            waiting = started
+
+    def finish_batch(
+        self, reader: BaseReader, validator: BatchValidator, started: Started
+    ) -> list[RowOutcome]:
+        """Give a started batch's rows their actions and count them; return its outcomes."""
+        background = self.lookup_thread(validator)
+        if background is not None:
+            background.wait()  # its lookup, sent from there (or the error it raised)
+        outcomes = validator.finish(started)
+        self.prepare(outcomes)
+        self.result.count(outcomes)
+        self.between_batches(reader)
+        return outcomes
+
+    def lookup_thread(self, validator: BatchValidator) -> Background | None:
+        """Return the thread that may send the lookups of stored rows (None: sent in line)."""
+        return None
+
     def make_reader(self, encoding: str, delimiter: str) -> BaseReader:
         """Return the reader of the job's file (not opened yet)."""
         name = self.job.file_name or self.job.file.name or ""
@@ -295,35 +337,16 @@ class PreviewRun(Run):
                 self.background = None
 
     def read_batches(self, reader: BaseReader, validator: BatchValidator) -> None:
-        """Validate, count and handle each batch; with a background thread on the lookup's
-        connection, a batch's lookup of its stored rows is sent from it while the next batch is
-        validated (the server answers while Python works), then the batch is finished."""
+        if self.lookup_thread(validator) is None:
+            super().read_batches(reader, validator)
+        else:
+            self.read_ahead(reader, validator)
+
+    def lookup_thread(self, validator: BatchValidator) -> Background | None:
         background = self.background
         if background is None or validator.lookups_on is not background.connection:
-            super().read_batches(reader, validator)
-            return
-        batches = batched(reader.iter_rows(), self.job.get_batch_size())
-        batch = next(batches, None)
-        waiting: Started | None = None
-        while batch is not None or waiting is not None:
-            started = validator.start(batch) if batch is not None else None
-            if waiting is not None:
-                self.finish_batch(reader, validator, waiting)
-            batch = next(batches, None)
-            if batch is not None:
-                validator.prefetch(batch)
-            if started is not None and started.lookup is not None and started.lookup.apart:
-                background.queue(started.lookup.fetch)
-            waiting = started
-
-    def finish_batch(self, reader: BaseReader, validator: BatchValidator, started: Started) -> None:
-        """Give a started batch's rows their actions, count and handle them."""
-        if self.background is not None:
-            self.background.wait()  # its lookup, sent from there (or the error it raised)
-        outcomes = validator.finish(started)
-        self.result.count(outcomes)
-        self.between_batches(reader)
-        self.handle(outcomes)
+            return None
+        return background
 
     def rows_to_keep(self) -> dict[str, int]:
         """Return how many rows of each action the table keeps."""
@@ -463,6 +486,18 @@ class ImportRun(Run):
             )
         self.save_errors(self.error_rows(invalid))
         self.get_writer().write(outcomes)
+
+    def read_batches(self, reader: BaseReader, validator: BatchValidator) -> None:
+        if app_settings.OVERLAP_WRITES and validator.reads_ahead:
+            self.read_ahead(reader, validator)
+        else:
+            super().read_batches(reader, validator)
+
+    def lookup_thread(self, validator: BatchValidator) -> Background | None:
+        background = self.writer.background if self.writer is not None else None
+        if background is None or validator.lookups_on is not background.connection:
+            return None
+        return background
 
     def get_writer(self) -> BatchWriter:
         """Return the run's writer, made on the first batch (it needs the validator's shape)."""

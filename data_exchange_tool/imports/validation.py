@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connections, models, router
 from django.db.models.fields.related import RelatedField
+from rest_framework import serializers
 
 from data_exchange_tool.imports.codecs import RowShape, ValueChecks, normalizer, same_value
 from data_exchange_tool.imports.columns import ColumnMap
@@ -68,6 +69,17 @@ def error_messages(detail: Any) -> list[str]:
 def overrides(job: ImportJob, hook: str) -> bool:
     """Return True when the job type overrides ``hook`` (the default does nothing)."""
     return getattr(type(job), hook) is not getattr(ImportJob, hook)
+
+
+def _may_see_writes(field: serializers.Field, model: type[models.Model]) -> bool:
+    """Return True for a writable field whose validation may read rows of ``model``."""
+    if field.read_only:
+        return False
+    if isinstance(field, serializers.BaseSerializer):
+        return True
+    queryset = getattr(getattr(field, "child_relation", field), "queryset", None)
+    named = getattr(queryset, "model", None)
+    return named is not None and named._meta.concrete_model is model._meta.concrete_model
 
 
 class Started(NamedTuple):
@@ -128,6 +140,17 @@ class BatchValidator:
             if unique.modelled and not unique.natural
         ]
         self.plan = ValidationPlan(self.serializer)
+        #: Whether a batch may be validated before the one before it is written (the import's
+        #: ``Run.read_ahead``): nothing its validation asks the database then depends on the
+        #: import's own earlier rows, which the file's keys (``seen``) answer for instead. Not
+        #: with a ``before_import_row`` hook, a unique set handed to DRF (it asks the table row
+        #: by row), a nested serializer, or a related field naming rows of the target itself
+        #: (a row may name one an earlier batch creates).
+        self.reads_ahead = (
+            self.before_row is None
+            and all(unique.modelled for unique in self.uniques)
+            and not any(_may_see_writes(f, self.model) for f in fields.values())
+        )
         self.shape = RowShape(self.model, self.sources.values())
         attname_of = self.shape.attname_of
         self.checks = ValueChecks(

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from data_exchange_tool.exceptions import FileFormatError
 from data_exchange_tool.imports.related import BatchRelated
-from data_exchange_tool.imports.validation import BatchValidator
+from data_exchange_tool.imports.validation import BatchValidator, _may_see_writes
 from data_exchange_tool.states import RowAction
 from example_project.demo.models import StockRecord, StockRecordImportJob
 from tests.helpers import STOCK_HEADERS, stock_rows
@@ -442,3 +442,64 @@ def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
         assert unchanged > 100
     finally:
         validator.close()
+
+
+# --- reading ahead: a batch validated before the one before it is written ----------------------
+
+
+@pytest.mark.django_db
+def test_a_batch_reads_ahead_only_when_its_validation_cannot_see_earlier_writes(monkeypatch):
+    """``reads_ahead``: nothing the validation asks the database depends on the import's own
+    earlier rows. A unique set handed to DRF, a related field naming the target's own rows, a
+    nested serializer or a ``before_import_row`` hook each keep the batches in line."""
+    from rest_framework import serializers
+    from rest_framework.validators import UniqueValidator
+
+    from example_project.demo.models import Partner
+    from example_project.demo.serializers import ImportStockRecordSerializer
+
+    job = StockRecordImportJob()
+    assert BatchValidator(job, STOCK_HEADERS).reads_ahead
+
+    class OwnUnique(UniqueValidator):  # not DRF's own: DRF's code answers it, row by row
+        pass
+
+    def with_change(change):
+        def get_serializer(self):
+            serializer = ImportStockRecordSerializer()
+            change(serializer)
+            return serializer
+
+        return get_serializer
+
+    def add_field(name, field):
+        return lambda serializer: serializer.fields.__setitem__(name, field)
+
+    changes = {
+        "own unique": lambda s: s.fields["partner_sku"].validators.append(
+            OwnUnique(queryset=StockRecord.objects.all())
+        ),
+        "the target's rows": add_field(
+            "partner", serializers.PrimaryKeyRelatedField(queryset=StockRecord.objects.all())
+        ),
+        "nested": add_field("nested", ImportStockRecordSerializer(required=False)),
+    }
+    for name, change in changes.items():
+        monkeypatch.setattr(StockRecordImportJob, "get_serializer", with_change(change))
+        assert not BatchValidator(StockRecordImportJob(), STOCK_HEADERS).reads_ahead, name
+    # Another model's rows, or the target's through a read-only field, change nothing.
+    for change in [
+        add_field("partner", serializers.PrimaryKeyRelatedField(queryset=Partner.objects.all())),
+        add_field("shown", serializers.PrimaryKeyRelatedField(read_only=True)),
+    ]:
+        monkeypatch.setattr(StockRecordImportJob, "get_serializer", with_change(change))
+        assert BatchValidator(StockRecordImportJob(), STOCK_HEADERS).reads_ahead
+    monkeypatch.undo()
+    monkeypatch.setattr(
+        StockRecordImportJob, "before_import_row", lambda self, row, row_number: None
+    )
+    assert not BatchValidator(StockRecordImportJob(), STOCK_HEADERS).reads_ahead
+    # A list of the target's rows names them through its child relation.
+    many = serializers.PrimaryKeyRelatedField(queryset=StockRecord.objects.all(), many=True)
+    assert _may_see_writes(many, StockRecord)
+    assert not _may_see_writes(many, Partner)

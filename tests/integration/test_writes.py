@@ -404,6 +404,50 @@ def test_a_cancel_mid_import_writes_nothing_with_overlap(catalogue, monkeypatch,
     assert connection.allow_thread_sharing is False
 
 
+def test_an_update_import_reads_ahead_and_writes_what_the_import_in_line_writes(
+    catalogue, monkeypatch, settings
+):
+    """With the overlap on, a batch is validated while the one before it is written and each
+    batch's lookup of its stored rows is sent by the writer thread, behind that write (the
+    first batch's, before the writer exists, in line): the table ends as the import in line
+    leaves it, with the same counts."""
+    monkeypatch.setattr(StockRecordImportJob, "batch_size", 7)
+    rows = stock_rows(40, partner="Globex")
+
+    def run(overlap: bool) -> tuple[Any, list[tuple], list[str]]:
+        StockRecord.objects.all().delete()
+        store_stock_rows(rows[:30])
+        file_rows = [list(row) for row in rows]
+        for row in file_rows[:30:3]:
+            row[3] = "0.25"  # ten stored rows change
+        settings.DATA_EXCHANGE_OVERLAP_WRITES = overlap
+        lookups: list[str] = []
+
+        def record(execute, sql, params, many, context):
+            if sql.startswith("SELECT set_config('dxt.enable_hashjoin'"):
+                lookups.append(threading.current_thread().name)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            job = run_job(StockRecordImportJob, csv_bytes(file_rows))
+        assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+        assert (job.new_rows, job.updated_rows, job.unchanged_rows) == (10, 10, 20)
+        table = list(
+            StockRecord.objects.order_by("partner_sku").values_list(
+                "partner_sku", "product__sku", "price", "num_in_stock", "num_allocated"
+            )
+        )
+        return job, table, lookups
+
+    _, in_line, in_line_lookups = run(False)
+    _, overlapped, lookups = run(True)
+    assert overlapped == in_line
+    assert len(in_line) == 40
+    here = threading.current_thread().name
+    assert in_line_lookups == [here] * 12  # six batches, previewed then imported
+    assert sorted(lookups, key=lambda name: name != here) == [here] + ["dxt-writer_0"] * 11
+
+
 def test_deferred_statements_are_encoded_now_and_sent_when_run(catalogue):
     """The overlap encodes a batch and draws its keys on the import's thread and only sends it
     on the background thread: ``deferring`` collects the statements, in order."""
