@@ -113,19 +113,24 @@ class StagedKeys:
         return [None] * len(items)
 
     def stage(self, outcomes: Sequence[RowOutcome]) -> None:
-        """Copy the batch's keys, with their rows' actions and cells, into the staging table."""
-        if not self.pending:
-            return
+        """Copy the batch's keys, with their rows' actions and cells, into the staging table.
+
+        Keys of rows of a later batch (validated before this one is handled: ``Run.read_ahead``)
+        stay pending until theirs is staged.
+        """
         by_row = {o.row_number: o for o in outcomes}
+        staged = [item for item in self.pending if item[2] in by_row]
+        if not staged:
+            return
+        self.pending = [item for item in self.pending if item[2] not in by_row]
         table = connection.ops.quote_name(self.table)
         sql = f"COPY {table} (ns, key, part, row, action, cells) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for namespace, key, row in self.pending:
+            for namespace, key, row in staged:
                 outcome = by_row[row]
                 copy.write_row(
                     (namespace, key, self.part, row, outcome.action, repr(outcome.cells))
                 )
-        self.pending = []
 
     def close(self) -> None:
         self.pending = []
