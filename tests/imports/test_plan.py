@@ -520,3 +520,32 @@ def test_a_column_test_answers_for_the_whole_column(
     assert not test(failing, set(map(type, failing)))
     mixed = [*passing, 1.5] if isinstance(passing[0], int) else [*passing, 1]
     assert not test(mixed, set(map(type, mixed)))  # other types: asked value by value
+
+
+class NotingIntegerField(serializers.IntegerField):
+    """An ``IntegerField`` of its own kind (read through its ``to_internal_value``) that notes
+    every text it is asked, as a field looking texts up in the database would query."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asked: list[Any] = []
+
+    def to_internal_value(self, data: Any) -> int:
+        self.asked.append(data)
+        return super().to_internal_value(data)
+
+
+def test_a_batch_asks_a_field_each_cell_once_as_run_validation_does() -> None:
+    def serializer() -> serializers.Serializer:
+        fields = {"n": NotingIntegerField(max_value=10), "name": serializers.CharField()}
+        return type("Noting", (serializers.Serializer,), fields)()
+
+    rows = [{"n": n, "name": "a"} for n in ["1", "x", "12", "", "2.5", "3", "y"]]
+    by_row = serializer()
+    expected = [outcome(by_row.run_validation, dict(row)) for row in rows]
+    plan = ValidationPlan(serializer())
+    assert plan.columnar
+    assert batch_outcomes(plan, rows) == expected
+    # Each cell once (in the column's order: the blank one, read by the field itself, last).
+    assert by_row.fields["n"].asked == ["1", "x", "12", "", "2.5", "3", "y"]
+    assert plan.steps[0].field.asked == ["1", "x", "12", "2.5", "3", "y", ""]
