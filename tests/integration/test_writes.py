@@ -23,7 +23,7 @@ from data_exchange_tool.imports.copying import CopyWriter
 from data_exchange_tool.imports.writes import Background, writer_for
 from data_exchange_tool.states import JobState
 from example_project.demo.models import Partner, Product, StockRecord, StockRecordImportJob
-from tests.helpers import create_job, csv_bytes, stock_rows, store_stock_rows
+from tests.helpers import STOCK_HEADERS, create_job, csv_bytes, stock_rows, store_stock_rows
 from tests.imports.test_writes import (  # noqa: F401 - the same tests, on PostgreSQL
     run_job,
     test_a_blank_cell_keeps_the_stored_value_of_a_field_with_a_model_default,
@@ -599,3 +599,58 @@ def test_a_part_reading_ahead_stages_each_batchs_keys_with_its_batch():
     assert table()[2:] == [("('c',)", 3, 4, "update", "['c']")]
     assert staged.pending == []
 
+
+def test_a_batchs_relations_are_written_once_the_lookup_queued_behind_it_has_ended(
+    catalogue, monkeypatch, settings
+):
+    """The writer thread holds a batch's write and, queued behind it, the next batch's lookup.
+    The write's many-to-many rows are then written on the import's thread (``done``): only once
+    the lookup has ended too, never while the writer thread still uses the connection."""
+    from django.core.files.base import ContentFile
+
+    from data_exchange_tool.imports.natural_keys import Lookup
+    from data_exchange_tool.imports.relations import ManyRelations
+    from example_project.demo.models import Tag, TaggedStockRecordImportJob
+
+    settings.DATA_EXCHANGE_OVERLAP_WRITES = True
+    monkeypatch.setattr(TaggedStockRecordImportJob, "batch_size", 5)
+    Tag.objects.create(name="clearance")
+    fetching = threading.Event()  # a lookup runs on the writer thread
+    relations_written = threading.Event()
+    during_lookup: list[bool] = []
+    fetch, write_outcomes = Lookup.fetch, ManyRelations.write_outcomes
+
+    def slow_fetch(self):
+        if not threading.current_thread().name.startswith("dxt-writer"):
+            return fetch(self)
+        fetching.set()
+        try:
+            # Long enough for the import's thread to reach the relations, were it let through.
+            relations_written.wait(timeout=1)
+            return fetch(self)
+        finally:
+            fetching.clear()
+
+    def noting_write_outcomes(self, outcomes):
+        during_lookup.append(fetching.is_set())
+        relations_written.set()
+        try:
+            return write_outcomes(self, outcomes)
+        finally:
+            relations_written.clear()
+
+    rows = [[*row, "clearance"] for row in stock_rows(15)]
+    content = ContentFile(csv_bytes(rows, [*STOCK_HEADERS, "tags"]), name="rows.csv")
+    job = actions.submit_import(
+        TaggedStockRecordImportJob(file=content, file_name="rows.csv"), in_process=True
+    )
+    job.refresh_from_db()
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    monkeypatch.setattr(Lookup, "fetch", slow_fetch)
+    monkeypatch.setattr(ManyRelations, "write_outcomes", noting_write_outcomes)
+    actions.confirm_import(job, in_process=True)
+    job.refresh_from_db()
+    assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+    assert Tag.objects.get().stock_records.count() == 15
+    assert len(during_lookup) == 3  # one batch after another
+    assert not any(during_lookup), during_lookup
