@@ -321,18 +321,27 @@ class FieldStep:
         the row's index is put in ``skipped``)."""
         name = self.name
         cells = [data.get(name, empty) for data in datas]
-        values = self._read(cells)
+        raised: dict[int, Exception] = {}
+        values = self._read(cells, raised)
         slow = [i for i, value in enumerate(values) if value is _SLOW]
         for i in slow:
-            values[i] = self._one(datas[i], i, errors)
+            exc = raised.get(i)
+            values[i] = (
+                self._one(datas[i], i, errors) if exc is None else self._failed(exc, i, errors)
+            )
             if values[i] is _SKIPPED:
                 skipped.add(i)
         if self.validators:
             self._check(values, set(slow), errors)
         return values
 
-    def _read(self, cells: list[Any]) -> list[Any]:
-        """Return each cell's value as ``validate``'s fast reading gives it, or ``_SLOW``."""
+    def _read(self, cells: list[Any], raised: dict[int, Exception]) -> list[Any]:
+        """Return each cell's value as ``validate``'s fast reading gives it, or ``_SLOW``.
+
+        A cell whose ``to_internal_value`` raised is ``_SLOW`` with its exception in ``raised``
+        (by the cell's index): the field is not asked the same cell twice, as ``run_validation``
+        asks it once (a field may look the text up in the database, or note it).
+        """
         if self.digits:
             digits = self.digits
             return [
@@ -356,26 +365,31 @@ class FieldStep:
                 for t in cells
             ]
         to_internal_value, values = self.to_internal_value, []
-        for t in cells:
+        for i, t in enumerate(cells):
             if t.__class__ is str and t and not t.isspace():
                 try:
                     values.append(to_internal_value(t))
                     continue
-                except (ValidationError, DjangoValidationError, SkipField):
-                    pass  # read again by ``validate``, which raises it
+                except (ValidationError, DjangoValidationError, SkipField) as exc:
+                    raised[i] = exc  # what ``validate`` would raise for the cell
             values.append(_SLOW)
         return values
 
     def _one(self, data: dict[str, Any], i: int, errors: list[dict[str, Any] | None]) -> Any:
         """Return one row's value through ``validate``, or ``_FAILED`` / ``_SKIPPED``."""
-        detail: Any
         try:
             return self.validate(data)
-        except ValidationError as exc:
+        except (ValidationError, DjangoValidationError, SkipField) as exc:
+            return self._failed(exc, i, errors)
+
+    def _failed(self, exc: Exception, i: int, errors: list[dict[str, Any] | None]) -> Any:
+        """Record what the field raised for the i-th row: ``_FAILED`` or ``_SKIPPED``."""
+        detail: Any
+        if isinstance(exc, ValidationError):
             detail = exc.detail
-        except DjangoValidationError as exc:
+        elif isinstance(exc, DjangoValidationError):
             detail = get_error_detail(exc)
-        except SkipField:
+        else:  # SkipField
             return _SKIPPED
         row_errors = errors[i]
         if row_errors is None:

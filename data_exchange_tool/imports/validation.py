@@ -143,12 +143,14 @@ class BatchValidator:
         #: Whether a batch may be validated before the one before it is written (the import's
         #: ``Run.read_ahead``): nothing its validation asks the database then depends on the
         #: import's own earlier rows, which the file's keys (``seen``) answer for instead. Not
-        #: with a ``before_import_row`` hook, a unique set handed to DRF (it asks the table row
-        #: by row), a nested serializer, or a related field naming rows of the target itself
-        #: (a row may name one an earlier batch creates).
+        #: with a ``before_import_row`` hook, a unique set other than the natural key (the
+        #: table's holders of its values change as the import writes: a row may take a value
+        #: an earlier batch gives up, which ``seen`` cannot tell; and DRF's validator, asked row
+        #: by row, would not see an earlier batch's claim), a nested serializer, or a related
+        #: field naming rows of the target itself (a row may name one an earlier batch creates).
         self.reads_ahead = (
             self.before_row is None
-            and all(unique.modelled for unique in self.uniques)
+            and all(unique.modelled and unique.natural for unique in self.uniques)
             and not any(_may_see_writes(f, self.model) for f in fields.values())
         )
         self.shape = RowShape(self.model, self.sources.values())

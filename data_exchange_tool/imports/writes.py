@@ -220,17 +220,18 @@ class Background:
 
     def wait(self) -> None:
         """Wait for the work in flight; raise the first exception of it, once all of it has
-        ended (``done`` runs for the work before a failure only)."""
+        ended (``done`` runs for the work before a failure only).
+
+        Every ``done`` runs once all of the work has ended: a ``done`` uses the connection
+        from this thread (a batch's many-to-many rows), which must not meet work queued
+        behind its batch (the next batch's lookup) still running on the other.
+        """
         pending, self._pending = self._pending, []
-        failure: BaseException | None = None
-        for future, done in pending:
-            error = future.exception()
-            if failure is None:
-                failure = error
-                if error is None:
-                    done()
-        if failure is not None:
-            raise failure
+        errors = [future.exception() for future, _ in pending]
+        for (_, done), error in zip(pending, errors, strict=True):
+            if error is not None:
+                raise error
+            done()
 
     def _wait_unless_worker(
         self, execute: Callable, sql: str, params: Any, many: bool, context: Any

@@ -451,3 +451,47 @@ def test_only_a_large_file_s_run_freezes(
     assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
     assert frozen_while_handled == [freezes]
     assert gc.get_freeze_count() == 0
+
+
+def test_an_import_reading_ahead_sees_the_labels_earlier_batches_wrote(
+    catalogue, run_on_commit, settings
+):
+    """A batch read ahead is validated before the batch before it is written: a unique set
+    other than the natural key must then not read ahead (the table's holders of a label change
+    as the import writes). With the overlap on or off, the import answers each row alike."""
+    rows = [
+        ["b", "Z", ""],  # batch 1: b gives up "Y"
+        ["c", "C", ""],
+        ["d", "D", ""],
+        ["a", "Y", ""],  # batch 2: a takes "Y", given up by the batch before
+        ["e", "W", ""],
+        ["f", "F", ""],
+        ["g", "W", ""],  # batch 3: repeats batch 2's "W"
+    ]
+
+    def run(overlap: bool) -> tuple:
+        settings.DATA_EXCHANGE_OVERLAP_WRITES = overlap
+        Tag.objects.all().delete()
+        Tag.objects.create(code="a", label="X")
+        Tag.objects.create(code="b", label="Y")
+        job = previewed(
+            csv_bytes(rows, ["Tag code", "label", "weight"]),
+            run_on_commit,
+            job_type=TagImportJob,
+            force_import=True,
+        )
+        assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+        job = imported(job, run_on_commit)
+        assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+        errors = sorted(
+            ImportJobRowError.objects.filter(job=job).values_list("row_number", "message")
+        )
+        return (
+            (job.new_rows, job.updated_rows, job.invalid_rows),
+            errors,
+            sorted(Tag.objects.values_list("code", "label")),
+        )
+
+    in_line = run(False)
+    assert ("a", "Y") in in_line[2]  # "Y" was free when batch 2 was validated
+    assert run(True) == in_line

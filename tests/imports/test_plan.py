@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from django.core import validators
 from django.core.exceptions import ValidationError as DjangoValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
@@ -520,3 +522,161 @@ def test_a_column_test_answers_for_the_whole_column(
     assert not test(failing, set(map(type, failing)))
     mixed = [*passing, 1.5] if isinstance(passing[0], int) else [*passing, 1]
     assert not test(mixed, set(map(type, mixed)))  # other types: asked value by value
+
+
+class NotingIntegerField(serializers.IntegerField):
+    """An ``IntegerField`` of its own kind (read through its ``to_internal_value``) that notes
+    every text it is asked, as a field looking texts up in the database would query."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asked: list[Any] = []
+
+    def to_internal_value(self, data: Any) -> int:
+        self.asked.append(data)
+        return super().to_internal_value(data)
+
+
+def test_a_batch_asks_a_field_each_cell_once_as_run_validation_does() -> None:
+    def serializer() -> serializers.Serializer:
+        fields = {"n": NotingIntegerField(max_value=10), "name": serializers.CharField()}
+        return type("Noting", (serializers.Serializer,), fields)()
+
+    rows = [{"n": n, "name": "a"} for n in ["1", "x", "12", "", "2.5", "3", "y"]]
+    by_row = serializer()
+    expected = [outcome(by_row.run_validation, dict(row)) for row in rows]
+    plan = ValidationPlan(serializer())
+    assert plan.columnar
+    assert batch_outcomes(plan, rows) == expected
+    # Each cell once (in the column's order: the blank one, read by the field itself, last).
+    assert by_row.fields["n"].asked == ["1", "x", "12", "", "2.5", "3", "y"]
+    assert plan.steps[0].field.asked == ["1", "x", "12", "2.5", "3", "y", ""]
+
+
+# --- generated serializers and batches -------------------------------------------------------
+
+
+class Text(str):
+    """A subclass of ``str``: the fast readings and the column tests leave it to the field."""
+
+
+class OwnCharField(serializers.CharField):
+    """A ``CharField`` of its own kind: read through its ``to_internal_value``."""
+
+
+def _field_kinds() -> st.SearchStrategy[serializers.Field]:
+    maybe = st.booleans()
+    return st.one_of(
+        st.builds(
+            serializers.CharField,
+            max_length=st.none() | st.integers(1, 6),
+            min_length=st.none() | st.integers(0, 3),
+            allow_blank=maybe,
+            allow_null=maybe,
+            trim_whitespace=maybe,
+            required=maybe,
+        ),
+        st.builds(
+            serializers.IntegerField,
+            max_value=st.none() | st.sampled_from([10, 10**20]),
+            min_value=st.none() | st.sampled_from([-5, 0]),
+            allow_null=maybe,
+            required=maybe,
+        ),
+        st.builds(
+            serializers.DecimalField,
+            max_digits=st.integers(3, 6),
+            decimal_places=st.integers(0, 2),
+            allow_null=maybe,
+            max_value=st.none() | st.just(Decimal("10")),
+        ),
+        st.builds(
+            serializers.FloatField, max_value=st.none() | st.just(100), required=st.just(False)
+        ),
+        st.builds(serializers.FloatField, default=st.just(0.5)),
+        st.builds(serializers.BooleanField, allow_null=maybe, required=st.just(False)),
+        st.builds(
+            serializers.ChoiceField,
+            choices=st.just(["red", "1", 1]),
+            allow_blank=maybe,
+            allow_null=maybe,
+            required=maybe,
+        ),
+        st.builds(serializers.DateTimeField, allow_null=maybe, required=st.just(False)),
+        st.builds(serializers.DateField, required=maybe),
+        st.builds(OwnCharField, max_length=st.none() | st.just(4), required=st.just(False)),
+        st.builds(NotingIntegerField, max_value=st.just(10), required=st.just(False)),
+    )
+
+
+GENERATED_TEXTS = [
+    *(cell for cell in COLUMN_CELLS if cell != "MISSING"),
+    "2024-02-29T10:00:00",
+    "2023-02-30",
+    "red",
+    "1",
+    "inf",
+    "9.995",
+]
+GENERATED_CELLS = st.one_of(
+    st.sampled_from(GENERATED_TEXTS),
+    st.sampled_from(["", "1", "12", "abc", "red", "true", "1.5"]).map(Text),
+    st.sampled_from([None, 3, True, 1.5, [], "MISSING"]),
+)
+
+
+def shape(value: Any) -> Any:
+    """A value with what ``==`` overlooks spelt out: key order, types, error codes."""
+    if isinstance(value, dict):
+        return ("dict", [(key, shape(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("list", [shape(item) for item in value])
+    return (type(value).__name__, value, getattr(value, "code", None))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_a_generated_batch_gives_what_run_validation_gives(data: st.DataObject) -> None:
+    fields = data.draw(st.lists(_field_kinds(), min_size=1, max_size=4), label="fields")
+    names = [f"f{i}" for i in range(len(fields))]
+    attrs: dict[str, Any] = dict(zip(names, fields, strict=True))
+    if data.draw(st.booleans(), label="read-only default"):
+        attrs["shown"] = serializers.CharField(read_only=True, default="r")
+    if data.draw(st.booleans(), label="validate()"):
+
+        def validate(self: Any, values: dict) -> dict:
+            if values.get("f0") in ("abc", 1):
+                raise serializers.ValidationError({"f0": "Not that."}, code="that")
+            return values
+
+        attrs["validate"] = validate
+    serializer_class = type("Generated", (serializers.Serializer,), attrs)
+    rows = data.draw(
+        st.lists(st.fixed_dictionaries(dict.fromkeys(names, GENERATED_CELLS)), max_size=12),
+        label="rows",
+    )
+    rows = [{k: v for k, v in row.items() if v != "MISSING"} for row in rows]
+
+    by_row = serializer_class()
+    expected = []
+    for row in rows:
+        try:
+            expected.append(("ok", shape(by_row.run_validation(dict(row)))))
+        except ValidationError as exc:
+            expected.append(("error", shape(exc.detail)))
+    plan = ValidationPlan(serializer_class())
+    got = [
+        ("ok", shape(value)) if detail is None else ("error", shape(detail))
+        for value, detail in plan.validate_batch([dict(row) for row in rows], lambda i: None)
+    ]
+    assert got == expected
+    asked = {name: f.asked for name, f in by_row.fields.items() if hasattr(f, "asked")}
+    for step in plan.steps:  # a field is asked each cell as often as run_validation asks it
+        if step.name in asked:
+            assert sorted(map(repr, step.field.asked)) == sorted(map(repr, asked[step.name]))

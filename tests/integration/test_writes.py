@@ -23,7 +23,7 @@ from data_exchange_tool.imports.copying import CopyWriter
 from data_exchange_tool.imports.writes import Background, writer_for
 from data_exchange_tool.states import JobState
 from example_project.demo.models import Partner, Product, StockRecord, StockRecordImportJob
-from tests.helpers import create_job, csv_bytes, stock_rows, store_stock_rows
+from tests.helpers import STOCK_HEADERS, create_job, csv_bytes, stock_rows, store_stock_rows
 from tests.imports.test_writes import (  # noqa: F401 - the same tests, on PostgreSQL
     run_job,
     test_a_blank_cell_keeps_the_stored_value_of_a_field_with_a_model_default,
@@ -567,3 +567,90 @@ def test_an_update_finds_the_targets_rows_through_the_primary_key_index(catalogu
     assert "Seq Scan on demo_stockrecord" in planned_plain  # the plan the batch used to get
     assert "Seq Scan on demo_stockrecord" not in planned
     assert "demo_stockrecord_pkey" in planned
+
+
+def test_a_part_reading_ahead_stages_each_batchs_keys_with_its_batch():
+    """A part reads ahead (``Run.read_ahead``): it has checked batch N's keys when it stages
+    batch N-1. Staging N-1 copies N-1's keys only; N's wait for their batch, with its actions
+    (they named rows N-1 does not hold: the partitioned preview failed on them)."""
+    from data_exchange_tool.imports import staging
+    from data_exchange_tool.imports.outcomes import RowOutcome
+    from data_exchange_tool.states import RowAction
+
+    job_pk = 987_654
+    staging.create(job_pk)
+    staged = staging.StagedKeys(job_pk, 3)
+    before = [RowOutcome(2, ["a"], {}), RowOutcome(3, ["b"], {})]
+    after = [RowOutcome(4, ["c"], {}, action=RowAction.UPDATE)]
+    staged.check_and_add("lookup", [(("a",), 2), (("b",), 3)])
+    staged.check_and_add("lookup", [(("c",), 4)])  # the next batch, read ahead
+
+    def table() -> list[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT key, part, row, action, cells FROM {staging.keys_table(job_pk)}"  # noqa: S608
+                " ORDER BY row"
+            )
+            return cursor.fetchall()
+
+    staged.stage(before)
+    assert table() == [("('a',)", 3, 2, "new", "['a']"), ("('b',)", 3, 3, "new", "['b']")]
+    staged.stage(after)
+    assert table()[2:] == [("('c',)", 3, 4, "update", "['c']")]
+    assert staged.pending == []
+
+
+def test_a_batchs_relations_are_written_once_the_lookup_queued_behind_it_has_ended(
+    catalogue, monkeypatch, settings
+):
+    """The writer thread holds a batch's write and, queued behind it, the next batch's lookup.
+    The write's many-to-many rows are then written on the import's thread (``done``): only once
+    the lookup has ended too, never while the writer thread still uses the connection."""
+    from django.core.files.base import ContentFile
+
+    from data_exchange_tool.imports.natural_keys import Lookup
+    from data_exchange_tool.imports.relations import ManyRelations
+    from example_project.demo.models import Tag, TaggedStockRecordImportJob
+
+    settings.DATA_EXCHANGE_OVERLAP_WRITES = True
+    monkeypatch.setattr(TaggedStockRecordImportJob, "batch_size", 5)
+    Tag.objects.create(name="clearance")
+    fetching = threading.Event()  # a lookup runs on the writer thread
+    relations_written = threading.Event()
+    during_lookup: list[bool] = []
+    fetch, write_outcomes = Lookup.fetch, ManyRelations.write_outcomes
+
+    def slow_fetch(self):
+        if not threading.current_thread().name.startswith("dxt-writer"):
+            return fetch(self)
+        fetching.set()
+        try:
+            # Long enough for the import's thread to reach the relations, were it let through.
+            relations_written.wait(timeout=1)
+            return fetch(self)
+        finally:
+            fetching.clear()
+
+    def noting_write_outcomes(self, outcomes):
+        during_lookup.append(fetching.is_set())
+        relations_written.set()
+        try:
+            return write_outcomes(self, outcomes)
+        finally:
+            relations_written.clear()
+
+    rows = [[*row, "clearance"] for row in stock_rows(15)]
+    content = ContentFile(csv_bytes(rows, [*STOCK_HEADERS, "tags"]), name="rows.csv")
+    job = actions.submit_import(
+        TaggedStockRecordImportJob(file=content, file_name="rows.csv"), in_process=True
+    )
+    job.refresh_from_db()
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    monkeypatch.setattr(Lookup, "fetch", slow_fetch)
+    monkeypatch.setattr(ManyRelations, "write_outcomes", noting_write_outcomes)
+    actions.confirm_import(job, in_process=True)
+    job.refresh_from_db()
+    assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+    assert Tag.objects.get().stock_records.count() == 15
+    assert len(during_lookup) == 3  # one batch after another
+    assert not any(during_lookup), during_lookup
