@@ -488,7 +488,16 @@ class ImportRun(Run):
         self.get_writer().write(outcomes)
 
     def read_batches(self, reader: BaseReader, validator: BatchValidator) -> None:
-        if app_settings.OVERLAP_WRITES and validator.reads_ahead:
+        # Only where a writer thread will send the lookups (PostgreSQL's COPY path, no
+        # after_import_row hook): elsewhere reading ahead would only reorder the batches.
+        lookups_on = validator.lookups_on
+        if (
+            app_settings.OVERLAP_WRITES
+            and validator.reads_ahead
+            and lookups_on is not None
+            and lookups_on.vendor == "postgresql"
+            and not overrides(self.job, "after_import_row")
+        ):
             self.read_ahead(reader, validator)
         else:
             super().read_batches(reader, validator)

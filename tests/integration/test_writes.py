@@ -448,6 +448,36 @@ def test_an_update_import_reads_ahead_and_writes_what_the_import_in_line_writes(
     assert sorted(lookups, key=lambda name: name != here) == [here] + ["dxt-writer_0"] * 11
 
 
+def test_a_unique_set_beside_the_natural_key_keeps_the_import_in_line(settings):
+    """A label given up by one batch and taken by the next (``TagImportJob``: ``label`` is
+    unique beside the natural key ``code``): the overlapped import answers each row as the
+    import in line does, as it does not read ahead."""
+    from data_exchange_tool.models import ImportJobRowError
+    from tests.testapp.models import Tag, TagImportJob
+
+    headers = ["Tag code", "label", "weight"]
+    rows = [["b", "Z", ""], ["c", "C", ""], ["d", "D", ""], ["a", "Y", ""], ["e", "W", ""]]
+    rows += [["f", "F", ""], ["g", "W", ""]]
+
+    def run(overlap: bool) -> tuple:
+        settings.DATA_EXCHANGE_OVERLAP_WRITES = overlap
+        Tag.objects.all().delete()
+        Tag.objects.create(code="a", label="X")
+        Tag.objects.create(code="b", label="Y")
+        job = run_job(TagImportJob, csv_bytes(rows, headers), force_import=True)
+        assert job.state == JobState.IMPORT_SUCCEEDED, job.message
+        errors = ImportJobRowError.objects.filter(job=job, phase="import")
+        return (
+            (job.new_rows, job.updated_rows, job.invalid_rows),
+            sorted(errors.values_list("row_number", "message")),
+            sorted(Tag.objects.values_list("code", "label")),
+        )
+
+    in_line = run(False)
+    assert ("a", "Y") in in_line[2]  # "Y" was free when its batch was validated
+    assert run(True) == in_line
+
+
 def test_deferred_statements_are_encoded_now_and_sent_when_run(catalogue):
     """The overlap encodes a batch and draws its keys on the import's thread and only sends it
     on the background thread: ``deferring`` collects the statements, in order."""
