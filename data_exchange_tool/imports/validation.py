@@ -82,6 +82,10 @@ def _may_see_writes(field: serializers.Field, model: type[models.Model]) -> bool
     return named is not None and named._meta.concrete_model is model._meta.concrete_model
 
 
+#: A column a row's validated data does not hold (not compared).
+_ABSENT = object()
+
+
 class Started(NamedTuple):
     """A batch validated up to the lookup of its stored rows (``BatchValidator.start``)."""
 
@@ -249,9 +253,12 @@ class BatchValidator:
             matched: list[tuple[RowOutcome, Stored | None]] = [(o, None) for o in started.decided]
         else:
             matched = started.lookup.matched()
-        decide: Callable[[RowOutcome, Stored | None], None] = self._decide
-        for outcome, stored in matched:
-            decide(outcome, stored)
+        if self.files or self.rows_needed:  # rows built: compared as they are written
+            decide: Callable[[RowOutcome, Stored | None], None] = self._decide
+            for outcome, stored in matched:
+                decide(outcome, stored)
+        else:  # a preview's rows: compared from their validated data, column by column
+            self._compare_batch(matched)
         decided = started.decided
         if self.files:
             self.files.compare(decided)
@@ -368,6 +375,36 @@ class BatchValidator:
                     value = getattr(value, target)
                 if value != old and (normalize is None or normalize(value) != old):
                     changes[name] = (old, new)
+
+    def _compare_batch(self, matched: list[tuple[RowOutcome, Stored | None]]) -> None:
+        """``_decide`` for a batch of rows whose written row is not built, the comparison of
+        ``_compare_data`` made column by column: each column's values against the stored ones in
+        one pass; only a value that differs is normalized and compared again."""
+        pairs: list[tuple[RowOutcome, Stored]] = []
+        for outcome, stored in matched:
+            if stored is None:
+                outcome.action = RowAction.NEW
+            else:
+                outcome.pk = stored[0]
+                pairs.append((outcome, stored))
+        validateds = [outcome.validated or {} for outcome, _ in pairs]
+        for column, (name, _, target, normalize) in enumerate(self.compared, start=1):
+            olds = [stored[column] for _, stored in pairs]
+            news = [validated.get(name, _ABSENT) for validated in validateds]
+            values = news
+            if target is not None:
+                values = [getattr(n, target) if isinstance(n, models.Model) else n for n in news]
+            differing = [
+                i
+                for i, (value, old) in enumerate(zip(values, olds, strict=True))
+                if value is not _ABSENT and value != old
+            ]
+            for i in differing:
+                old = olds[i]
+                if normalize is None or normalize(values[i]) != old:
+                    pairs[i][0].changes[name] = (old, news[i])
+        for outcome, _ in pairs:
+            outcome.action = RowAction.UPDATE if outcome.changes else RowAction.UNCHANGED
 
     def _compare_row(self, outcome: RowOutcome, stored: Stored) -> None:
         """Record the changes of a row from the row it writes (built here if need be)."""

@@ -372,10 +372,30 @@ def _pools(shelf_to):
     }
 
 
+def assert_batches_compare_alike(validator: BatchValidator, cases: list) -> None:
+    """The cases (validated data, stored row, changes) a batch at a time, column by column
+    (``_compare_batch``), with rows that update nothing (new) among them."""
+    from data_exchange_tool.imports.outcomes import RowOutcome
+
+    for start in range(0, len(cases), 700):
+        batch = cases[start : start + 700]
+        outcomes = [RowOutcome(i, [], {}, validated=v) for i, (v, _, _) in enumerate(batch)]
+        stored_rows = [None if i % 9 == 4 else st for i, (_, st, _) in enumerate(batch)]
+        validator._compare_batch(list(zip(outcomes, stored_rows, strict=True)))
+        for outcome, stored, (_, _, rule) in zip(outcomes, stored_rows, batch, strict=True):
+            if stored is None:
+                assert (outcome.action, outcome.changes, outcome.pk) == (RowAction.NEW, {}, None)
+                continue
+            assert outcome.changes == rule
+            assert list(outcome.changes) == list(rule)  # in the columns' order
+            assert outcome.pk == stored[0]
+            assert outcome.action == (RowAction.UPDATE if rule else RowAction.UNCHANGED)
+
+
 def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
     """The preview compares a row's validated data with the stored row without building the row
-    it would write (``_compare_data``): on generated cases (stored values as the database gives
-    them back) it finds the same changes as the
+    it would write (``_compare_data``, and ``_compare_batch`` a batch at a time): on generated
+    cases (stored values as the database gives them back) it finds the same changes as the
     comparison of the written row (``_compare_row``) and as the rule it stands for, a value
     normalized as the database holds it (``codecs.normalizer``) against the stored one."""
     import random
@@ -411,6 +431,7 @@ def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
             return value
 
         changed = unchanged = 0
+        cases: list[tuple[dict, tuple, dict]] = []
         for case in range(5000):
             validated = {n: rng.choice(pools[n]) for n in names if rng.random() < 0.9}
             # Most columns hold what the row gives (as stored), the others another value.
@@ -438,8 +459,10 @@ def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
             assert by_data.changes == by_row.changes == rule, (validated, stored)
             changed += bool(rule)
             unchanged += not rule
+            cases.append((validated, stored, rule))
         assert changed > 100  # the cases reach both answers
         assert unchanged > 100
+        assert_batches_compare_alike(validator, cases)
     finally:
         validator.close()
 
