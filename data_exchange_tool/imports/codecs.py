@@ -384,6 +384,10 @@ def escape(text: str) -> str:
     return text.translate(_ESCAPES) if _SPECIAL.search(text) else text
 
 
+#: ``json.dumps`` without options (an encoder with ``json.dumps``' defaults).
+_JSON_ENCODE = json.JSONEncoder().encode
+
+
 class ColumnCodec:
     """How one column's values are prepared, checked and encoded; built once per writer.
 
@@ -412,7 +416,9 @@ class ColumnCodec:
             and type(field).get_db_prep_save is models.JSONField.get_db_prep_save
         ):
             encoder = field.encoder
-            self.json_dumps = json.dumps if encoder is None else partial(json.dumps, cls=encoder)
+            # ``json.dumps(value)`` with no options is its module's default encoder's ``encode``:
+            # the same text, without the options checked on every call.
+            self.json_dumps = _JSON_ENCODE if encoder is None else partial(json.dumps, cls=encoder)
 
     def prepare(self, value: Any) -> Any:
         """Return ``value`` as ``get_db_prep_save`` does; raise ``Refused`` for a bad value."""

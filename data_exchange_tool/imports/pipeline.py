@@ -278,6 +278,9 @@ class Run:
 
     def row_values(self, cells: list[str]) -> dict[str, str]:
         """Return a row as ``{header: text}`` to store (NUL, refused by PostgreSQL, as U+FFFD)."""
+        headers = self.columns.headers
+        if len(cells) == len(headers) and all(headers) and "\x00" not in "".join(cells):
+            return dict(zip(headers, cells, strict=True))  # the common row, in one call
         values = self.columns.values(cells)
         return {h: t.replace("\x00", "\ufffd") if "\x00" in t else t for h, t in values.items()}
 

@@ -495,3 +495,29 @@ def test_an_import_reading_ahead_sees_the_labels_earlier_batches_wrote(
     in_line = run(False)
     assert ("a", "Y") in in_line[2]  # "Y" was free when batch 2 was validated
     assert run(True) == in_line
+
+
+@pytest.mark.django_db
+def test_the_stored_values_of_a_row_are_its_cells_by_header() -> None:
+    """``row_values``: the common row in one call, any other as before (short or long rows,
+    blank or repeated headers, NUL as U+FFFD)."""
+    from data_exchange_tool.imports.pipeline import Run
+    from data_exchange_tool.imports.validation import BatchValidator
+    from example_project.demo.models import StockRecordImportJob
+    from tests.helpers import STOCK_HEADERS
+
+    def expected(headers: list[str], cells: list[str]) -> dict[str, str]:
+        values = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers) if h}
+        return {h: t.replace("\x00", "\ufffd") for h, t in values.items()}
+
+    for headers in [list(STOCK_HEADERS), [*STOCK_HEADERS, ""], [*STOCK_HEADERS, "price"]]:
+        run = Run.__new__(Run)
+        run.columns = BatchValidator(StockRecordImportJob(), headers).columns
+        width = len(headers)
+        for cells in [
+            [f"c{i}" for i in range(width)],
+            [f"c{i}" for i in range(width - 2)],
+            [f"c{i}" for i in range(width + 2)],
+            ["a\x00b", *[f"c{i}" for i in range(width - 1)]],
+        ]:
+            assert run.row_values(cells) == expected(headers, cells), (headers, cells)
