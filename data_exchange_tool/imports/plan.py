@@ -453,6 +453,16 @@ def run_validators(validators: list[tuple[Any, bool]], value: Any, context: Any)
         raise ValidationError(errors)
 
 
+def _answer(
+    validate: Callable[[dict[str, Any]], dict[str, Any]], data: dict[str, Any]
+) -> tuple[dict[str, Any] | None, Any]:
+    """Return ``(validate(data), None)``, or ``(None, the error's detail)``."""
+    try:
+        return validate(data), None
+    except ValidationError as exc:
+        return None, exc.detail
+
+
 class ValidationPlan:
     """Validate rows (dicts of cell texts) through one serializer; see the module docstring.
 
@@ -511,10 +521,7 @@ class ValidationPlan:
         if not self.columnar:
             for i, data in enumerate(datas):
                 before_row(i)
-                try:
-                    results.append((self.run_validation(data), None))
-                except ValidationError as exc:
-                    results.append((None, exc.detail))
+                results.append(_answer(self.run_validation, data))
             return results
         errors: list[dict[str, Any] | None] = [None] * len(datas)
         skipped: set[int] = set()
@@ -531,10 +538,7 @@ class ValidationPlan:
             else:
                 value = dict(zip(sources, values, strict=True))
             before_row(i)
-            try:
-                results.append((self.finish(value), None))
-            except ValidationError as exc:
-                results.append((None, exc.detail))
+            results.append(_answer(self.finish, value))
         return results
 
     def run_validation(self, data: dict[str, Any]) -> dict[str, Any]:
