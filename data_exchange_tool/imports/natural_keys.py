@@ -77,7 +77,7 @@ Stored = tuple[Any, ...]
 class ExistingRows:
     """Match each row of a batch to the stored row it updates, by the job type's natural key.
 
-    ``match`` gives every valid row of a batch the stored row's values (or None: a new row) with
+    ``look_up`` gives every valid row of a batch the stored row's values (or None: a new row) with
     one query, after marking the rows whose key an earlier row of the file already held
     (``SeenKeys``). A stored row is ``(pk, *values of compared)``, ``compared`` being attnames.
     """
@@ -98,10 +98,6 @@ class ExistingRows:
         self.column = column_of(key.names[-1])
         self.names = ", ".join(column_of(name) for name in key.names)
 
-    def match(self, outcomes: list[RowOutcome]) -> list[tuple[RowOutcome, Stored | None]]:
-        """Return ``(outcome, stored row or None)`` for every row still valid after the check."""
-        return self.look_up(outcomes).matched()
-
     def look_up(self, outcomes: list[RowOutcome]) -> Lookup:
         """Check a batch's keys against the earlier rows' and return the lookup of the stored
         rows holding them, not run yet (``Lookup``)."""
@@ -112,8 +108,8 @@ class ExistingRows:
             if any(first is not None for first in earlier):
                 self._fail_duplicates(with_key, earlier)
         keys = {k for o, k in with_key if not o.errors}
-        if not keys:
-            return Lookup(keyed, list, 1 + self.width)
+        if not keys:  # nothing to ask the database
+            return Lookup(keyed, list, 1 + self.width, apart=False)
         queryset = self.key.filter(self.queryset, keys).values_list(*self.read)
         statement = self.key.probing.statement(queryset)
         if statement is None:

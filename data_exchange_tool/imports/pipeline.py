@@ -220,7 +220,15 @@ class Run:
         return outcomes
 
     def lookup_thread(self, validator: BatchValidator) -> Background | None:
-        """Return the thread that may send the lookups of stored rows (None: sent in line)."""
+        """Return the thread that may send the lookups of stored rows (None: sent in line):
+        the run's background thread, where it serves the lookups' connection."""
+        background = self.background_thread()
+        if background is None or validator.lookups_on is not background.connection:
+            return None
+        return background
+
+    def background_thread(self) -> Background | None:
+        """Return the thread the run sends its writes from (None: none)."""
         return None
 
     def make_reader(self, encoding: str, delimiter: str) -> BaseReader:
@@ -345,11 +353,8 @@ class PreviewRun(Run):
         else:
             self.read_ahead(reader, validator)
 
-    def lookup_thread(self, validator: BatchValidator) -> Background | None:
-        background = self.background
-        if background is None or validator.lookups_on is not background.connection:
-            return None
-        return background
+    def background_thread(self) -> Background | None:
+        return self.background
 
     def rows_to_keep(self) -> dict[str, int]:
         """Return how many rows of each action the table keeps."""
@@ -505,11 +510,8 @@ class ImportRun(Run):
         else:
             super().read_batches(reader, validator)
 
-    def lookup_thread(self, validator: BatchValidator) -> Background | None:
-        background = self.writer.background if self.writer is not None else None
-        if background is None or validator.lookups_on is not background.connection:
-            return None
-        return background
+    def background_thread(self) -> Background | None:
+        return self.writer.background if self.writer is not None else None
 
     def get_writer(self) -> BatchWriter:
         """Return the run's writer, made on the first batch (it needs the validator's shape)."""

@@ -356,30 +356,15 @@ class BatchValidator:
             outcome.action = RowAction.NEW
             return
         outcome.pk = stored[0]
-        if outcome.row is None and not self.files:
-            self._compare_data(outcome, stored)
-        else:
-            self._compare_row(outcome, stored)
+        self._compare_row(outcome, stored)
         outcome.action = RowAction.UPDATE if outcome.changes else RowAction.UNCHANGED
 
-    def _compare_data(self, outcome: RowOutcome, stored: Stored) -> None:
-        """Record the changes of a row whose written row is not built (a preview): read from
-        its validated data. A value equal to the stored one as it is equals it normalized too
-        (rounding a stored decimal, or making an aware datetime aware, gives it back)."""
-        validated = outcome.validated or {}
-        changes = outcome.changes
-        for (name, _, target, normalize), old in zip(self.compared, stored[1:], strict=True):
-            if name in validated:
-                value = new = validated[name]
-                if target is not None and isinstance(value, models.Model):
-                    value = getattr(value, target)
-                if value != old and (normalize is None or normalize(value) != old):
-                    changes[name] = (old, new)
-
     def _compare_batch(self, matched: list[tuple[RowOutcome, Stored | None]]) -> None:
-        """``_decide`` for a batch of rows whose written row is not built, the comparison of
-        ``_compare_data`` made column by column: each column's values against the stored ones in
-        one pass; only a value that differs is normalized and compared again."""
+        """``_decide`` for a batch of rows whose written row is not built (a preview), read from
+        their validated data column by column: each column's values against the stored ones in
+        one pass; only a value that differs is normalized and compared again (a value equal to
+        the stored one as it is equals it normalized too: rounding a stored decimal, or making an
+        aware datetime aware, gives it back)."""
         pairs: list[tuple[RowOutcome, Stored]] = []
         for outcome, stored in matched:
             if stored is None:

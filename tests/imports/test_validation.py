@@ -394,7 +394,7 @@ def assert_batches_compare_alike(validator: BatchValidator, cases: list) -> None
 
 def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
     """The preview compares a row's validated data with the stored row without building the row
-    it would write (``_compare_data``, and ``_compare_batch`` a batch at a time): on generated
+    it would write (``_compare_batch``, a row alone, then a batch at a time): on generated
     cases (stored values as the database gives them back) it finds the same changes as the
     comparison of the written row (``_compare_row``) and as the rule it stands for, a value
     normalized as the database holds it (``codecs.normalizer``) against the stored one."""
@@ -445,7 +445,7 @@ def test_the_previews_comparison_of_validated_data_gives_the_rows_changes():
             )  # fmt: skip
             by_data = RowOutcome(case, [], {}, validated=validated)
             by_row = RowOutcome(case, [], {}, validated=validated)
-            validator._compare_data(by_data, stored)
+            validator._compare_batch([(by_data, stored)])
             validator._compare_row(by_row, stored)
             row = validator.shape.row(validated)
             rule = {}
