@@ -35,8 +35,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 S = JobState
 #: Rows of a job that a test kills, and the seconds each row takes in the worker: long enough
-#: for the kill to land mid-task (the first progress comes after a batch of 100 rows).
-ROWS, DELAY = 200, 0.01
+#: for the kill to land mid-task (the first progress comes after a batch of 100 rows). Four
+#: batches: the preview reads ahead (a batch's progress is written once the next one is
+#: validated), so with two its progress showed only as it ended and ``running`` could miss it.
+ROWS, DELAY = 400, 0.01
 
 
 def record(case: str, seconds: float, **facts: Any) -> None:
