@@ -218,6 +218,22 @@ def test_part_count_follows_the_rows_the_head_suggests():
     assert part_count(400, b"no newline", 1) == 1
 
 
+def test_part_count_is_the_nearest_whole_number_of_parts_not_the_next():
+    head = b"a,b\n" + b"1,2\n" * 99  # 100 lines of 4 bytes
+    # The header line (or an estimate a little high) over 8 parts' rows adds no ninth part.
+    assert part_count(40_040, head, 1250) == 8
+    assert part_count(40_000 * 8 // 7, head, 1250) == 9  # 9.1 parts' rows
+    assert part_count(46_000, head, 1000) == 12  # 11.5: the nearer whole number, rounded even
+    # Just over the threshold: cut in two, each part over half of part_rows.
+    assert part_count(520, head, 100) == 2
+    assert part_count(560, head, 100) == 2
+    assert part_count(400, head, 100) == 1
+    for size in range(404, 40_000, 44):  # every part holds half to 1.5 times part_rows
+        count = part_count(size, head, 100)
+        rows = size // 4
+        assert count >= 2 and 0.5 * 100 <= rows / count <= 1.5 * 100, (size, count)
+
+
 def test_nominal_offsets_and_row_offsets():
     assert nominal_offsets(10, 3) == [(0, 3), (3, 6), (6, None)]
     assert nominal_offsets(10, 1) == [(0, None)]
