@@ -121,7 +121,7 @@ def partitioned_import(*states: str) -> ImportJob:
     return ImportJob.objects.get(pk=job.pk)
 
 
-def test_the_apply_starts_while_the_last_parts_run_never_while_one_waits_or_died():
+def test_the_apply_starts_while_the_last_parts_run_or_wait_never_once_one_died():
     from data_exchange_tool.tasks.parts import _claim_finish
 
     job = partitioned_import(PartState.DONE, PartState.RUNNING)
@@ -131,8 +131,10 @@ def test_the_apply_starts_while_the_last_parts_run_never_while_one_waits_or_died
     last.update(heartbeat_at=long_ago())
     assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None  # its task died
     last.update(state=PartState.PENDING, heartbeat_at=timezone.now())
-    # A part waiting for a worker may wait for the apply's own: the apply is not started.
-    assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None
+    # A part waiting for a worker: the apply starts, and runs it itself if no worker has
+    # (``PartRunner``; it was not started while the part waited for a worker when it could not).
+    assert _claim_finish(job.pk, Phase.IMPORT) is None  # not the end yet
+    assert _claim_finish(job.pk, Phase.IMPORT, early=True) is not None
     last.update(state=PartState.FAILED)
     assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None
     last.update(state=PartState.DONE)

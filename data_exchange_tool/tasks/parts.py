@@ -13,12 +13,14 @@ task (``jobs.preview_job``).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from celery import current_app
+from django import db
 from django.db import transaction
 from django.utils import timezone
 
@@ -128,13 +130,14 @@ def part_tasks(phase: str) -> tuple[Task, Task, str]:
 
 
 def _send_parts(parts: list[ImportJobPart]) -> None:
+    if parts and parts[0].phase == Phase.IMPORT:
+        # Ahead of the parts: the first free worker opens the apply's transaction, runs the
+        # parts no worker has taken on a thread of its own and applies each part as it ends
+        # (``finish_import``).
+        finish_import.apply_async((parts[0].job_id,), queue=app_settings.IMPORT_QUEUE)
     for part in parts:
         task, _finish, queue = part_tasks(part.phase)
         task.apply_async((part.pk,), queue=queue, task_id=part.task_id)
-    if parts and parts[0].phase == Phase.IMPORT:
-        # Queued behind the parts: a worker takes it once every part is taken, and it applies
-        # each part as it ends while the last ones run (``finish_import``).
-        finish_import.apply_async((parts[0].job_id,), queue=app_settings.IMPORT_QUEUE)
 
 
 # --- a part's life -------------------------------------------------------------------------
@@ -186,7 +189,10 @@ def _end_part(part: ImportJobPart, state: str, **values: Any) -> bool:
     if current is None or current.state != PartState.RUNNING or current.attempts != part.attempts:
         return False
     ImportJobPart.objects.filter(pk=part.pk).update(state=state, **values)
-    leases.release(part)
+    # Once the end is committed: given back before, the lease let others see the part still
+    # running with no session holding it, dead (the apply that waits for it gave up, the
+    # reaper would fail its job).
+    transaction.on_commit(partial(leases.release, part))
     return True
 
 
@@ -200,9 +206,45 @@ def _part_done(job: ImportJob, part: ImportJobPart, result: RunResult, records: 
         if current is None or current.state != PHASE_STATES[Phase(part.phase)]:
             return
         parts = ImportJobPart.objects.filter(job=job, phase=part.phase)
-        if not parts.exclude(state=PartState.DONE).exists():
+        left = list(parts.exclude(state=PartState.DONE))
+        if not left:
             _task, finish, queue = part_tasks(part.phase)
             transaction.on_commit(partial(finish.apply_async, (job.pk,), queue=queue))
+            return
+        dead = [p for p in left if p.state == PartState.RUNNING and liveness.part_death(p)]
+        if dead:  # e.g. run by the apply's thread (no message of its own) in a worker killed
+            transaction.on_commit(partial(_resend, dead))
+
+
+def _resend_dead_parts(job_pk: Any) -> None:
+    """Send again the tasks of the running import's parts whose task died.
+
+    An apply delivered again (RabbitMQ gives a killed worker's message back at once) finds the
+    part its runner ran dead with it, and no message of that part left to run it again.
+    """
+    parts = ImportJobPart.objects.filter(
+        job_id=job_pk,
+        phase=Phase.IMPORT,
+        state=PartState.RUNNING,
+        job__state=PHASE_STATES[Phase.IMPORT],
+    )
+    dead = [part for part in parts if liveness.part_death(part)]
+    if dead:
+        _resend(dead)
+
+
+def _resend(parts: list[ImportJobPart]) -> None:
+    """Send again the tasks of parts whose task died (a part that ended saw them)."""
+    for part in parts:
+        task, _finish, queue = part_tasks(part.phase)
+        task_id = str(uuid.uuid4())
+        ImportJobPart.objects.filter(pk=part.pk).update(task_id=task_id)
+        task.apply_async((part.pk,), queue=queue, task_id=task_id)
+        logger.warning(
+            "data_exchange_tool: part %s of job %s died; its task is sent again",
+            part.index,
+            part.job_id,
+        )
 
 
 def _part_failed(
@@ -235,8 +277,9 @@ def _part_failed(
 
 def _claim_finish(job_pk: Any, phase: Phase, *, early: bool = False) -> ImportJob | None:
     """Start the step that ends the parts of ``phase``: the job is still in that phase and
-    every one of its parts is done, or, ``early``, done or running (its task alive). Return the
-    job, holding its lease, or None."""
+    every one of its parts is done, or, ``early``, done, running (its task alive) or waiting
+    for a worker (the apply runs it if no worker has). Return the job, holding its lease, or
+    None."""
 
     def begin(job: ImportJob) -> bool:
         if job.state != PHASE_STATES[phase]:
@@ -245,7 +288,7 @@ def _claim_finish(job_pk: Any, phase: Phase, *, early: bool = False) -> ImportJo
         if not parts:
             return False
         for part in parts:
-            if part.state != PartState.DONE and not (early and _running(part)):
+            if part.state != PartState.DONE and not (early and _running_or_waiting(part)):
                 return False
         return leases.hold(job)
 
@@ -317,9 +360,15 @@ def finish_preview(self: Task, job_pk: Any) -> None:
 def import_part(self: Task, part_pk: Any) -> None:
     """Validate one part of a partitioned import and stage its rows; the last part to end
     sends the apply."""
+    run_import_part(part_pk)
+
+
+def run_import_part(part_pk: Any) -> bool:
+    """Run a part of an import (its task, or the apply's ``PartRunner``); False when there was
+    nothing to run (it is done, or runs elsewhere, or its job moved on)."""
     claimed = claim_part(part_pk)
     if claimed is None:
-        return
+        return False
     job, part = claimed
     channel = PartChannel(job, part)
     run = PartImportRun(job, part, channel)
@@ -339,6 +388,7 @@ def import_part(self: Task, part_pk: Any) -> None:
     finally:
         channel.close()
         leases.release_or_disconnect(part)
+    return True
 
 
 #: Seconds between two looks at the parts while the apply waits for the last ones.
@@ -346,21 +396,81 @@ APPLY_POLL_SECONDS = 0.1
 
 
 class _PartsNotRunning(Exception):
-    """The apply stops waiting: a part it waits for is not running (it waits for a worker,
-    which may be the apply's own, or its worker died) or failed."""
+    """The apply stops waiting: a part it waits for is not running (its worker died, or it
+    waits for a worker and the apply's ``PartRunner`` has stopped) or failed."""
+
+
+class PartRunner:
+    """The apply's own worker: a thread of the apply's process that runs the parts of its
+    import no worker has taken, one by one, while the apply's thread waits for parts to end and
+    applies them.
+
+    The apply's task is sent ahead of the parts and its thread mostly waits for PostgreSQL (the
+    ``INSERT ... SELECT`` of each part), so the process validates parts meanwhile instead of
+    idling: with one worker the parts and the apply overlap, with N the apply's worker is not
+    lost to the parts. A part runs as its own task would (``run_import_part``: claimed under its
+    row lock with its own lease, validated against the database as it is, staged), on the
+    thread's own connection, outside the apply's transaction. The highest index first: workers
+    take the queue's parts from the lowest. A part a worker took first is skipped (its claim
+    fails); the part's task, delivered later, finds it done and does nothing.
+    """
+
+    def __init__(self, job_pk: Any) -> None:
+        self.job_pk = job_pk
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"dxt-parts-{job_pk}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def alive(self) -> bool:
+        """Return True while the runner may still take a part."""
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Take no more parts and wait for the one running to end (a cancelled or failed job
+        stops it at its next batch). Called once the apply's transaction has ended: the part
+        ends under the job's row lock."""
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        tried: set[Any] = set()
+        try:
+            while not self._stop.is_set():
+                waiting = (
+                    ImportJobPart.objects.filter(
+                        job_id=self.job_pk, phase=Phase.IMPORT, state=PartState.PENDING
+                    )
+                    .exclude(pk__in=tried)
+                    .order_by("-index")
+                    .values_list("pk", flat=True)
+                )
+                pk = waiting.first()
+                if pk is None:
+                    return
+                tried.add(pk)
+                run_import_part(pk)
+        except Exception:  # the apply goes on waiting for the parts' own tasks
+            logger.exception("data_exchange_tool: the apply of job %s runs no part", self.job_pk)
+        finally:
+            db.connections.close_all()  # this thread's own
 
 
 @job_task("data_exchange_tool.finish_import")
 def finish_import(self: Task, job_pk: Any) -> None:
     """Apply the staged rows of a partitioned import in one transaction, and record it.
 
-    Sent with the parts, behind them on the queue: a worker takes it once every part has been
-    taken, and it applies each part as it ends while the last ones still run (``_wait``). When
-    a part it waits for is not running, it rolls back and ends, changing nothing: the last part
-    to end sends it again, as it does for every import.
+    Sent ahead of the parts: the first free worker takes it, runs on a thread of its own the
+    parts no worker has taken (``PartRunner``) and applies each part as it ends while the others
+    still run (``_wait``). When a part it waits for is not running (its worker died), it rolls
+    back and ends, changing nothing: the last part to end sends it again, as it does for every
+    import.
     """
     job = _claim_finish(job_pk, Phase.IMPORT, early=True)
     if job is None:
+        _resend_dead_parts(job_pk)
         return
     channel = ProgressChannel(job)
     ended = True
@@ -384,10 +494,12 @@ def _apply(job: ImportJob, channel: ProgressChannel) -> bool:
     """Apply the staged rows and record how the import ended; return False, having changed
     nothing, when a part it waited for is not running (``_PartsNotRunning``)."""
     apply = ImportApply(job)
+    runner = PartRunner(job.pk)
     all_done = False
     try:
+        runner.start()
         with transaction.atomic():
-            _wait(job, channel, apply)
+            _wait(job, channel, apply, runner)
             all_done = True
             result = apply.execute()
             job.after_import(result)
@@ -407,14 +519,17 @@ def _apply(job: ImportJob, channel: ProgressChannel) -> bool:
         _renumber(apply, all_done)
         message = f"The import failed and nothing was written: {sentence(exc)} {RERUN_HINT}"
         recording.fail_import(job, message)
+    finally:
+        runner.stop()
     return True
 
 
-def _wait(job: ImportJob, channel: ProgressChannel, apply: ImportApply) -> None:
+def _wait(job: ImportJob, channel: ProgressChannel, apply: ImportApply, runner: PartRunner) -> None:
     """Inside the apply's transaction: apply each part as it ends, until every part is done.
 
     Raises ``ImportCancelledError`` on a cancel (or when the job left its state: a part failed
-    it), and ``_PartsNotRunning`` when a part that is not done is not running either.
+    it), and ``_PartsNotRunning`` when a part that is not done is not running either, and is
+    not waiting for the runner to take it.
     """
     while True:
         if channel.cancel_requested():
@@ -423,8 +538,10 @@ def _wait(job: ImportJob, channel: ProgressChannel, apply: ImportApply) -> None:
         waiting = [p for p in parts if p.state != PartState.DONE]
         if not waiting:
             return
-        if not all(map(_running, waiting)):
-            raise _PartsNotRunning
+        runner_on = runner.alive()
+        for part in waiting:
+            if not (_running(part) or (runner_on and part.state == PartState.PENDING)):
+                raise _PartsNotRunning
         ready = [p for p in parts if p.state == PartState.DONE and p.index not in apply.applied]
         if not (ready and apply.apply_early(ready[0])):
             time.sleep(APPLY_POLL_SECONDS)
@@ -433,6 +550,11 @@ def _wait(job: ImportJob, channel: ProgressChannel, apply: ImportApply) -> None:
 def _running(part: ImportJobPart) -> bool:
     """Return True when a part's task runs it (its worker alive)."""
     return part.state == PartState.RUNNING and not liveness.part_death(part)
+
+
+def _running_or_waiting(part: ImportJobPart) -> bool:
+    """Return True when a part runs (its worker alive) or waits for a worker."""
+    return part.state == PartState.PENDING or _running(part)
 
 
 def _renumber(apply: ImportApply, all_done: bool) -> None:

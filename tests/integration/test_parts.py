@@ -441,7 +441,9 @@ def early_parts(job: ImportJob, *logs: str) -> set[int]:
     return {int(p) for log in logs for p, j in APPLIED_EARLY.findall(log) if int(j) == job.pk}
 
 
-def slow_last_part(job: ImportJob, delay: float = 0.2) -> ImportJob:
+def slow_last_part(job: ImportJob, delay: float = 0.5) -> ImportJob:
+    """The rows of the last part wait ``delay`` s each: it ends seconds after the others, even
+    when it starts first (the apply's runner takes the highest part first)."""
     ImportJob._base_manager.filter(pk=job.pk).update(
         options={"row_delay": delay, "slow_from": SLOW_FROM}
     )
@@ -542,7 +544,10 @@ def test_a_cancel_while_the_apply_waits_for_the_last_part_writes_nothing(workers
 def test_a_worker_killed_while_its_apply_waits_leaves_the_last_part_to_end_the_import(workers):
     first, second = workers.start(prefetch=1), workers.start(prefetch=1)
     job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
-    actions.confirm_import(slow_last_part(job, delay=0.3))
+    # Every row waits: the other worker still has parts to run when the apply's is killed (the
+    # apply's runner runs a part too: it runs again from its own message, still queued).
+    ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": 0.02})
+    actions.confirm_import(ImportJob.objects.get(pk=job.pk))
     applying = wait_for(
         lambda: next((w for w in (first, second) if early_parts(job, w.log())), None), timeout=60
     )
