@@ -39,7 +39,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any

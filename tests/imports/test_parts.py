@@ -231,7 +231,8 @@ def test_part_count_is_the_nearest_whole_number_of_parts_not_the_next():
     for size in range(404, 40_000, 44):  # every part holds half to 1.5 times part_rows
         count = part_count(size, head, 100)
         rows = size // 4
-        assert count >= 2 and 0.5 * 100 <= rows / count <= 1.5 * 100, (size, count)
+        assert count >= 2, size
+        assert 0.5 * 100 <= rows / count <= 1.5 * 100, (size, count)
 
 
 def test_nominal_offsets_and_row_offsets():
