@@ -153,13 +153,26 @@ def part_death(part: ImportJobPart) -> str | None:
     if part.state == PartState.RUNNING:
         held = leases.held(part)
         if held is not None:
-            return None if held else f"{where}: {SESSION_ENDED}"
+            if held or _moved_on(part):
+                return None
+            return f"{where}: {SESSION_ENDED}"
         if (part.heartbeat_at or part.updated_at) >= cutoff:
             return None
         return f"{where}: no heartbeat for {float(app_settings.HEARTBEAT_TIMEOUT):g} s"
     if part.state == PartState.PENDING and part.updated_at < cutoff:
         return f"{where} waited {float(app_settings.HEARTBEAT_TIMEOUT):g} s for a worker"
     return None
+
+
+def _moved_on(part: ImportJobPart) -> bool:
+    """Return True when a part read as running has ended, or started again, since it was read.
+
+    A part gives its lease back once its end is committed: a lease found free after the part's
+    row was read may be that of a part that ended meanwhile (its row says so now), not of a dead
+    one (seen: an apply that waited for the parts gave up on one that had just ended).
+    """
+    now = type(part)._base_manager.filter(pk=part.pk).values_list("state", "attempts").first()
+    return now != (PartState.RUNNING, part.attempts)
 
 
 def partition_death(job: Job) -> str | None:

@@ -143,6 +143,40 @@ def test_the_apply_starts_while_the_last_parts_run_or_wait_never_once_one_died()
     assert _claim_finish(job.pk, Phase.IMPORT, early=True) is None
 
 
+def test_a_part_that_ends_sends_again_the_parts_whose_task_died(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """A part the apply's runner ran has no message left once its worker died: the next part of
+    the job to end sends it again (a part still running, or waiting, is left alone)."""
+    from data_exchange_tool.models import RunResult
+    from data_exchange_tool.tasks import parts as part_tasks
+
+    sent = []
+    monkeypatch.setattr(
+        part_tasks.import_part, "apply_async", lambda args, **options: sent.append(args[0])
+    )
+    job = partitioned_import(
+        PartState.RUNNING, PartState.RUNNING, PartState.PENDING, PartState.RUNNING
+    )
+    dead = ImportJobPart.objects.get(job=job, index=0)
+    ImportJobPart.objects.filter(pk=dead.pk).update(heartbeat_at=long_ago())
+    ending = ImportJobPart.objects.get(job=job, index=3)
+    ending.attempts = 0  # as claimed (the row's attempts)
+    with django_capture_on_commit_callbacks(execute=True):
+        part_tasks._part_done(job, ending, RunResult(), 10)
+    assert ImportJobPart.objects.get(pk=ending.pk).state == PartState.DONE
+    assert sent == [dead.pk]
+    assert ImportJobPart.objects.get(pk=dead.pk).task_id  # the new task's id
+
+    sent.clear()  # an apply delivered again, whose claim fails (a part died), does the same
+    part_tasks._resend_dead_parts(job.pk)
+    assert sent == [dead.pk]
+    ImportJob._base_manager.filter(pk=job.pk).update(state=S.IMPORT_FAILED)
+    sent.clear()
+    part_tasks._resend_dead_parts(job.pk)  # not for a job that ended
+    assert sent == []
+
+
 # --- the sweep of what finished jobs left --------------------------------------------------
 
 

@@ -557,3 +557,77 @@ def test_a_worker_killed_while_its_apply_waits_leaves_the_last_part_to_end_the_i
     assert sorted(Tag.objects.values_list("code", flat=True)) == [f"T-{i:04d}" for i in range(300)]
     assert done.counts["new"] == 300
     no_staging_left(done)
+
+
+def test_with_one_worker_the_apply_runs_the_parts_itself_and_applies_each_as_it_ends(workers):
+    only = workers.start(prefetch=1)
+    job = previewed(create_job(plain_tag_file(300), "tags.csv", PartitionedTagImportJob))
+    ImportJob._base_manager.filter(pk=job.pk).update(options={"row_delay": 0.01})
+    actions.confirm_import(ImportJob.objects.get(pk=job.pk))
+    done = imported(job)
+    assert done.state == S.IMPORT_SUCCEEDED, done.message
+    count = ImportJobPart.objects.filter(job=job, phase=Phase.IMPORT).count()
+    assert count >= 7
+    # The apply, sent ahead of the parts, ran them on its runner (the highest first) and applied
+    # parts while the next ones ran (queued behind the parts, it used to start after the last).
+    early = early_parts(job, only.log())
+    assert early, "no part was applied while the others ran"
+    assert early < set(range(count)), early
+    assert 0 not in early  # the runner's last part: applied with the end
+    assert sorted(Tag.objects.values_list("code", flat=True)) == [f"T-{i:04d}" for i in range(300)]
+    assert done.counts["new"] == 300
+    no_staging_left(done)
+
+
+def test_a_part_gives_its_lease_back_only_once_its_end_is_committed(transactional_db):
+    """Given back inside the transaction that records the end, the lease let others see the
+    part running with no session holding it: dead (the waiting apply gave up)."""
+    import threading
+
+    from django import db
+    from django.db import transaction
+
+    from data_exchange_tool import leases, liveness
+    from data_exchange_tool.models import RunResult
+    from data_exchange_tool.tasks import parts as part_tasks
+
+    job = create_job(plain_tag_file(3), "tags.csv", PartitionedTagImportJob)
+    ImportJob._base_manager.filter(pk=job.pk).update(state=S.IMPORT_IN_PROGRESS)
+    job = ImportJob.objects.get(pk=job.pk)
+    for index in range(2):
+        ImportJobPart.objects.create(
+            job=job, phase=Phase.IMPORT, index=index, count=2, start=index * 10, end=None
+        )
+    part = ImportJobPart.objects.get(job=job, index=0)
+    assert part_tasks.claim_part(part.pk) is not None
+    part.refresh_from_db()
+
+    def seen_from_another_session() -> str | None:
+        found: list[str | None] = []
+
+        def look() -> None:
+            try:
+                found.append(liveness.part_death(ImportJobPart.objects.get(pk=part.pk)))
+            finally:
+                db.connections.close_all()
+
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join()
+        return found[0]
+
+    with transaction.atomic():
+        part_tasks._part_done(job, part, RunResult(), 3)
+        # Not committed yet: the part still reads as running, and lives.
+        assert seen_from_another_session() is None
+    assert ImportJobPart.objects.get(pk=part.pk).state == PartState.DONE
+    assert leases.held(part) is False
+    assert seen_from_another_session() is None  # done: nothing to judge
+    # Read as running before it ended, its lease found free after: it ended, it is not dead.
+    assert part.state == PartState.RUNNING
+    assert liveness.part_death(part) is None
+    # A part that runs with no session holding its lease is dead.
+    other = ImportJobPart.objects.get(job=job, index=1)
+    ImportJobPart.objects.filter(pk=other.pk).update(state=PartState.RUNNING, attempts=1)
+    other.refresh_from_db()
+    assert liveness.part_death(other) == "part 2 of 2: killed, or its database connection was lost"
