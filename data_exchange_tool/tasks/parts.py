@@ -5,9 +5,11 @@ The tasks of a partitioned preview or import: the cut, the parts, and the step t
 sends a task for each; from then on the job lives through its parts (``liveness``). A part's task
 claims its part under the part's row lock (``claim_part``), validates its range, and records how
 it ended; the last part to end sends the task that merges (preview) or applies (import) what the
-parts staged (``imports.staging``), in one transaction. A part that fails stops the others and
-fails the job, or, for a preview's part that cannot read its range, runs the preview again in one
-task (``jobs.preview_job``).
+parts staged (``imports.staging``), in one transaction. An import's apply is also sent ahead of
+its parts: it runs the parts no worker has taken on a thread of its own (``PartRunner``) and
+applies each part as it ends; the one the last part sends finds it working and does nothing. A
+part that fails stops the others and fails the job, or, for a preview's part that cannot read
+its range, runs the preview again in one task (``jobs.preview_job``).
 """
 
 from __future__ import annotations
