@@ -169,11 +169,11 @@ def test_a_part_that_ends_sends_again_the_parts_whose_task_died(
     assert ImportJobPart.objects.get(pk=dead.pk).task_id  # the new task's id
 
     sent.clear()  # an apply delivered again, whose claim fails (a part died), does the same
-    part_tasks._resend_dead_parts(job.pk)
+    part_tasks._resend_dead_parts(job.pk, Phase.IMPORT)
     assert sent == [dead.pk]
     ImportJob._base_manager.filter(pk=job.pk).update(state=S.IMPORT_FAILED)
     sent.clear()
-    part_tasks._resend_dead_parts(job.pk)  # not for a job that ended
+    part_tasks._resend_dead_parts(job.pk, Phase.IMPORT)  # not for a job that ended
     assert sent == []
 
 

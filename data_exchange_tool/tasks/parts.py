@@ -208,44 +208,35 @@ def _part_done(job: ImportJob, part: ImportJobPart, result: RunResult, records: 
         if current is None or current.state != PHASE_STATES[Phase(part.phase)]:
             return
         parts = ImportJobPart.objects.filter(job=job, phase=part.phase)
-        left = list(parts.exclude(state=PartState.DONE))
-        if not left:
+        if not parts.exclude(state=PartState.DONE).exists():
             _task, finish, queue = part_tasks(part.phase)
             transaction.on_commit(partial(finish.apply_async, (job.pk,), queue=queue))
-            return
-        dead = [p for p in left if p.state == PartState.RUNNING and liveness.part_death(p)]
-        if dead:  # e.g. run by the apply's thread (no message of its own) in a worker killed
-            transaction.on_commit(partial(_resend, dead))
+        else:  # e.g. a part the apply's thread ran (no message of its own) in a worker killed
+            transaction.on_commit(partial(_resend_dead_parts, job.pk, part.phase))
 
 
-def _resend_dead_parts(job_pk: Any) -> None:
-    """Send again the tasks of the running import's parts whose task died.
+def _resend_dead_parts(job_pk: Any, phase: str) -> None:
+    """Send again the tasks of the running job's parts of ``phase`` whose task died.
 
-    An apply delivered again (RabbitMQ gives a killed worker's message back at once) finds the
-    part its runner ran dead with it, and no message of that part left to run it again.
+    A part that ends calls it, and an apply delivered again (RabbitMQ gives a killed worker's
+    message back at once): a part the apply's runner ran has no message of its own left.
     """
     parts = ImportJobPart.objects.filter(
-        job_id=job_pk,
-        phase=Phase.IMPORT,
-        state=PartState.RUNNING,
-        job__state=PHASE_STATES[Phase.IMPORT],
+        job_id=job_pk, phase=phase, state=PartState.RUNNING, job__state=PHASE_STATES[Phase(phase)]
     )
-    dead = [part for part in parts if liveness.part_death(part)]
-    if dead:
-        _resend(dead)
+    resend_parts([part for part in parts if liveness.part_death(part)])
 
 
-def _resend(parts: list[ImportJobPart]) -> None:
-    """Send again the tasks of parts whose task died (a part that ended saw them)."""
+def resend_parts(parts: list[ImportJobPart]) -> None:
+    """Send the tasks of ``parts`` again, each under a new task id (a second delivery of a
+    part's task does nothing: its claim fails)."""
     for part in parts:
         task, _finish, queue = part_tasks(part.phase)
         task_id = str(uuid.uuid4())
         ImportJobPart.objects.filter(pk=part.pk).update(task_id=task_id)
         task.apply_async((part.pk,), queue=queue, task_id=task_id)
         logger.warning(
-            "data_exchange_tool: part %s of job %s died; its task is sent again",
-            part.index,
-            part.job_id,
+            "data_exchange_tool: part %s of job %s is sent again", part.index, part.job_id
         )
 
 
@@ -260,7 +251,7 @@ def _part_failed(
         ImportJobPart.objects.filter(job=job, phase=part.phase).exclude(
             state=PartState.DONE
         ).update(state=PartState.FAILED, message=message[:1000])
-        leases.release(part)
+        transaction.on_commit(partial(leases.release, part))  # as ``_end_part`` does
         if part.phase == Phase.IMPORT:
             where = f"Part {part.index + 1} of {part.count} of the file: "
             recording.fail_import(job, f"{where}{sentence(message)} Nothing was written.")
@@ -365,12 +356,12 @@ def import_part(self: Task, part_pk: Any) -> None:
     run_import_part(part_pk)
 
 
-def run_import_part(part_pk: Any) -> bool:
-    """Run a part of an import (its task, or the apply's ``PartRunner``); False when there was
-    nothing to run (it is done, or runs elsewhere, or its job moved on)."""
+def run_import_part(part_pk: Any) -> None:
+    """Run a part of an import (its task, or the apply's ``PartRunner``); nothing when it is
+    done, runs elsewhere, or its job moved on."""
     claimed = claim_part(part_pk)
     if claimed is None:
-        return False
+        return
     job, part = claimed
     channel = PartChannel(job, part)
     run = PartImportRun(job, part, channel)
@@ -390,7 +381,6 @@ def run_import_part(part_pk: Any) -> bool:
     finally:
         channel.close()
         leases.release_or_disconnect(part)
-    return True
 
 
 #: Seconds between two looks at the parts while the apply waits for the last ones.
@@ -472,7 +462,7 @@ def finish_import(self: Task, job_pk: Any) -> None:
     """
     job = _claim_finish(job_pk, Phase.IMPORT, early=True)
     if job is None:
-        _resend_dead_parts(job_pk)
+        _resend_dead_parts(job_pk, Phase.IMPORT)
         return
     channel = ProgressChannel(job)
     ended = True
@@ -540,10 +530,9 @@ def _wait(job: ImportJob, channel: ProgressChannel, apply: ImportApply, runner: 
         waiting = [p for p in parts if p.state != PartState.DONE]
         if not waiting:
             return
-        runner_on = runner.alive()
-        for part in waiting:
-            if not (_running(part) or (runner_on and part.state == PartState.PENDING)):
-                raise _PartsNotRunning
+        # A part waiting for a worker is fine while the runner may still take it.
+        if not all(map(_running_or_waiting if runner.alive() else _running, waiting)):
+            raise _PartsNotRunning
         ready = [p for p in parts if p.state == PartState.DONE and p.index not in apply.applied]
         if not (ready and apply.apply_early(ready[0])):
             time.sleep(APPLY_POLL_SECONDS)

@@ -20,10 +20,10 @@ from django import db
 
 from data_exchange_tool import liveness
 from data_exchange_tool.conf import app_settings
-from data_exchange_tool.models import ExportJob, ImportJob, ImportJobPart, PartState
+from data_exchange_tool.models import ExportJob, ImportJob, PartState
 from data_exchange_tool.states import JobState
 from data_exchange_tool.tasks.jobs import export_job, import_job, preview_job
-from data_exchange_tool.tasks.parts import part_tasks
+from data_exchange_tool.tasks.parts import part_tasks, resend_parts
 
 if TYPE_CHECKING:
     from celery import Task
@@ -73,18 +73,16 @@ def _resend_parts(job: ImportJob | ExportJob) -> bool:
     parts = liveness.job_parts(job)
     if not parts or not isinstance(job, ImportJob):
         return False
-    task, finish, queue = part_tasks(parts[0].phase)
+    _task, finish, queue = part_tasks(parts[0].phase)
     if any(p.state == PartState.FAILED for p in parts):
         if job.state == JobState.PREVIEW_IN_PROGRESS:
             preview_job.apply_async((job.pk,), queue=queue)  # it runs again in one task
     elif all(p.state == PartState.DONE for p in parts):
         finish.apply_async((job.pk,), queue=queue)
-    for part in parts:
-        # A waiting part's message may be held by the dead worker: sending it twice is harmless.
-        if part.state == PartState.PENDING or liveness.part_death(part) is not None:
-            task_id = str(uuid.uuid4())
-            ImportJobPart.objects.filter(pk=part.pk).update(task_id=task_id)
-            task.apply_async((part.pk,), queue=queue, task_id=task_id)
+    # A waiting part's message may be held by the dead worker: sending it twice is harmless.
+    resend_parts(
+        [p for p in parts if p.state == PartState.PENDING or liveness.part_death(p) is not None]
+    )
     logger.warning(
         "data_exchange_tool: %s #%s: the parts dead workers left are sent again",
         job._meta.label,
