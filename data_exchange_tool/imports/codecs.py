@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
@@ -167,6 +167,22 @@ class RowShape:
 # --- checks: what the database would refuse ---------------------------------------------------
 
 
+def _texts_pass(max_length: int | None, values: Sequence[str]) -> bool:
+    """True when ``_text_check(max_length)`` passes every text of ``values`` (all ``str``), in a
+    few loops that run in C: the longest text, one joined text for NUL and surrogates."""
+    if max_length is not None and max(map(len, values)) > max_length:
+        return False
+    joined = "".join(values)
+    if "\x00" in joined:
+        return False
+    if not joined.isascii():
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
 def _text_check(max_length: int | None) -> Check:
     def check(value: Any) -> str | None:
         if not isinstance(value, str):
@@ -182,15 +198,21 @@ def _text_check(max_length: int | None) -> Check:
                 return "The text contains a character that cannot be encoded (a lone surrogate)."
         return None
 
+    check.column = partial(_texts_pass, max_length)  # type: ignore[attr-defined]
     return check
 
 
 def _range_check(low: int, high: int) -> Check:
+    def column(values: Sequence[int]) -> bool:
+        """True when ``check`` passes every integer of ``values`` (all ``int``)."""
+        return low <= min(values) and max(values) <= high
+
     def check(value: Any) -> str | None:
         if isinstance(value, int) and not low <= value <= high:
             return f"Ensure this value is between {low} and {high}."
         return None
 
+    check.column = column  # type: ignore[attr-defined]
     return check
 
 
@@ -208,6 +230,15 @@ def decimal_fits(value: Decimal, max_digits: int, decimal_places: int) -> bool:
 
 
 def _decimal_check(max_digits: int | None, decimal_places: int | None) -> Check:
+    def column(values: Sequence[Decimal]) -> bool:
+        """True when ``check`` passes every decimal of ``values`` (all finite ``Decimal``): each
+        has fewer whole digits than the column allows, whatever its rounding (as
+        ``decimal_fits``' first test); any other column is checked value by value."""
+        if max_digits is None:
+            return True
+        whole_digits = max_digits - (decimal_places or 0)
+        return max(map(Decimal.adjusted, values)) < whole_digits - 1
+
     def check(value: Any) -> str | None:
         if not isinstance(value, Decimal):
             return None
@@ -217,6 +248,7 @@ def _decimal_check(max_digits: int | None, decimal_places: int | None) -> Check:
             return f"Ensure that there are no more than {max_digits} digits in total."
         return None
 
+    check.column = column  # type: ignore[attr-defined]
     return check
 
 
@@ -470,6 +502,45 @@ class ColumnCodec:
 
         return text_of if kind is str else number_of
 
+    def column_texts(self) -> Callable[[Sequence[Any]], list[str] | None]:
+        """Return a call that gives ``[text(v) for v in values]`` for a whole column of a batch
+        in a few loops that run in C, or None where it cannot tell (then ask value by value).
+
+        It answers only for a column whose values are all of the column's own type (text,
+        integer, finite decimal) or None (NULL) and pass the check as a whole (``check.column``: the
+        longest text, one joined text for NUL and surrogates, the smallest and largest integer,
+        the largest decimal's whole digits), which is where ``quick_text`` answers each value
+        with its own text (escaped where needed).
+        """
+        kind, check = self.fast_type, self.check
+        passes = getattr(check, "column", None) if check is not None else (lambda values: True)
+        if self.json_dumps is not None or kind not in (str, int, Decimal) or passes is None:
+            return lambda values: None
+        only, with_null = {kind}, {kind, type(None)}
+        finite = Decimal.is_finite
+
+        def texts(values: Sequence[Any]) -> list[str] | None:
+            kinds = set(map(type, values))
+            if kinds == with_null:  # the others' texts, NULL for None
+                found = texts([v for v in values if v is not None])
+                if found is None:
+                    return None
+                given = iter(found)
+                return [NULL if v is None else next(given) for v in values]
+            if kinds != only:
+                return None
+            if kind is Decimal and not all(map(finite, values)):
+                return None
+            if not passes(values):
+                return None
+            if kind is not str:
+                return list(map(str, values))
+            if _SPECIAL.search("".join(values)):
+                return [v.translate(_ESCAPES) if _SPECIAL.search(v) else v for v in values]
+            return list(values)
+
+        return texts
+
     def text(self, value: Any) -> str:
         """Return ``value`` prepared and encoded as one field of text ``COPY``."""
         if self.json_dumps is not None:
@@ -526,3 +597,7 @@ class MaskCodec:
         return value
 
     prepare = text
+
+    @staticmethod
+    def column_texts() -> Callable[[Sequence[str]], list[str]]:
+        return list

@@ -172,6 +172,8 @@ class RowEncoder:
         self.constant = [(codecs[f.attname], constant_value(f, clock)) for f in columns.constant]
         self.getter = _getter([f.attname for f in columns.taken])
         self.defaults = [f.get_default for f in columns.taken]
+        self.quick_texts = [codec.quick_text() for codec in self.taken]
+        self.column_texts = [codec.column_texts() for codec in self.taken]
 
     def values(self, row: Row) -> Sequence[Any]:
         """Return the values of ``row`` for the ``taken`` columns (defaults for missing keys)."""
@@ -184,8 +186,30 @@ class RowEncoder:
             ]
 
     def lines(self, rows: Sequence[Row], indexes: Sequence[int]) -> str:
-        """Return the rows as text ``COPY`` data; ``indexes`` name them in a refusal."""
-        texts = [codec.quick_text() for codec in self.taken]
+        """Return the rows as text ``COPY`` data; ``indexes`` name them in a refusal.
+
+        Column by column where it can (``ColumnCodec.column_texts``: each column of the batch in
+        a few loops that run in C, a column it cannot tell value by value): no column has a
+        default called per row, and no value is refused. Otherwise, and to name a refused value,
+        row by row (``lines_by_row``): the same text.
+        """
+        if not rows or self.per_row or not self.taken:
+            return self.lines_by_row(rows, indexes)
+        try:
+            values = list(map(self.getter, rows))
+        except KeyError:  # a row without a column: its default
+            values = [self.values(row) for row in rows]
+        constant = None
+        if self.constant:
+            constant = "\t".join(codec.text(value) for codec, value in self.constant)
+        data = lines_by_column(self.quick_texts, self.column_texts, values, constant)
+        if data is None:  # a value is refused: named as row by row names it
+            return self.lines_by_row(rows, indexes)
+        return data
+
+    def lines_by_row(self, rows: Sequence[Row], indexes: Sequence[int]) -> str:
+        """Return ``lines(rows, indexes)`` value by value, row by row."""
+        texts = self.quick_texts
         per_row = [(codec.text, default) for codec, default in self.per_row]
         constant = "\t".join(codec.text(value) for codec, value in self.constant)
         lines = []
@@ -201,6 +225,28 @@ class RowEncoder:
             lines.append("\t".join(cells))
         lines.append("")
         return "\n".join(lines)
+
+
+def lines_by_column(
+    quick: Sequence[Callable[[Any], str]],
+    whole: Sequence[Callable[[Sequence[Any]], list[str] | None]],
+    rows: Sequence[Sequence[Any]],
+    constant: str | None = None,
+) -> str | None:
+    """Return text ``COPY`` data of ``rows`` (lists of values) built column by column: each
+    column's texts from ``whole`` (``ColumnCodec.column_texts``), or value by value from
+    ``quick`` where it cannot tell; ``constant`` ends every line. None when a value is refused
+    (the caller goes row by row to name it)."""
+    columns: list[Sequence[str]] = []
+    try:
+        for one, texts, column in zip(quick, whole, zip(*rows, strict=True), strict=True):
+            found = texts(column)
+            columns.append(found if found is not None else list(map(one, column)))
+    except Refused:
+        return None
+    if constant is not None:
+        columns.append(list(itertools.repeat(constant, len(rows))))
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
 
 
 def refused_value(
@@ -493,6 +539,11 @@ class CopyWriter:
     @staticmethod
     def _update_lines(codecs: list[Any], rows: list[list[Any]]) -> str:
         texts = [codec.text for codec in codecs]
+        if rows:
+            whole = [codec.column_texts() for codec in codecs]
+            data = lines_by_column(texts, whole, rows)
+            if data is not None:
+                return data
         lines = []
         for index, values in enumerate(rows):
             try:

@@ -18,8 +18,14 @@ from django.test.utils import CaptureQueriesContext
 
 from data_exchange_tool import actions
 from data_exchange_tool.exceptions import WriteRefusedError
-from data_exchange_tool.imports.codecs import ValueChecks
-from data_exchange_tool.imports.copying import CopyWriter
+from data_exchange_tool.imports.codecs import MaskCodec, ValueChecks
+from data_exchange_tool.imports.copying import (
+    MASK,
+    Clock,
+    CopyWriter,
+    RowEncoder,
+    insert_columns,
+)
 from data_exchange_tool.imports.writes import Background, writer_for
 from data_exchange_tool.states import JobState
 from example_project.demo.models import Partner, Product, StockRecord, StockRecordImportJob
@@ -566,6 +572,118 @@ def test_quick_text_gives_what_text_gives(model):
         for value in QUICK_VALUES:
             assert answer(quick, value) == answer(codec.text, value), (codec.attname, value)
     assert quick_columns >= 3
+
+
+def _answer(call: Any, *args: Any) -> Any:
+    try:
+        return ("text", call(*args))
+    except Exception as exc:  # the kind and message are compared
+        return ("error", type(exc).__name__, str(exc))
+
+
+#: Values of each kind the column path takes, at and past the limits of the columns' checks.
+COLUMN_VALUES: list[Any] = [
+    *QUICK_VALUES,
+    "x" * 64,
+    "x" * 65,
+    "back\\slash",
+    2**63 - 1,
+    -(2**63),
+    2**15,
+    Decimal("99999999.99"),
+    Decimal("999999999.99"),
+    Decimal("9999999999"),
+    Decimal("0.005"),
+    Decimal("-12.345"),
+    Decimal("1E+3"),
+]
+
+
+@pytest.mark.parametrize("model", [StockRecord, Everything], ids=lambda m: m.__name__)
+def test_column_texts_give_what_quick_text_gives(model):
+    """``ColumnCodec.column_texts`` (a batch's column at once) gives, where it answers, the
+    texts ``quick_text`` gives value by value, and answers None for any column in which a value
+    would be refused: compared on random columns of every column's values, and on columns of one
+    value each."""
+    import random
+
+    writer = CopyWriter(model, [f.attname for f in model._meta.concrete_fields], "default")
+    rng = random.Random(15)
+    answered = 0
+    for codec in writer.codecs.values():
+        quick, column_texts = codec.quick_text(), codec.column_texts()
+        kinds = [v for v in COLUMN_VALUES if type(v) is codec.fast_type]
+        columns = [[v] for v in COLUMN_VALUES]
+        columns += [rng.choices(kinds or COLUMN_VALUES, k=rng.randint(1, 6)) for _ in range(300)]
+        columns += [rng.choices(COLUMN_VALUES, k=rng.randint(1, 6)) for _ in range(100)]
+        for column in columns:
+            found = column_texts(column)
+            expected = [_answer(quick, v) for v in column]
+            if found is None:
+                continue
+            answered += 1
+            assert all(kind == "text" for kind, *_ in expected), (codec.attname, column)
+            assert [("text", text) for text in found] == expected, (codec.attname, column)
+    assert answered > 100
+
+
+def test_an_encoders_lines_by_column_are_its_lines_by_row(catalogue):
+    """A batch's ``COPY`` data built column by column equals the data built row by row, and a
+    refused value is named as row by row names it (first row, its column), on random batches
+    of stock records (missing keys, None, texts to escape, values past a column's limits)."""
+    import random
+
+    written = ["partner_id", "product_id", "partner_sku", "price", "num_in_stock"]
+    writer = CopyWriter(StockRecord, written, "default")
+    columns = insert_columns(StockRecord._meta, written, frozenset())
+    encoder = RowEncoder(columns, writer.codecs, Clock.read())
+    assert encoder.taken
+    assert not encoder.per_row
+    rng = random.Random(10)
+    skus = ["a", "tab\there", "back\\slash", "x" * 64, "x" * 65, "nul\x00", "日本", "lone \ud800"]
+    prices = [Decimal("1.50"), Decimal("-0.00"), None, Decimal("NaN"), Decimal("1E+12"), 3, "7"]
+    stocks = [0, 5, None, 2**31, -1, "9"]
+    outcomes = {"same": 0, "refused": 0}
+    for case in range(400):
+        clean = case % 2 == 0  # half the batches hold only values every column takes
+        rows = []
+        for _ in range(rng.randint(1, 8)):
+            row = {
+                "partner_id": 1,
+                "product_id": rng.choice([1, 2, 3]),
+                "partner_sku": rng.choice(skus[:4] if clean else skus),
+                "price": rng.choice(prices[:2] if clean else prices),
+                "num_in_stock": rng.choice(stocks[:2] if clean else stocks),
+            }
+            if not clean and rng.random() < 0.1:
+                del row["num_in_stock"]
+            rows.append(row)
+        indexes = list(range(100, 100 + len(rows)))
+        by_column = _answer(encoder.lines, rows, indexes)
+        by_row = _answer(encoder.lines_by_row, rows, indexes)
+        assert by_column == by_row, rows
+        outcomes["same" if by_row[0] == "text" else "refused"] += 1
+        # An update's data (key, values, mask), column by column: each line as the codecs'
+        # texts give it, value by value, or the same refusal.
+        names = written[2:]
+        codecs = [writer.codecs["id"], *(writer.codecs[n] for n in names), MaskCodec(MASK)]
+        updates = [
+            writer._update_values(pk, {n: v for n, v in row.items() if n in names}, names, True)
+            for pk, row in enumerate(rows, start=1)
+        ]
+
+        def one_by_one(codecs: list[Any], updates: list[list[Any]]) -> str:
+            lines = ["\t".join(c.text(v) for c, v in zip(codecs, u, strict=True)) for u in updates]
+            return "\n".join([*lines, ""])
+
+        expected = _answer(one_by_one, codecs, updates)
+        found = _answer(writer._update_lines, codecs, updates)
+        if expected[0] == "text":
+            assert found == expected, updates
+        else:
+            assert found[:2] == ("error", "WriteRefusedError"), (found, updates)
+    assert outcomes["same"] > 150, outcomes
+    assert outcomes["refused"] > 50, outcomes
 
 
 def test_an_update_finds_the_targets_rows_through_the_primary_key_index(catalogue):
