@@ -46,7 +46,7 @@ def prepared(field: Field, values: Collection[Any], connection: Any) -> list[Any
     """Return ``values`` as the database takes them for ``field``."""
     target = field.target_field if isinstance(field, RelatedField) else field
     plain = PLAIN_TYPES.get(target.get_internal_type())
-    if plain is not None and all(type(v) is plain for v in values):
+    if plain is not None and set(map(type, values)) <= {plain}:
         return list(values)  # the field would return each value unchanged
     return [field.get_db_prep_value(v, connection, prepared=False) for v in values]
 
@@ -65,10 +65,14 @@ def array_param(field: Field, values: Collection[Any], connection: Any) -> tuple
     psycopg sends with its own array type (``numeric[]``, ``date[]``, ``uuid[]``...).
     """
     values = prepared(field, values, connection)
-    if all(type(v) is int for v in values):
+    kinds = set(map(type, values))  # the types, in one loop that runs in C
+    if kinds <= {int}:
         return "%s::bigint[]", "{" + ",".join(map(str, values)) + "}"
-    if all(type(v) is str for v in values):
-        return "%s::text[]", "{" + ",".join(map(_quote, values)) + "}"
+    if kinds == {str}:
+        whole = "".join(values)
+        if "\\" in whole or '"' in whole:  # a value to escape
+            return "%s::text[]", "{" + ",".join(map(_quote, values)) + "}"
+        return "%s::text[]", '{"' + '","'.join(values) + '"}'
     return "%s", values
 
 

@@ -176,3 +176,39 @@ def test_rows_needing_conversion_are_read_through_the_orm(filled):
     assert [doc for _, doc in rows] == [{"a": 1}]
     assert len(queries) == 3
     assert planner_settings() == ("on", "on")
+
+
+# --- arrays as one parameter ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a", "b c", "", "NULL", "null", "{x}", "a,b", " lead", "trail ", "Ünï 日本", "x" * 300],
+        ['quo"te', "back\\slash", "a,b", "", "NULL", '","', '"'],
+        ["plain", 'one "quote" among plain texts'],
+    ],
+    ids=["no-escape", "escapes", "mixed"],
+)
+def test_a_text_array_parameter_reads_back_as_its_values(values):
+    """``array_param``'s literal of texts (joined at once where no text needs escaping, each
+    quoted and escaped where one does) reads back on PostgreSQL as the values, in order."""
+    from data_exchange_tool.imports.queries import array_param
+
+    placeholder, param = array_param(Partner._meta.get_field("name"), values, connection)
+    assert placeholder == "%s::text[]"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {placeholder}", [param])
+        (found,) = cursor.fetchone()
+    assert found == values
+
+
+def test_an_integer_array_parameter_reads_back_as_its_values():
+    from data_exchange_tool.imports.queries import array_param
+
+    values = [0, -1, 2**62, 7]
+    placeholder, param = array_param(StockRecord._meta.get_field("id"), values, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {placeholder}", [param])
+        (found,) = cursor.fetchone()
+    assert (placeholder, found) == ("%s::bigint[]", values)
