@@ -233,7 +233,7 @@ class BatchValidator:
         ``finish`` runs it (or takes its rows, fetched meanwhile on another thread) and gives
         each row its action. Batches are started in the file's order (the keys of earlier rows
         are checked here)."""
-        outcomes = [self._prepare(row_number, cells) for row_number, cells in rows]
+        outcomes = self._prepare_batch(rows)
         if self.related:
             # a NUL never reaches the database
             datas = [o.data for o in outcomes if not o.errors]
@@ -327,6 +327,21 @@ class BatchValidator:
             return {row: found.get(key) for row, key in keys.items() if key is not None}
 
         return updated_pks
+
+    def _prepare_batch(self, rows: Sequence[tuple[int, list[str]]]) -> list[RowOutcome]:
+        """Return each row's ``_prepare`` (its data read for the whole batch at once)."""
+        if self.before_row is not None:
+            return [self._prepare(row_number, cells) for row_number, cells in rows]
+        datas = self.columns.rows_data([cells for _, cells in rows])
+        outcomes = [
+            RowOutcome(row_number, cells, data)
+            for (row_number, cells), (data, _) in zip(rows, datas, strict=True)
+        ]
+        header_of = self.columns.header_of
+        for outcome, (_, nul) in zip(outcomes, datas, strict=True):
+            for name in nul:
+                outcome.fail(header_of[name], "The cell contains a NUL character.")
+        return outcomes
 
     def _prepare(self, row_number: int, cells: list[str]) -> RowOutcome:
         data, nul = self.columns.row_data(cells)

@@ -66,3 +66,25 @@ def test_nul_and_formula_cells(settings):
 )
 def test_normalize_header(text, normalized):
     assert normalize_header(text) == normalized
+
+
+@pytest.mark.parametrize("neutralize", [True, False])
+def test_a_batchs_rows_data_is_each_rows_row_data(neutralize, settings):
+    """``rows_data`` (a batch read at once) gives each row's ``row_data``: on random batches of
+    ordinary rows and rows with blank, short, NUL, quoted-formula or whitespace cells."""
+    import random
+
+    columns = column_map(["Name", "Note", "Size", "Other"], settings, neutralize)
+    rng = random.Random(8)
+    ordinary = [["a", "b", "3", "x"], ["é", "n o", "12", ""], ["x" * 50, "y", "0", "z"]]
+    batches = 0
+    for _ in range(300):
+        pool = ordinary if rng.random() < 0.3 else ordinary + ROWS
+        batch = [list(rng.choice(pool)) for _ in range(rng.randint(1, 12))]
+        assert columns.rows_data(batch) == [columns.row_data(cells) for cells in batch], batch
+        batches += 1
+    assert columns.rows_data([]) == []
+    assert batches == 300
+    one = ColumnMap(["Name"], {"name": RowSerializer().fields["name"]}, {})
+    for batch in ([[""]], [[" "], ["a"]], [["'=1"], ["b"]], [["a"], ["b\x00"]]):
+        assert one.rows_data(batch) == [one.row_data(cells) for cells in batch], batch
