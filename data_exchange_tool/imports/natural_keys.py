@@ -60,6 +60,32 @@ class Key:
                 values[i] = getattr(values[i], target)
         return None if None in values else tuple(values)
 
+    def of_rows(self, validateds: Sequence[dict[str, Any]]) -> list[KeyValues | None]:
+        """Return ``of`` of each row's validated data, the batch's keys read column by column
+        (a related field's keys in one loop when every value is a model instance); a batch in
+        which a row lacks a key's field row by row."""
+        try:
+            found = list(map(self._get, validateds))
+        except KeyError:
+            return list(map(self.of, validateds))
+        if not found:
+            return []
+        columns: list[Sequence[Any]] = (
+            [found] if len(self.names) == 1 else list(zip(*found, strict=True))
+        )
+        for i, target in self._related:
+            column = columns[i]
+            if all(issubclass(kind, models.Model) for kind in set(map(type, column))):
+                columns[i] = list(map(operator.attrgetter(target), column))
+            else:
+                columns[i] = [
+                    getattr(v, target) if isinstance(v, models.Model) else v for v in column
+                ]
+        keys = list(zip(*columns, strict=True))
+        if any(None in column for column in columns):
+            return [None if None in key else key for key in keys]
+        return keys  # type: ignore[return-value]
+
     def filter(self, queryset: models.QuerySet, keys: set[KeyValues]) -> models.QuerySet:
         """Return the rows of ``queryset`` holding one of ``keys`` (one query)."""
         return filter_keys(queryset, self.names, keys)
@@ -101,7 +127,9 @@ class ExistingRows:
     def look_up(self, outcomes: list[RowOutcome]) -> Lookup:
         """Check a batch's keys against the earlier rows' and return the lookup of the stored
         rows holding them, not run yet (``Lookup``)."""
-        keyed = [(outcome, self.key.of(outcome.validated)) for outcome in outcomes]
+        keyed = list(
+            zip(outcomes, self.key.of_rows([o.validated or {} for o in outcomes]), strict=True)
+        )
         with_key = [(o, k) for o, k in keyed if k is not None]
         if with_key:
             earlier = self.seen.check_and_add("lookup", [(k, o.row_number) for o, k in with_key])

@@ -466,9 +466,8 @@ class StagingCopyWriter(CopyWriter):
 
     def copy(self, table: str, columns: Sequence[str], data: str, indexes: Sequence[int]) -> None:
         lines = data.split("\n")[:-1]
-        numbered = "".join(
-            f"{line}\t{self._rows[index]}\n" for line, index in zip(lines, indexes, strict=True)
-        )
+        numbers = map(str, map(self._rows.__getitem__, indexes))
+        numbered = "".join(map("{}\t{}\n".format, lines, numbers)) if lines else ""
         super().copy(table, [*columns, ROW], numbered, indexes)
 
 

@@ -96,3 +96,28 @@ def test_other_types_go_as_lists(catalogue):
     found = filter_in(StockRecord.objects.all(), {"price": [Decimal("1.5"), Decimal("2")]})
     assert list(found.values_list("partner_sku", flat=True)) == ["D"]
     assert not filter_in(StockRecord.objects.all(), {"price": [Decimal("1.505")]}).exists()
+
+
+def test_a_batchs_keys_are_each_rows_key(catalogue):
+    """``Key.of_rows`` (a batch's keys read column by column) gives each row's ``Key.of``: a
+    related field given as an object or as its key, a missing value, None, a batch with a row
+    that lacks a field."""
+    import random
+
+    from data_exchange_tool.imports.natural_keys import Key
+
+    acme, other = catalogue["partners"][:2]
+    rng = random.Random(3)
+    partners = [acme, other, acme.pk, None]
+    skus = ["a", "b", None, "", "x y"]
+    for names in (["partner", "partner_sku"], ["partner_sku"], ["partner"]):
+        key = Key(StockRecord, names)
+        for case in range(200):
+            rows = []
+            for _ in range(rng.randint(0, 6)):
+                row = {"partner": rng.choice(partners[:2] if case % 2 else partners)}
+                row["partner_sku"] = rng.choice(skus[:2] if case % 2 else skus)
+                if case % 5 == 0 and rng.random() < 0.3:
+                    del row[rng.choice(["partner", "partner_sku"])]
+                rows.append(row)
+            assert key.of_rows(rows) == [key.of(row) for row in rows], rows
