@@ -307,8 +307,9 @@ def sweep_staging() -> int:
     leaves them. One query lists the jobs that have staging tables (``dxt_stage_<job pk>_...``),
     before the jobs are read, so the tables of a run that starts later are not among them; one
     query finds which of those jobs run. The others (finished, or deleted) are swept one by one
-    under their row lock (``_sweep``). Only the files this database names (its parts' sources)
-    are deleted, never a file a listing of the storage found: another deployment may share it.
+    under their row lock (``_sweep``). Only the files this database names (its parts' sources,
+    the name noted on the job) are deleted, never a file a listing of the storage found:
+    another deployment may share it.
     """
     pks = staging.staged_jobs()
     if not pks:

@@ -16,6 +16,7 @@ import itertools
 import math
 import os
 import tempfile
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,7 @@ from data_exchange_tool.imports.readers import get_reader, get_reader_class
 from data_exchange_tool.imports.readers.csv import SNIFF_BYTES, CSVReader
 from data_exchange_tool.imports.readers.xlsx import XLSXReader
 from data_exchange_tool.imports.relations import ManyRelations
-from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter
+from data_exchange_tool.imports.staging import StagedKeys, StagingCopyWriter, note_converted
 from data_exchange_tool.imports.validation import BatchValidator, Started, overrides
 from data_exchange_tool.imports.writes import Background, BatchWriter, RecordWriter, send_all
 from data_exchange_tool.models.results import (
@@ -793,7 +794,13 @@ def convert_workbook(job: ImportJob, part_rows: int) -> PartPlan | None:
         size = os.fstat(out.fileno()).st_size
         buffer: Any = out.buffer  # the BufferedRandom under the text file
         buffer.seek(0)
-        source = get_storage().save(f"data_exchange/parts/{job.pk}.csv", File(buffer))
+        storage = get_storage()
+        # A name of its own for each conversion, noted on the job before the file exists: a
+        # lead killed after storing it leaves a file the next attempt, or the job's end,
+        # deletes; a stale deletion of an earlier name never hits a later conversion's file.
+        name = storage.get_available_name(f"data_exchange/parts/{job.pk}-{uuid.uuid4().hex}.csv")
+        note_converted(job, name)
+        source = storage.save(name, File(buffer))
     job.file_headers = headers
     count = min(MAX_PARTS, math.ceil(rows / part_rows))
     return PartPlan(nominal_offsets(size, count), source, size)

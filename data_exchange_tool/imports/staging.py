@@ -35,6 +35,7 @@ from data_exchange_tool.imports.parts import row_offsets
 from data_exchange_tool.imports.seen import key_text
 from data_exchange_tool.imports.validation import BatchValidator
 from data_exchange_tool.models import (
+    ImportJob,
     ImportJobPart,
     ImportJobPreviewRow,
     ImportJobRowError,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from data_exchange_tool.imports.columns import ColumnMap
     from data_exchange_tool.imports.copying import Change
     from data_exchange_tool.imports.outcomes import RowOutcome
-    from data_exchange_tool.models import ImportJob
 
 logger = logging.getLogger(__name__)
 
@@ -355,13 +355,49 @@ def part_tables(job_pk: Any, index: int) -> tuple[str, str]:
 
 
 def drop_all(job_pk: Any) -> None:
-    """Drop every staging table of the job and delete the CSV its workbook was converted to."""
+    """Drop every staging table of the job and delete the CSV its workbook was converted to
+    (named by its parts, or noted on the job before it was stored: ``note_converted``)."""
     if connection.vendor != "postgresql":
         return
-    sources = ImportJobPart.objects.filter(job_id=job_pk).exclude(source="")
-    for source in set(sources.values_list("source", flat=True)):
+    sources = set(
+        ImportJobPart.objects.filter(job_id=job_pk)
+        .exclude(source="")
+        .values_list("source", flat=True)
+    )
+    sources.add(converted_name(job_pk))
+    for source in sources:
         delete_source(source)
     drop_tables(job_pk)
+
+
+#: The key of ``ImportJob.options`` that names the CSV file the job's workbook was last
+#: converted to (``note_converted``).
+CONVERTED = "converted"
+
+
+def converted_name(job_pk: Any) -> str:
+    """Return the name of the CSV file the job's workbook was last converted to ("": none)."""
+    options = ImportJob._base_manager.filter(pk=job_pk).values_list("options", flat=True).first()
+    return str((options or {}).get(CONVERTED) or "")
+
+
+def note_converted(job: ImportJob, name: str) -> None:
+    """Note on the job, committed before the file is stored, the name its workbook is about
+    to be converted to; delete the file an earlier conversion stored (a lead killed after
+    storing it, before its parts named it: nothing else names that file).
+
+    ``drop_all`` and the job's deletion delete the noted file too, so no run of a job leaves a
+    converted workbook behind, whenever its worker dies.
+    """
+    with transaction.atomic():
+        row = ImportJob._base_manager.select_for_update().filter(pk=job.pk)
+        options = dict(row.values_list("options", flat=True).first() or {})
+        earlier = str(options.get(CONVERTED) or "")
+        options[CONVERTED] = name
+        row.update(options=options)
+    job.options = {**(job.options or {}), CONVERTED: name}
+    if earlier and earlier != name:
+        delete_source(earlier)
 
 
 def delete_source(name: str) -> None:

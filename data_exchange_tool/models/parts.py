@@ -97,9 +97,10 @@ class ImportJobPart(models.Model):
 
 def delete_part_sources(sender: type, instance: Any, using: str = "default", **kwargs: Any) -> None:
     """Before an import job is deleted: delete the CSV files its workbook was converted to for
-    its parts, once the deletion commits (its parts, the only record of their names, go with
-    it; the staging tables ``liveness.sweep_staging`` finds by name). Partitioned jobs run on
-    PostgreSQL only: elsewhere no query is made.
+    its parts, once the deletion commits (its parts, which name them, go with it, as does the
+    name noted on the job before a conversion stored its file; the staging tables
+    ``liveness.sweep_staging`` finds by name). Partitioned jobs run on PostgreSQL only:
+    elsewhere no query is made.
 
     Connected in ``AppConfig.ready`` for ``ImportJob`` and its job types, beside
     ``base.delete_job_file``.
@@ -107,5 +108,7 @@ def delete_part_sources(sender: type, instance: Any, using: str = "default", **k
     if connections[using].vendor != "postgresql":
         return
     parts = ImportJobPart.objects.using(using).filter(job_id=instance.pk).exclude(source="")
-    for name in set(parts.values_list("source", flat=True)):
+    names = set(parts.values_list("source", flat=True))
+    names.add(str((instance.options or {}).get("converted") or ""))  # staging.note_converted
+    for name in names - {""}:
         delete_file_on_commit(get_storage(), name, always=True)

@@ -179,3 +179,37 @@ def test_a_worker_killed_after_the_apply_commits_leaves_staging_a_starting_worke
     wait_for(lambda: not get_storage().exists(source), timeout=30)
     assert ImportJob.objects.get(pk=job.pk).state == S.IMPORT_SUCCEEDED
     assert Tag.objects.count() == 300  # the import stands
+
+
+def test_a_workbook_converted_by_a_lead_killed_before_its_parts_named_it_is_deleted(
+    transactional_db,
+):
+    """The lead stores the CSV a workbook is converted to, then commits the parts that name it:
+    killed in between, it leaves a file no part names. Its name, noted on the job before the
+    file was stored, lets the next attempt, the job's end and its deletion delete it."""
+    from data_exchange_tool.imports.pipeline import convert_workbook
+    from tests.integration.test_parts import tag_rows
+
+    storage = get_storage()
+    content = xlsx_bytes(tag_rows(300), HEADERS)
+    job = PartitionedTagImportJob.objects.create(
+        file=ContentFile(content, name="tags.xlsx"), file_name="tags.xlsx", file_size=len(content)
+    )
+    first = convert_workbook(job, 40)  # the attempt that dies here: no part names its file
+    assert first is not None and storage.exists(first.source)
+    assert staging.converted_name(job.pk) == first.source
+
+    again = convert_workbook(ImportJob.objects.get(pk=job.pk), 40)  # the next attempt
+    assert again is not None and again.source != first.source
+    assert not storage.exists(first.source)
+    assert storage.exists(again.source)
+    assert staging.converted_name(job.pk) == again.source
+
+    staging.drop_all(job.pk)  # the job's end
+    assert not storage.exists(again.source)
+
+    last = convert_workbook(ImportJob.objects.get(pk=job.pk), 40)
+    assert last is not None and storage.exists(last.source)
+    ImportJob.objects.get(pk=job.pk).delete()
+    wait_for(lambda: not storage.exists(last.source), timeout=10)
+    assert not storage.exists(job.file.name)
