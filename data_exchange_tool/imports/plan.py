@@ -52,6 +52,8 @@ from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.relations import RelatedField
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from data_exchange_tool.utils import detached
+
 #: ``run_validation`` implementations whose only addition to ``Field``'s concerns blank data.
 _PLAIN_RUN_VALIDATION: set[Callable[..., Any]] = {
     drf_fields.Field.run_validation,
@@ -371,7 +373,9 @@ class FieldStep:
                     values.append(to_internal_value(t))
                     continue
                 except (ValidationError, DjangoValidationError, SkipField) as exc:
-                    raised[i] = exc  # what ``validate`` would raise for the cell
+                    # What ``validate`` would raise for the cell, without its traceback: kept,
+                    # that would hold this frame and its callers' (the batch) in a cycle.
+                    raised[i] = detached(exc)
             values.append(_SLOW)
         return values
 
@@ -380,7 +384,7 @@ class FieldStep:
         try:
             return self.validate(data)
         except (ValidationError, DjangoValidationError, SkipField) as exc:
-            return self._failed(exc, i, errors)
+            return self._failed(detached(exc), i, errors)
 
     def _failed(self, exc: Exception, i: int, errors: list[dict[str, Any] | None]) -> Any:
         """Record what the field raised for the i-th row: ``_FAILED`` or ``_SKIPPED``."""
@@ -415,6 +419,7 @@ class FieldStep:
             try:
                 self.run_validators(value)
             except ValidationError as exc:
+                detached(exc)
                 row_errors = errors[i]
                 if row_errors is None:
                     row_errors = errors[i] = {}
@@ -446,9 +451,9 @@ def run_validators(validators: list[tuple[Any, bool]], value: Any, context: Any)
         except ValidationError as exc:
             if isinstance(exc.detail, dict):
                 raise
-            errors.extend(exc.detail)
+            errors.extend(detached(exc).detail)
         except DjangoValidationError as exc:
-            errors.extend(get_error_detail(exc))
+            errors.extend(get_error_detail(detached(exc)))
     if errors:
         raise ValidationError(errors)
 
@@ -460,7 +465,7 @@ def _answer(
     try:
         return validate(data), None
     except ValidationError as exc:
-        return None, exc.detail
+        return None, detached(exc).detail
 
 
 class ValidationPlan:
@@ -557,7 +562,8 @@ class ValidationPlan:
                 if value is None:  # DRF asserts the same
                     raise AssertionError(".validate() should return the validated data")
         except (ValidationError, DjangoValidationError) as exc:
-            raise ValidationError(detail=serializers.as_serializer_error(exc)) from None
+            detail = serializers.as_serializer_error(detached(exc))
+            raise ValidationError(detail=detail) from None
         return value
 
     def run_serializer_validators(self, value: dict[str, Any]) -> None:
@@ -576,9 +582,9 @@ class ValidationPlan:
                 if step.validate_method is not None:
                     value = step.validate_method(value)
             except ValidationError as exc:
-                errors[step.name] = exc.detail
+                errors[step.name] = detached(exc).detail
             except DjangoValidationError as exc:
-                errors[step.name] = get_error_detail(exc)
+                errors[step.name] = get_error_detail(detached(exc))
             except SkipField:
                 pass
             else:
