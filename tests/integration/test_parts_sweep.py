@@ -196,11 +196,13 @@ def test_a_workbook_converted_by_a_lead_killed_before_its_parts_named_it_is_dele
         file=ContentFile(content, name="tags.xlsx"), file_name="tags.xlsx", file_size=len(content)
     )
     first = convert_workbook(job, 40)  # the attempt that dies here: no part names its file
-    assert first is not None and storage.exists(first.source)
+    assert first is not None
+    assert storage.exists(first.source)
     assert staging.converted_name(job.pk) == first.source
 
     again = convert_workbook(ImportJob.objects.get(pk=job.pk), 40)  # the next attempt
-    assert again is not None and again.source != first.source
+    assert again is not None
+    assert again.source != first.source
     assert not storage.exists(first.source)
     assert storage.exists(again.source)
     assert staging.converted_name(job.pk) == again.source
@@ -209,7 +211,8 @@ def test_a_workbook_converted_by_a_lead_killed_before_its_parts_named_it_is_dele
     assert not storage.exists(again.source)
 
     last = convert_workbook(ImportJob.objects.get(pk=job.pk), 40)
-    assert last is not None and storage.exists(last.source)
+    assert last is not None
+    assert storage.exists(last.source)
     ImportJob.objects.get(pk=job.pk).delete()
     wait_for(lambda: not storage.exists(last.source), timeout=10)
     assert not storage.exists(job.file.name)
