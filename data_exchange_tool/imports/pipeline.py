@@ -18,6 +18,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -209,36 +210,52 @@ class Run:
 
     def read_ahead(self, reader: BaseReader, validator: BatchValidator) -> None:
         """``read_batches`` with each batch's lookup of its stored rows sent from the run's
-        background thread (``lookup_thread``) while the next batch is validated: the server
-        answers while Python works. Batch N is started (validated up to its lookup), then batch
-        N-1 is finished (its lookup waited for), counted and handled, then N's lookup is queued
-        behind whatever the thread sends (the import's write of N-1)."""
+        background thread (``lookup_thread``): the server answers while Python works. Batch N
+        is started (validated up to its lookup) and its lookup queued at once, behind the
+        write of N-2 the server may still be on; then batch N-1 is finished (its lookup, queued
+        a round earlier, waited for alone), counted and handled (its write sent once N's lookup
+        is answered). So the server writes N-2 while N is validated, and looks N's rows up
+        while N-1 is finished and encoded."""
         batches = batched(reader.iter_rows(), self.job.get_batch_size())
         batch = next(batches, None)
-        waiting: Started | None = None
+        waiting: tuple[Started, Future | None] | None = None
         while batch is not None or waiting is not None:
             started = validator.start(batch) if batch is not None else None
+            sent = self.send_lookup(validator, started)
             batch = next(batches, None)
             outcomes = None
             if waiting is not None:
-                outcomes = self.finish_batch(reader, validator, waiting)
+                outcomes = self.finish_batch(reader, validator, *waiting)
             if batch is not None:  # before the write: its query would wait for it
                 validator.prefetch(batch)
             if outcomes is not None:
                 self.handle(outcomes)
-            lookup = started.lookup if started is not None else None
-            background = self.lookup_thread(validator)
-            if lookup is not None and lookup.apart and background is not None:
-                background.queue(lookup.fetch)
-            waiting = started
+            waiting = (started, sent) if started is not None else None
+
+    def send_lookup(self, validator: BatchValidator, started: Started | None) -> Future | None:
+        """Queue a started batch's lookup on the background thread; return its future (None:
+        the lookup runs in line, when the batch is finished)."""
+        lookup = started.lookup if started is not None else None
+        background = self.lookup_thread(validator)
+        if lookup is None or not lookup.apart or background is None:
+            return None
+        return background.queue(lookup.fetch)
 
     def finish_batch(
-        self, reader: BaseReader, validator: BatchValidator, started: Started
+        self,
+        reader: BaseReader,
+        validator: BatchValidator,
+        started: Started,
+        sent: Future | None = None,
     ) -> list[RowOutcome]:
-        """Give a started batch's rows their actions and count them; return its outcomes."""
+        """Give a started batch's rows their actions and count them; return its outcomes.
+
+        ``sent``: the batch's lookup, queued on the background thread; it is waited for (or
+        the error it raised), not what was queued after it.
+        """
         background = self.lookup_thread(validator)
-        if background is not None:
-            background.wait()  # its lookup, sent from there (or the error it raised)
+        if background is not None and sent is not None:
+            background.wait(until=sent)
         outcomes = validator.finish(started)
         self.prepare(outcomes)
         self.result.count(outcomes)
@@ -508,6 +525,9 @@ class ImportRun(Run):
             self.written_pks.append(pk if isinstance(pk, int) else str(pk))
 
     def handle(self, outcomes: list[RowOutcome]) -> None:
+        background = self.background_thread()
+        if background is not None:  # an earlier batch's refusal is told before these rows
+            background.wait_batch()
         invalid = [o for o in outcomes if o.errors]
         if invalid and not self.job.force_import:
             self.abort_errors = self.error_rows(invalid)[:ABORT_ERRORS_KEPT]
@@ -532,6 +552,7 @@ class ImportRun(Run):
             and lookups_on.vendor == "postgresql"
             and not overrides(self.job, "after_import_row")
         ):
+            self.get_writer()  # its thread sends the first batch's lookup too
             self.read_ahead(reader, validator)
         else:
             super().read_batches(reader, validator)

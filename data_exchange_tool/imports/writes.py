@@ -199,6 +199,7 @@ class Background:
         sys.setswitchinterval(min(self._switch_interval, self.SWITCH_INTERVAL))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dxt-writer")
         self._pending: list[tuple[Future, Callable[[], None]]] = []
+        self._batch: Future | None = None
         self._worker: threading.Thread | None = None
         self.connection.inc_thread_sharing()
         self.connection.execute_wrappers.insert(0, self._wait_unless_worker)
@@ -207,31 +208,49 @@ class Background:
         """Wait for the batch in flight, then start ``work``; ``done`` runs on this thread once
         ``work`` has finished without error."""
         self.wait()
-        self._pending.append((self._pool.submit(self._run, work), done))
+        self._batch = self._pool.submit(self._run, work)
+        self._pending.append((self._batch, done))
 
-    def queue(self, work: Callable[[], None]) -> None:
-        """Start ``work`` after the work in flight, without waiting for it (the preview's
-        lookup of a batch's stored rows, sent while the next batch is validated)."""
-        self._pending.append((self._pool.submit(self._run, work), _nothing))
+    def queue(self, work: Callable[[], None]) -> Future:
+        """Start ``work`` after the work in flight, without waiting for it (a batch's lookup of
+        its stored rows, answered while this thread finishes the batch before); return its
+        future, to wait for it alone (``wait(until=...)``)."""
+        future = self._pool.submit(self._run, work)
+        self._pending.append((future, _nothing))
+        return future
 
     def _run(self, work: Callable[[], None]) -> None:
         self._worker = threading.current_thread()
         work()
 
-    def wait(self) -> None:
-        """Wait for the work in flight; raise the first exception of it, once all of it has
-        ended (``done`` runs for the work before a failure only).
+    def wait(self, until: Future | None = None) -> None:
+        """Wait for the work in flight, or only up to ``until`` (work queued after it goes on);
+        raise the first exception of it, once all of it has ended (``done`` runs for the work
+        before a failure only).
 
-        Every ``done`` runs once all of the work has ended: a ``done`` uses the connection
-        from this thread (a batch's many-to-many rows), which must not meet work queued
-        behind its batch (the next batch's lookup) still running on the other.
+        Every ``done`` runs once the work waited for has ended: a ``done`` that uses the
+        connection from this thread (a batch's many-to-many rows) waits, through the execute
+        wrapper, for the work still in flight.
         """
-        pending, self._pending = self._pending, []
+        if until is None:
+            pending, self._pending = self._pending, []
+        else:
+            futures = [future for future, _ in self._pending]
+            if until not in futures:
+                return  # waited for already
+            cut = futures.index(until) + 1
+            pending, self._pending = self._pending[:cut], self._pending[cut:]
         errors = [future.exception() for future, _ in pending]
         for (_, done), error in zip(pending, errors, strict=True):
             if error is not None:
                 raise error
             done()
+
+    def wait_batch(self) -> None:
+        """Wait for the last batch submitted and the work queued before it (not the lookups
+        queued after it): its refusal, if any, is raised now."""
+        if self._batch is not None:
+            self.wait(until=self._batch)
 
     def _wait_unless_worker(
         self, execute: Callable, sql: str, params: Any, many: bool, context: Any

@@ -261,6 +261,38 @@ def test_a_refusal_mid_import_leaves_the_table_unchanged_and_names_the_row(categ
     assert job.message.endswith("Nothing was written.")
 
 
+@pytest.mark.parametrize("overlap", [True, False], ids=["overlapped", "in-line"])
+def test_a_refusal_is_told_before_a_later_batchs_invalid_rows(
+    categories, monkeypatch, settings, overlap
+):
+    """Batch 1 holds a row the database refuses, batch 2 a row the serializer refuses since
+    the preview: the job tells the first (written on the background thread, its refusal is
+    waited for before the next batch's rows are judged)."""
+    from tests.testapp.models import Category
+
+    settings.DATA_EXCHANGE_OVERLAP_WRITES = overlap
+    imported(csv_file(ROWS[:2]))
+    before = stored()
+    green = Category.objects.create(code="green")
+    rows = [{"name": f"row {i}", "count": str(i)} for i in range(7)]
+    rows[1]["count"] = "1000000"  # row 3: the check constraint refuses it
+    rows[4]["category"] = "green"  # row 6: names a category deleted after the preview
+    monkeypatch.setattr(EverythingImportJob, "batch_size", 3)
+    job = EverythingImportJob(file=ContentFile(csv_file(rows), name="r.csv"), file_name="r.csv")
+    job = actions.submit_import(job, in_process=True)
+    job.refresh_from_db()
+    assert job.state == JobState.PREVIEW_SUCCEEDED, job.message
+    green.delete()
+    actions.confirm_import(job, in_process=True)
+    job.refresh_from_db()
+    assert job.state == JobState.IMPORT_FAILED
+    assert stored() == before
+    if connection.vendor == "postgresql":
+        assert job.message.startswith("The database refused row 3: "), job.message
+    else:
+        assert job.message.startswith("The database refused a batch (rows 2-4): "), job.message
+
+
 def test_the_preview_shows_old_related_values_and_changes(categories):
     imported(csv_file(ROWS[:5]))
     rows = [{**ROWS[3], "category": "blue"}, {**ROWS[4], "category": ""}, ROWS[0]]

@@ -34,6 +34,7 @@ from tests.imports.test_writes import (  # noqa: F401 - the same tests, on Postg
     run_job,
     test_a_blank_cell_keeps_the_stored_value_of_a_field_with_a_model_default,
     test_a_hook_receives_saved_instances,
+    test_a_refusal_is_told_before_a_later_batchs_invalid_rows,
     test_a_refusal_mid_import_leaves_the_table_unchanged_and_names_the_row,
     test_new_rows_are_what_serializer_save_writes,
     test_the_preview_shows_old_related_values_and_changes,
@@ -244,6 +245,38 @@ def test_the_background_batch_error_surfaces_at_the_next_query(catalogue):
     assert not connection.execute_wrappers
 
 
+def test_a_lookup_is_waited_for_alone_and_a_batch_with_what_was_queued_before_it(catalogue):
+    """``Run.read_ahead`` queues batch N's lookup before batch N-1 is finished: finishing N-1
+    waits for N-1's lookup only, and judging N-1's rows waits for N-2's write (its refusal
+    first), not for N's lookup, which the server answers meanwhile."""
+    partner, product = catalogue["partners"][0], catalogue["products"][0]
+    release = threading.Event()
+    ran: list[str] = []
+    with transaction.atomic():
+        writer = writer_for(StockRecord, ["partner_id", "product_id", "partner_sku"], "default")
+        writer.insert([stock(partner, product, "same")])
+        background = Background(connection)
+        try:
+            earlier = background.queue(lambda: ran.append("lookup N-1"))
+            row = stock(partner, product, "same")  # refused: the key is taken
+            background.submit(lambda: writer.insert([row]), lambda: ran.append("written"))
+            later = background.queue(lambda: (release.wait(5), ran.append("lookup N")))
+            background.wait(until=earlier)
+            assert ran == ["lookup N-1"]
+            with pytest.raises(WriteRefusedError):
+                background.wait_batch()
+            assert not later.done()  # still waiting for its release
+            release.set()
+            background.wait()
+            assert ran == ["lookup N-1", "lookup N"]  # the refused batch's done never ran
+            background.wait(until=earlier)  # waited for already: nothing to do
+        finally:
+            release.set()
+            background.close()
+        transaction.set_rollback(True)
+    assert not StockRecord.objects.exists()
+
+
 def test_queries_of_the_import_thread_wait_for_the_batch_in_flight(catalogue):
     partner, product = catalogue["partners"][0], catalogue["products"][0]
     release = threading.Event()
@@ -414,9 +447,8 @@ def test_an_update_import_reads_ahead_and_writes_what_the_import_in_line_writes(
     catalogue, monkeypatch, settings
 ):
     """With the overlap on, a batch is validated while the one before it is written and each
-    batch's lookup of its stored rows is sent by the writer thread, behind that write (the
-    first batch's, before the writer exists, in line): the table ends as the import in line
-    leaves it, with the same counts."""
+    batch's lookup of its stored rows is sent by the writer thread, the first batch's too: the
+    table ends as the import in line leaves it, with the same counts."""
     monkeypatch.setattr(StockRecordImportJob, "batch_size", 7)
     rows = stock_rows(40, partner="Globex")
 
@@ -451,7 +483,7 @@ def test_an_update_import_reads_ahead_and_writes_what_the_import_in_line_writes(
     assert len(in_line) == 40
     here = threading.current_thread().name
     assert in_line_lookups == [here] * 12  # six batches, previewed then imported
-    assert sorted(lookups, key=lambda name: name != here) == [here] + ["dxt-writer_0"] * 11
+    assert lookups == ["dxt-writer_0"] * 12
 
 
 def test_a_unique_set_beside_the_natural_key_keeps_the_import_in_line(settings):
