@@ -19,7 +19,9 @@ for the admin and the API, whichever way it was written; ``read_counts``, ``phas
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.cache import caches
 from django.db import connection, connections
@@ -164,6 +166,14 @@ def import_reports_in_cache(job: ImportJob) -> bool:
     )
 
 
+class Sender(Protocol):
+    """A thread that runs work on a connection of the run (``imports.writes.Background``)."""
+
+    connection: Any
+
+    def queue(self, work: Callable[[], Any]) -> Future: ...
+
+
 class ProgressChannel:
     """Report the progress of one job's task at a bounded rate, and read cancel requests."""
 
@@ -180,6 +190,8 @@ class ProgressChannel:
         self._last_write = float("-inf")
         self._side: Any = None
         self._running_query: tuple[str, tuple[str, Any]] | None = None
+        #: The read of the job's row queued on the run's background thread (``cancel_requested``).
+        self._check: Future | None = None
 
     def report(
         self, done: int, total: int, *, counts: dict[str, int] | None = None, force: bool = False
@@ -215,21 +227,39 @@ class ProgressChannel:
             [*values.values(), self.job.pk],
         )
 
-    def cancel_requested(self) -> bool:
-        """Return True when the run should stop: cancelled, or the job left its running state."""
+    def cancel_requested(self, on: Sender | None = None) -> bool:
+        """Return True when the run should stop: cancelled, or the job left its running state.
+
+        ``on``: the run's background thread, serving the connection the job's row is read
+        through. The row is then read there, queued behind the work in flight (a query of this
+        thread would wait for that work, holding the pipeline up every batch), and the answer
+        is the one a read queued at an earlier batch gave: a stop is seen a batch or two later.
+        """
         if caches[app_settings.CACHE].get(_cache_key(self.job.pk, "cancel")):
             return True
         # Under READ COMMITTED each statement sees what other transactions committed.
-        return not self._still_running()
+        if on is None or on.connection.alias != self._running_query_sql()[0]:
+            return not self._still_running()
+        check = self._check
+        if check is not None and not check.done():
+            return False  # the read queued earlier is not answered yet
+        stopped = check is not None and check.result() is False
+        self._check = on.queue(lambda: self._still_running(on.connection))
+        return stopped
 
-    def _still_running(self) -> bool:
-        """Return True when the job's row is still in its running state, uncancelled: the
-        query is compiled once per run (it was compiled again for every batch)."""
+    def _running_query_sql(self) -> tuple[str, tuple[str, Any]]:
+        """Return the alias and the SQL of the job's row in its running state, uncancelled:
+        compiled once per run (it was compiled again for every batch)."""
         if self._running_query is None:
             query = self.manager.filter(**self._running).values("pk")[:1]
             self._running_query = (query.db, query.query.get_compiler(using=query.db).as_sql())
-        alias, (sql, params) = self._running_query
-        with connections[alias].cursor() as cursor:
+        return self._running_query
+
+    def _still_running(self, through: Any = None) -> bool:
+        """Return True when the job's row is still in its running state, uncancelled (read
+        through ``through``, a connection, or the job's own)."""
+        alias, (sql, params) = self._running_query_sql()
+        with (through or connections[alias]).cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone() is not None
 
@@ -260,6 +290,7 @@ class PartChannel(ProgressChannel):
     def __init__(self, job: ImportJob, part: ImportJobPart) -> None:
         super().__init__(job)
         self.part = part
+        self._part_query: tuple[str, tuple[str, Any]] | None = None
 
     def report(
         self, done: int, total: int, *, counts: dict[str, int] | None = None, force: bool = False
@@ -296,8 +327,20 @@ class PartChannel(ProgressChannel):
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
 
-    def cancel_requested(self) -> bool:
-        if super().cancel_requested():
-            return True
-        manager = type(self.part)._base_manager
-        return not manager.filter(pk=self.part.pk, state="running").exists()
+    def cancel_requested(self, on: Sender | None = None) -> bool:
+        """Read in line, before each batch is handled, whatever ``on``: a part stages its rows
+        in tables its job's end drops, so it must stop at the batch after that end."""
+        return super().cancel_requested()
+
+    def _still_running(self, through: Any = None) -> bool:
+        """The job's row, then the part's: still running (a sibling part that fails stops it)."""
+        if not super()._still_running(through):
+            return False
+        if self._part_query is None:
+            parts = type(self.part)._base_manager.filter(pk=self.part.pk, state="running")
+            query = parts.values("pk")[:1]
+            self._part_query = (query.db, query.query.get_compiler(using=query.db).as_sql())
+        alias, (sql, params) = self._part_query
+        with (through or connections[alias]).cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() is not None

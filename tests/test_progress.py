@@ -66,3 +66,55 @@ def test_cancel_request_is_seen_by_the_channel_and_cleared_on_close(job):
     assert channel.cancel_requested()
     channel.close()
     assert not channel.cancel_requested()
+
+
+class QueuedHere:
+    """A ``progress.Sender`` that runs what is queued at once, or leaves it waiting."""
+
+    def __init__(self, answer: bool = True) -> None:
+        from django.db import connection
+
+        self.connection = connection
+        self.answer = answer
+        self.queued = 0
+
+    def queue(self, work):
+        from concurrent.futures import Future
+
+        self.queued += 1
+        future: Future = Future()
+        if self.answer:
+            future.set_result(work())
+        return future
+
+
+def test_a_job_that_left_its_state_is_seen_a_read_later_through_the_background_thread(job):
+    # The overlapped import reads the job's row on its writer thread, behind the work in
+    # flight: a batch's answer is the one a read queued at an earlier batch gave.
+    channel = ProgressChannel(job)
+    sender = QueuedHere()
+    assert not channel.cancel_requested(on=sender)  # the first read is queued: no answer yet
+    ImportJob.objects.filter(pk=job.pk).update(state=JobState.CANCELLED)
+    assert not channel.cancel_requested(on=sender)  # the earlier read: still running
+    assert channel.cancel_requested(on=sender)  # the read queued at the batch before
+    assert sender.queued == 3
+    assert channel.cancel_requested()  # read in line: at once
+
+
+def test_a_read_not_answered_yet_is_not_queued_again(job):
+    channel = ProgressChannel(job)
+    waiting = QueuedHere(answer=False)
+    assert not channel.cancel_requested(on=waiting)
+    ImportJob.objects.filter(pk=job.pk).update(state=JobState.CANCELLED)
+    assert not channel.cancel_requested(on=waiting)
+    assert waiting.queued == 1
+    assert channel.cancel_requested()  # read in line
+
+
+def test_a_cancel_in_the_cache_is_seen_at_once_through_the_background_thread(job):
+    channel = ProgressChannel(job)
+    sender = QueuedHere()
+    assert not channel.cancel_requested(on=sender)
+    request_cancel(job)
+    assert channel.cancel_requested(on=sender)
+    channel.close()

@@ -324,7 +324,7 @@ class Run:
         done = self.result.total
         total = max(done, reader.estimate_total_rows(done, self.job.file_size))
         self.channel.report(done, total, counts=self.progress_counts())
-        if self.channel.cancel_requested():
+        if self.channel.cancel_requested(on=self.background_thread()):
             raise ImportCancelledError(self.job.pk)
 
     def row_values(self, cells: list[str]) -> dict[str, str]:

@@ -211,7 +211,7 @@ class Background:
         self._batch = self._pool.submit(self._run, work)
         self._pending.append((self._batch, done))
 
-    def queue(self, work: Callable[[], None]) -> Future:
+    def queue(self, work: Callable[[], Any]) -> Future:
         """Start ``work`` after the work in flight, without waiting for it (a batch's lookup of
         its stored rows, answered while this thread finishes the batch before); return its
         future, to wait for it alone (``wait(until=...)``)."""
@@ -219,18 +219,19 @@ class Background:
         self._pending.append((future, _nothing))
         return future
 
-    def _run(self, work: Callable[[], None]) -> None:
+    def _run(self, work: Callable[[], Any]) -> Any:
         self._worker = threading.current_thread()
-        work()
+        return work()
 
     def wait(self, until: Future | None = None) -> None:
         """Wait for the work in flight, or only up to ``until`` (work queued after it goes on);
         raise the first exception of it, once all of it has ended (``done`` runs for the work
         before a failure only).
 
-        Every ``done`` runs once the work waited for has ended: a ``done`` that uses the
-        connection from this thread (a batch's many-to-many rows) waits, through the execute
-        wrapper, for the work still in flight.
+        Every ``done`` runs once all of the work has ended (``until`` is then ignored): a
+        ``done`` uses the connection from this thread (a batch's many-to-many rows), which must
+        not meet work queued behind its batch (the next batch's lookup) still running on the
+        other.
         """
         if until is None:
             pending, self._pending = self._pending, []
@@ -239,6 +240,8 @@ class Background:
             if until not in futures:
                 return  # waited for already
             cut = futures.index(until) + 1
+            if any(done is not _nothing for _, done in self._pending[:cut]):
+                cut = len(futures)  # a ``done`` runs with nothing in flight
             pending, self._pending = self._pending[:cut], self._pending[cut:]
         errors = [future.exception() for future, _ in pending]
         for (_, done), error in zip(pending, errors, strict=True):
