@@ -190,8 +190,9 @@ class ProgressChannel:
         self._last_write = float("-inf")
         self._side: Any = None
         self._running_query: tuple[str, tuple[str, Any]] | None = None
-        #: The read of the job's row queued on the run's background thread (``cancel_requested``).
-        self._check: Future | None = None
+        #: The reads of the job's row queued on the run's background thread, not yet looked at
+        #: (``cancel_requested``).
+        self._checks: list[Future] = []
 
     def report(
         self, done: int, total: int, *, counts: dict[str, int] | None = None, force: bool = False
@@ -240,12 +241,12 @@ class ProgressChannel:
         # Under READ COMMITTED each statement sees what other transactions committed.
         if on is None or on.connection.alias != self._running_query_sql()[0]:
             return not self._still_running()
-        check = self._check
-        if check is not None and not check.done():
-            return False  # the read queued earlier is not answered yet
-        stopped = check is not None and check.result() is False
-        self._check = on.queue(lambda: self._still_running(on.connection))
-        return stopped
+        answered = [check for check in self._checks if check.done()]
+        self._checks = [check for check in self._checks if not check.done()]
+        # One read a batch, whatever the answers so far (the queries a batch costs stay the
+        # same); they pile up no further than the background thread's own waits let them.
+        self._checks.append(on.queue(lambda: self._still_running(on.connection)))
+        return any(check.result() is False for check in answered)
 
     def _running_query_sql(self) -> tuple[str, tuple[str, Any]]:
         """Return the alias and the SQL of the job's row in its running state, uncancelled:

@@ -101,13 +101,19 @@ def test_a_job_that_left_its_state_is_seen_a_read_later_through_the_background_t
     assert channel.cancel_requested()  # read in line: at once
 
 
-def test_a_read_not_answered_yet_is_not_queued_again(job):
+def test_a_read_is_queued_every_batch_and_its_answer_taken_when_it_comes(job):
+    # One query a batch, as in line: the queries a batch costs do not depend on timing.
     channel = ProgressChannel(job)
     waiting = QueuedHere(answer=False)
     assert not channel.cancel_requested(on=waiting)
     ImportJob.objects.filter(pk=job.pk).update(state=JobState.CANCELLED)
     assert not channel.cancel_requested(on=waiting)
-    assert waiting.queued == 1
+    assert waiting.queued == 2
+    assert len(channel._checks) == 2  # neither answered yet
+    sender = QueuedHere()
+    assert not channel.cancel_requested(on=sender)  # the two still wait; a third is answered
+    assert len(channel._checks) == 3
+    assert channel.cancel_requested(on=sender)  # the third said: no longer running
     assert channel.cancel_requested()  # read in line
 
 
