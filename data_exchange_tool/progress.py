@@ -166,6 +166,26 @@ def import_reports_in_cache(job: ImportJob) -> bool:
     )
 
 
+#: A query compiled once per run: ``(alias, (sql, params))``.
+Compiled = tuple[str, tuple[str, Any]]
+
+
+def _compiled(queryset: Any) -> Compiled:
+    """Return ``queryset``'s first row's pk as SQL, compiled once (it was compiled again for
+    every batch)."""
+    query = queryset.values("pk")[:1]
+    return query.db, query.query.get_compiler(using=query.db).as_sql()
+
+
+def _row_exists(compiled: Compiled, through: Any = None) -> bool:
+    """Run a compiled query through ``through`` (a connection) or its own alias's; True when
+    it finds a row."""
+    alias, (sql, params) = compiled
+    with (through or connections[alias]).cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
 class Sender(Protocol):
     """A thread that runs work on a connection of the run (``imports.writes.Background``)."""
 
@@ -189,7 +209,7 @@ class ProgressChannel:
         # Minus infinity, not 0: time.monotonic() may itself be smaller than the interval.
         self._last_write = float("-inf")
         self._side: Any = None
-        self._running_query: tuple[str, tuple[str, Any]] | None = None
+        self._running_query: Compiled | None = None
         #: The reads of the job's row queued on the run's background thread, not yet looked at
         #: (``cancel_requested``).
         self._checks: list[Future] = []
@@ -248,21 +268,16 @@ class ProgressChannel:
         self._checks.append(on.queue(lambda: self._still_running(on.connection)))
         return any(check.result() is False for check in answered)
 
-    def _running_query_sql(self) -> tuple[str, tuple[str, Any]]:
-        """Return the alias and the SQL of the job's row in its running state, uncancelled:
-        compiled once per run (it was compiled again for every batch)."""
+    def _running_query_sql(self) -> Compiled:
+        """Return the query of the job's row in its running state, uncancelled."""
         if self._running_query is None:
-            query = self.manager.filter(**self._running).values("pk")[:1]
-            self._running_query = (query.db, query.query.get_compiler(using=query.db).as_sql())
+            self._running_query = _compiled(self.manager.filter(**self._running))
         return self._running_query
 
     def _still_running(self, through: Any = None) -> bool:
         """Return True when the job's row is still in its running state, uncancelled (read
         through ``through``, a connection, or the job's own)."""
-        alias, (sql, params) = self._running_query_sql()
-        with (through or connections[alias]).cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone() is not None
+        return _row_exists(self._running_query_sql(), through)
 
     def _side_execute(self, sql: str, params: list[Any]) -> None:
         if self._side is None:
@@ -291,7 +306,7 @@ class PartChannel(ProgressChannel):
     def __init__(self, job: ImportJob, part: ImportJobPart) -> None:
         super().__init__(job)
         self.part = part
-        self._part_query: tuple[str, tuple[str, Any]] | None = None
+        self._part_query: Compiled | None = None
 
     def report(
         self, done: int, total: int, *, counts: dict[str, int] | None = None, force: bool = False
@@ -338,10 +353,6 @@ class PartChannel(ProgressChannel):
         if not super()._still_running(through):
             return False
         if self._part_query is None:
-            parts = type(self.part)._base_manager.filter(pk=self.part.pk, state="running")
-            query = parts.values("pk")[:1]
-            self._part_query = (query.db, query.query.get_compiler(using=query.db).as_sql())
-        alias, (sql, params) = self._part_query
-        with (through or connections[alias]).cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone() is not None
+            manager = type(self.part)._base_manager
+            self._part_query = _compiled(manager.filter(pk=self.part.pk, state="running"))
+        return _row_exists(self._part_query, through)

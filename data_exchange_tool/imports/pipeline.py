@@ -213,9 +213,9 @@ class Run:
         background thread (``lookup_thread``): the server answers while Python works. Batch N
         is started (validated up to its lookup) and its lookup queued at once, behind the
         write of N-2 the server may still be on; then batch N-1 is finished (its lookup, queued
-        a round earlier, waited for alone), counted and handled (its write sent once N's lookup
-        is answered). So the server writes N-2 while N is validated, and looks N's rows up
-        while N-1 is finished and encoded."""
+        a round earlier, waited for alone), counted and handled once N-2's write and N's lookup
+        are answered (an earlier refusal is told first). So the server writes N-2 while N is
+        validated, and looks N's rows up while N-1 is finished."""
         batches = batched(reader.iter_rows(), self.job.get_batch_size())
         batch = next(batches, None)
         waiting: tuple[Started, Future | None] | None = None
@@ -527,7 +527,7 @@ class ImportRun(Run):
     def handle(self, outcomes: list[RowOutcome]) -> None:
         background = self.background_thread()
         if background is not None:  # an earlier batch's refusal is told before these rows
-            background.wait_batch()
+            background.wait()
         invalid = [o for o in outcomes if o.errors]
         if invalid and not self.job.force_import:
             self.abort_errors = self.error_rows(invalid)[:ABORT_ERRORS_KEPT]

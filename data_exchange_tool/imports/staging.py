@@ -42,6 +42,7 @@ from data_exchange_tool.models import (
     Phase,
     RunResult,
 )
+from data_exchange_tool.models.parts import CONVERTED_OPTION
 from data_exchange_tool.models.results import WRITTEN_PKS_KEPT
 from data_exchange_tool.states import RowAction
 from data_exchange_tool.storage import get_storage
@@ -370,15 +371,10 @@ def drop_all(job_pk: Any) -> None:
     drop_tables(job_pk)
 
 
-#: The key of ``ImportJob.options`` that names the CSV file the job's workbook was last
-#: converted to (``note_converted``).
-CONVERTED = "converted"
-
-
 def converted_name(job_pk: Any) -> str:
     """Return the name of the CSV file the job's workbook was last converted to ("": none)."""
     options = ImportJob._base_manager.filter(pk=job_pk).values_list("options", flat=True).first()
-    return str((options or {}).get(CONVERTED) or "")
+    return str((options or {}).get(CONVERTED_OPTION) or "")
 
 
 def note_converted(job: ImportJob, name: str) -> None:
@@ -392,10 +388,10 @@ def note_converted(job: ImportJob, name: str) -> None:
     with transaction.atomic():
         row = ImportJob._base_manager.select_for_update().filter(pk=job.pk)
         options = dict(row.values_list("options", flat=True).first() or {})
-        earlier = str(options.get(CONVERTED) or "")
-        options[CONVERTED] = name
+        earlier = str(options.get(CONVERTED_OPTION) or "")
+        options[CONVERTED_OPTION] = name
         row.update(options=options)
-    job.options = {**(job.options or {}), CONVERTED: name}
+    job.options = {**(job.options or {}), CONVERTED_OPTION: name}
     if earlier and earlier != name:
         delete_source(earlier)
 

@@ -199,17 +199,17 @@ class Background:
         sys.setswitchinterval(min(self._switch_interval, self.SWITCH_INTERVAL))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dxt-writer")
         self._pending: list[tuple[Future, Callable[[], None]]] = []
-        self._batch: Future | None = None
         self._worker: threading.Thread | None = None
         self.connection.inc_thread_sharing()
         self.connection.execute_wrappers.insert(0, self._wait_unless_worker)
 
-    def submit(self, work: Callable[[], None], done: Callable[[], None] = _nothing) -> None:
+    def submit(self, work: Callable[[], None], done: Callable[[], None] = _nothing) -> Future:
         """Wait for the batch in flight, then start ``work``; ``done`` runs on this thread once
-        ``work`` has finished without error."""
+        ``work`` has finished without error. Return its future."""
         self.wait()
-        self._batch = self._pool.submit(self._run, work)
-        self._pending.append((self._batch, done))
+        future = self._pool.submit(self._run, work)
+        self._pending.append((future, done))
+        return future
 
     def queue(self, work: Callable[[], Any]) -> Future:
         """Start ``work`` after the work in flight, without waiting for it (a batch's lookup of
@@ -248,12 +248,6 @@ class Background:
             if error is not None:
                 raise error
             done()
-
-    def wait_batch(self) -> None:
-        """Wait for the last batch submitted and the work queued before it (not the lookups
-        queued after it): its refusal, if any, is raised now."""
-        if self._batch is not None:
-            self.wait(until=self._batch)
 
     def _wait_unless_worker(
         self, execute: Callable, sql: str, params: Any, many: bool, context: Any

@@ -95,6 +95,11 @@ class ImportJobPart(models.Model):
         }
 
 
+#: The key of ``ImportJob.options`` naming the CSV file the job's workbook was last converted to,
+#: noted before the file is stored (``imports.staging.note_converted``).
+CONVERTED_OPTION = "converted"
+
+
 def delete_part_sources(sender: type, instance: Any, using: str = "default", **kwargs: Any) -> None:
     """Before an import job is deleted: delete the CSV files its workbook was converted to for
     its parts, once the deletion commits (its parts, which name them, go with it, as does the
@@ -109,6 +114,6 @@ def delete_part_sources(sender: type, instance: Any, using: str = "default", **k
         return
     parts = ImportJobPart.objects.using(using).filter(job_id=instance.pk).exclude(source="")
     names = set(parts.values_list("source", flat=True))
-    names.add(str((instance.options or {}).get("converted") or ""))  # staging.note_converted
+    names.add(str((instance.options or {}).get(CONVERTED_OPTION) or ""))
     for name in names - {""}:
         delete_file_on_commit(get_storage(), name, always=True)

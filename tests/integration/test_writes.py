@@ -247,8 +247,8 @@ def test_the_background_batch_error_surfaces_at_the_next_query(catalogue):
 
 def test_a_lookup_is_waited_for_alone_and_a_batch_with_what_was_queued_before_it(catalogue):
     """``Run.read_ahead`` queues batch N's lookup before batch N-1 is finished: finishing N-1
-    waits for N-1's lookup only, and judging N-1's rows waits for N-2's write (its refusal
-    first), not for N's lookup, which the server answers meanwhile."""
+    waits for N-1's lookup only, and a batch without ``done`` is waited for up to itself (its
+    refusal first), not with the lookup queued after it."""
     partner, product = catalogue["partners"][0], catalogue["products"][0]
     release = threading.Event()
     ran: list[str] = []
@@ -259,12 +259,12 @@ def test_a_lookup_is_waited_for_alone_and_a_batch_with_what_was_queued_before_it
         try:
             earlier = background.queue(lambda: ran.append("lookup N-1"))
             row = stock(partner, product, "same")  # refused: the key is taken
-            background.submit(lambda: writer.insert([row]))  # no ``done``: waited for alone
+            batch = background.submit(lambda: writer.insert([row]))  # no ``done``: waited alone
             later = background.queue(lambda: (release.wait(5), ran.append("lookup N")))
             background.wait(until=earlier)
             assert ran == ["lookup N-1"]
             with pytest.raises(WriteRefusedError):
-                background.wait_batch()
+                background.wait(until=batch)
             assert not later.done()  # still waiting for its release
             release.set()
             background.wait()
