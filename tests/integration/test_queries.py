@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 
 from data_exchange_tool.imports.natural_keys import Key
-from data_exchange_tool.imports.queries import Probing, filter_in, filter_keys
+from data_exchange_tool.imports.queries import KeysIn, Probing, filter_in, filter_keys
 from data_exchange_tool.imports.relations import ThroughTable
 from example_project.demo.models import Partner, Product, StockRecord
 from tests.imports.test_queries import (  # noqa: F401 - the same tests, run on PostgreSQL here
@@ -286,3 +286,32 @@ def test_a_chunks_through_rows_are_read_as_index_probes(tagged):
     assert len(left_alone.values_list("pk")) == 400
     assert rows_read(through) - before >= 8000  # the plan the read used to get: the whole table
     assert planner_settings() == ("on", "on")  # set back
+
+
+def jit_setting() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('jit')")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("session", ["on", "off"])
+def test_a_probed_lookup_runs_without_jit_and_sets_it_back(tagged, session):
+    """Without statistics, a thousand probes of a non-unique index are costed past
+    ``jit_above_cost``: compiling took 7 ms of a lookup that runs in 3 ms. The session's own
+    setting comes back after, in line, in one round trip and after a failed lookup."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET jit = {session}")
+    table = ThroughTable("tags", CatalogueItemSerializer().fields["tags"], CatalogueItem)
+    through = CatalogueItem.tags.through
+    queryset = through.objects.filter(KeysIn(["catalogueitem_id"], [(tagged[0].pk,)]))
+    with table.probing(queryset):
+        assert jit_setting() == "off"
+        assert planner_settings() == ("off", "off")
+    assert jit_setting() == session
+    rows = table.probing.rows(queryset.values_list("pk"))
+    assert len(rows) == 2
+    assert jit_setting() == session
+    broken = queryset.extra(select={"broken": "1 / 0"}).values_list("pk", "broken")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        table.probing.rows(broken)
+    assert jit_setting() == session
