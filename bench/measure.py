@@ -20,6 +20,9 @@ Kinds, insert mode (the table starts empty):
 - ``tags-preview``, ``tags-import``, ``tags-export``: the same three on the many-to-many file
   (``stock_tags_<rows>.csv``: two tags a row) through ``TaggedStockRecordImportJob`` /
   ``TaggedStockRecordExportJob``; the import writes the tags' through rows.
+- ``tags-reupload-preview`` and ``tags-reupload-import`` (``--job``: that preview's job): the
+  many-to-many file uploaded again after ``tags-import``, every row and its tags stored (each
+  batch reads the stored rows' tags to compare them; nothing changes).
 - ``library-preview-updates``: a preview in which every row is an update (after
   ``library-import``: every stored price is changed first).
 
@@ -460,6 +463,31 @@ def tags_export(path: Path, job_pk: int | None) -> tuple[dict[str, Any], Callabl
     return library_export(path, job_pk, TaggedStockRecordExportJob)
 
 
+def tags_reupload_preview(
+    path: Path, job_pk: int | None
+) -> tuple[dict[str, Any], Callable[[], None]]:
+    """The many-to-many file previewed again (after ``tags-import``): every row is stored."""
+    facts, run = library_preview(path, job_pk, TaggedStockRecordImportJob, truncate=False)
+    check = facts["_check"]
+
+    def check_unchanged() -> None:
+        check()
+        job = ImportJob.objects.get(pk=facts["job"])
+        if job.new_rows or job.updated_rows:
+            raise SystemExit(f"re-upload: {job.new_rows} new, {job.updated_rows} updated rows")
+        facts.update(unchanged=job.unchanged_rows)
+
+    facts["_check"] = check_unchanged
+    return facts, run
+
+
+def tags_reupload_import(
+    path: Path, job_pk: int | None
+) -> tuple[dict[str, Any], Callable[[], None]]:
+    """The import of ``tags-reupload-preview``'s job: every row and its tags unchanged."""
+    return library_import(path, job_pk, truncate=False)
+
+
 # --- update mode: every row exists, about half change -----------------------------------------
 
 UPDATE_COLUMNS = ["product_id", "price", "num_in_stock", "num_allocated"]
@@ -587,6 +615,8 @@ KINDS = {
     "tags-preview": tags_preview,
     "tags-import": library_import,  # the previewed job's own type
     "tags-export": tags_export,
+    "tags-reupload-preview": tags_reupload_preview,
+    "tags-reupload-import": tags_reupload_import,
     "library-update-preview": library_update_preview,
     "library-update-import": library_update_import,
     "floor-upsert": floor_upsert,
