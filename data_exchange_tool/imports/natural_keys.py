@@ -16,7 +16,7 @@ import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models.fields.related import RelatedField
 
 from data_exchange_tool.imports.queries import Probing, filter_keys
@@ -88,7 +88,8 @@ class Key:
 
     def filter(self, queryset: models.QuerySet, keys: set[KeyValues]) -> models.QuerySet:
         """Return the rows of ``queryset`` holding one of ``keys`` (one query)."""
-        return filter_keys(queryset, self.names, keys)
+        join = self.probing.applies(connections[queryset.db])
+        return filter_keys(queryset, self.names, keys, join=join)
 
     def owners(self, queryset: models.QuerySet, keys: set[KeyValues]) -> dict[KeyValues, Any]:
         """Return ``{key: pk}`` of the rows of ``queryset`` holding one of ``keys``."""

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import DataError, models
+from django.db import DataError, connections, models
 from django.db.models.functions import Upper
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -265,8 +265,9 @@ class BatchUnique:
                 found.setdefault((text,), set()).add(pk)
             return found
         attnames = [f.attname for f in self.fields]
+        join = self.probing.applies(connections[queryset.db])
         rows = self.probing.rows(
-            filter_keys(queryset, self.sources, keys).values_list("pk", *attnames)
+            filter_keys(queryset, self.sources, keys, join=join).values_list("pk", *attnames)
         )
         found = {}
         for pk, *values in rows:
