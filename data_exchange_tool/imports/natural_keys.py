@@ -16,10 +16,10 @@ import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, models
+from django.db import models
 from django.db.models.fields.related import RelatedField
 
-from data_exchange_tool.imports.queries import Probing, filter_keys
+from data_exchange_tool.imports.queries import Probing
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,8 +88,7 @@ class Key:
 
     def filter(self, queryset: models.QuerySet, keys: set[KeyValues]) -> models.QuerySet:
         """Return the rows of ``queryset`` holding one of ``keys`` (one query)."""
-        join = self.probing.applies(connections[queryset.db])
-        return filter_keys(queryset, self.names, keys, join=join)
+        return self.probing.filter(queryset, keys)
 
     def owners(self, queryset: models.QuerySet, keys: set[KeyValues]) -> dict[KeyValues, Any]:
         """Return ``{key: pk}`` of the rows of ``queryset`` holding one of ``keys``."""

@@ -142,7 +142,7 @@ def filter_keys(
 
     Elsewhere than PostgreSQL (or for one field) each field is filtered on its own values, which
     may return more rows than asked for: match the rows to the keys afterwards. ``join``: one
-    field too is matched by ``KeysIn`` on PostgreSQL (``Probing.applies`` says when).
+    field too is matched by ``KeysIn`` on PostgreSQL (``Probing.filter`` says when).
     """
     if not keys:
         return queryset.none()
@@ -161,12 +161,12 @@ def filter_in(queryset: QuerySet, values_of: dict[str, Collection[Any]]) -> Quer
 
 
 _INDEXES_SQL = """
-SELECT array_agg(a.attname ORDER BY k.ord)
+SELECT array_agg(a.attname ORDER BY k.ord), i.indisunique AND i.indnkeyatts = %s
 FROM pg_index i
 CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
 WHERE i.indrelid = %s::regclass AND i.indpred IS NULL AND i.indisvalid AND k.ord <= %s
-GROUP BY i.indexrelid
+GROUP BY i.indexrelid, i.indisunique, i.indnkeyatts
 """
 # Hash and merge joins off, and JIT compilation, the settings before kept by the server
 # (placeholder settings of the session), and set back from there: nothing waits for them in
@@ -188,33 +188,17 @@ _PLANNER_BACK_SQL = (
 )
 
 
-_ONE_COLUMN_SQL = """
-SELECT i.indisunique AND i.indnkeyatts = 1
-FROM pg_index i
-JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-WHERE i.indrelid = %s::regclass AND i.indpred IS NULL AND i.indisvalid AND a.attname = %s
-"""
-
-
-def one_column_index(connection: Any, table: str, column: str) -> bool | None:
-    """Return None when no index of ``table`` (not partial, valid) leads with ``column``, True
-    when one is unique on it alone, False when those that lead with it may hold a value many
-    times."""
-    with connection.cursor() as cursor:
-        cursor.execute(_ONE_COLUMN_SQL, [connection.ops.quote_name(table), column])
-        found = [unique for (unique,) in cursor.fetchall()]
-    return None if not found else any(found)
-
-
-def led_by_index(connection: Any, table: str, columns: Sequence[str]) -> bool:
-    """Return True when an index of ``table`` (not partial, valid) leads with ``columns``, in
-    any order."""
+def leading_indexes(connection: Any, table: str, columns: Sequence[str]) -> list[bool]:
+    """Return a flag for each index of ``table`` (not partial, valid) that leads with
+    ``columns``, in any order: True where it is unique on them alone."""
     wanted = frozenset(columns)
     with connection.cursor() as cursor:
-        cursor.execute(_INDEXES_SQL, [connection.ops.quote_name(table), len(wanted)])
-        return any(
-            len(names) == len(wanted) and set(names) == wanted for (names,) in cursor.fetchall()
-        )
+        cursor.execute(_INDEXES_SQL, [len(wanted), connection.ops.quote_name(table), len(wanted)])
+        return [
+            unique
+            for names, unique in cursor.fetchall()
+            if len(names) == len(wanted) and set(names) == wanted
+        ]
 
 
 class Probing:
@@ -225,22 +209,17 @@ class Probing:
     and set back after (two statements; each is a session setting, which a rolled-back
     transaction also takes back). Elsewhere, nothing.
 
-    One column of a unique index, or of none, is filtered with ``= ANY`` (``filter_keys``),
-    which needs no setting: PostgreSQL knows a unique index returns one row a value. One column
-    that only non-unique indexes lead with is probed as a composite key is (``filter_keys(...,
-    join=True)``): without statistics, ``col = ANY(...)`` of a thousand values was costed as the
-    whole table and read whole for every batch (46 ms at 500,000 rows against 3 ms as probes).
-    ``joined``: the lookup is a ``KeysIn`` join on one column, whatever its indexes. A through
-    table's rows of a chunk of owners are read so: without statistics (a table just filled,
-    before its first ``ANALYZE``) PostgreSQL takes ``owner = ANY(...)`` to match the whole table
-    and read it all for every chunk (0.49 s a chunk of 2,000 owners in a through table of 2
-    million rows, against 4 ms as probes).
+    One column is probed only where the indexes leading with it are none of them unique on it
+    alone (a foreign key's, a through table's owner column): without statistics (a table just
+    filled, before its first ``ANALYZE``) ``col = ANY(...)`` of a thousand values was costed as
+    the whole table and read whole for every batch (46 ms at 500,000 rows against 3 ms as
+    probes; a chunk of 2,000 owners in a through table of 2 million rows, 0.49 s against 4 ms).
+    A unique index on it is planned as one row a value as it is, and keeps ``= ANY``.
     """
 
-    def __init__(self, model: type[Model], names: Sequence[str], *, joined: bool = False) -> None:
+    def __init__(self, model: type[Model], names: Sequence[str]) -> None:
         self.model = model
         self.names = list(names)
-        self.joined = joined
         #: ``{alias: bool}``: whether the lookup is planned as probes on that database.
         self.indexed: dict[str, bool] = {}
 
@@ -254,14 +233,18 @@ class Probing:
                 columns = [getattr(meta.get_field(name), "column", None) for name in self.names]
             except FieldDoesNotExist:
                 columns = [None]
-            if None in columns:
-                probes = False
-            elif len(columns) == 1 and not self.joined:
-                probes = one_column_index(connection, meta.db_table, columns[0]) is False  # type: ignore[arg-type]  # no None left
-            else:
-                probes = led_by_index(connection, meta.db_table, columns)  # type: ignore[arg-type]  # no None left
-            self.indexed[connection.alias] = probes
+            found: list[bool] = []
+            if None not in columns:
+                found = leading_indexes(connection, meta.db_table, columns)  # type: ignore[arg-type]  # no None left
+            # A composite key wherever an index leads with it; one column where none is unique.
+            self.indexed[connection.alias] = bool(found) and (len(columns) > 1 or not any(found))
         return self.indexed[connection.alias]
+
+    def filter(self, queryset: QuerySet, keys: Collection[tuple[Any, ...]]) -> QuerySet:
+        """Return ``filter_keys`` of ``queryset`` on ``names``: one column too as a join where
+        the lookup is probed."""
+        join = self.applies(connections[queryset.db])
+        return filter_keys(queryset, self.names, keys, join=join)
 
     def rows(self, queryset: QuerySet) -> list[tuple[Any, ...]]:
         """Return the rows of a ``values_list`` queryset, its lookup planned as probes.

@@ -34,7 +34,7 @@ from rest_framework.relations import ManyRelatedField
 
 from data_exchange_tool.fields import ThroughManyField
 from data_exchange_tool.imports.columns import is_many
-from data_exchange_tool.imports.queries import KeysIn, Probing, filter_in
+from data_exchange_tool.imports.queries import Probing, filter_in
 from data_exchange_tool.states import RowAction
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class ThroughTable:
         self.slug = slug
         self.key_path = self.target if slug == "pk" else f"{target.name}__{slug}"
         #: The rows of a chunk of owners, read as one index probe per owner (``read``).
-        self.probing = Probing(through, [self.owner], joined=True)
+        self.probing = Probing(through, [self.owner])
 
     # --- values ------------------------------------------------------------------------
 
@@ -154,16 +154,10 @@ class ThroughTable:
         columns = ["pk", self.owner, self.target, *self.extras]
         if keys:
             columns.append(self.key_path)
-        manager = self.through._base_manager
-        rows: Iterable[tuple[Any, ...]]
-        if connections[manager.db].vendor == "postgresql":
-            # Probes by owner, in any order, sorted here: asked for in the key's order, a table
-            # without statistics was read whole along its primary key for every chunk.
-            queryset = manager.filter(KeysIn([self.owner], [(owner,) for owner in owners]))
-            rows = sorted(self.probing.rows(queryset.values_list(*columns)), key=_first)
-        else:
-            queryset = filter_in(manager.all(), {self.owner: list(owners)})
-            rows = queryset.order_by("pk").values_list(*columns)
+        # Probes by owner, in any order, sorted here: asked for in the key's order, a table
+        # without statistics was read whole along its primary key for every chunk.
+        queryset = self.probing.filter(self.through._base_manager.all(), [(o,) for o in owners])
+        rows = sorted(self.probing.rows(queryset.values_list(*columns)), key=_first)
         width = len(self.extras)
         found: dict[Any, dict[Any, ThroughRow]] = {}
         for pk, owner, target, *rest in rows:

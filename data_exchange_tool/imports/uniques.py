@@ -34,13 +34,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import DataError, connections, models
+from django.db import DataError, models
 from django.db.models.functions import Upper
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 
-from data_exchange_tool.imports.queries import Probing, filter_keys
+from data_exchange_tool.imports.queries import Probing
 
 if TYPE_CHECKING:
     from data_exchange_tool.imports.outcomes import RowOutcome
@@ -265,10 +265,7 @@ class BatchUnique:
                 found.setdefault((text,), set()).add(pk)
             return found
         attnames = [f.attname for f in self.fields]
-        join = self.probing.applies(connections[queryset.db])
-        rows = self.probing.rows(
-            filter_keys(queryset, self.sources, keys, join=join).values_list("pk", *attnames)
-        )
+        rows = self.probing.rows(self.probing.filter(queryset, keys).values_list("pk", *attnames))
         found = {}
         for pk, *values in rows:
             stored = tuple(_prep(f, v) for f, v in zip(self.fields, values, strict=True))
